@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages shmbus needs, only those missing. Safe to re-run.
+set -euo pipefail
+PKGS=(build-essential cmake pkg-config libboost-dev libspdlog-dev libgtest-dev libgmock-dev
+      libbenchmark-dev libcli11-dev nlohmann-json3-dev prometheus-cpp-dev libzmq3-dev
+      gnuplot-nox tmux clang-format curl procps)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing: ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

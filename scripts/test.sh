@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite: installs dependencies, builds the normal, ASan+UBSan and TSan
+# flavours, and runs ctest on each. Exits non-zero if any test fails.
+#   scripts/test.sh            all three flavours
+#   scripts/test.sh release    one flavour
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+flavours=("${@:-release asan tsan}")
+read -r -a flavours <<<"${flavours[*]}"
+status=0
+for f in "${flavours[@]}"; do
+  echo "=== $f: build"
+  scripts/build.sh "$f"
+  dir=build
+  [ "$f" = release ] || dir="build-$f"
+  echo "=== $f: test"
+  # Sanitizer flavours run the same tests with fewer events (SHMBUS_TEST_SCALE).
+  scale=1
+  case "$f" in asan) scale=0.25 ;; tsan) scale=0.1 ;; esac
+  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 report_signal_unsafe=0"
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  if ! SHMBUS_TEST_SCALE=$scale ctest --test-dir "$dir" --output-on-failure -j 2 --timeout 900; then
+    status=1
+  fi
+done
+exit $status

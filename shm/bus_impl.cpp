@@ -1,0 +1,533 @@
+#include "shm/bus_impl.hpp"
+
+#include <sched.h>
+#include <time.h>
+
+#include <cstring>
+#include <optional>
+
+#include "shm/clock.hpp"
+#include "shm/futex.hpp"
+
+namespace shmbus::detail {
+
+namespace {
+constexpr std::uint64_t kRecoverCheckNs = 20'000'000;  // stuck-on-dead-peer check period
+}
+
+Result<std::unique_ptr<BusImpl>> BusImpl::make(std::unique_ptr<Segment> segment,
+                                               const AgentOptions& options, bool owns_segment) {
+  if (auto e = validate_agent_name(options.name); !e.empty()) {
+    return make_error(Errc::kInvalidArgument, e);
+  }
+  if (options.dispatch_batch == 0) {
+    return make_error(Errc::kInvalidArgument, "dispatch_batch must be at least 1");
+  }
+  auto index = register_agent(*segment, options.name);
+  if (!index) return index.error();
+  auto impl = std::unique_ptr<BusImpl>(new BusImpl());
+  impl->seg_ = std::move(segment);
+  impl->self_ = *index;
+  impl->rec_ = &impl->seg_->agent(impl->self_);
+  impl->owns_segment_ = owns_segment;
+  impl->options_ = options;
+  impl->config_ = impl->seg_->bus_config();
+  const std::uint32_t max_topics = impl->config_.max_topics;
+  impl->topics_ = std::make_unique<TopicRegistry>(*impl->seg_);
+  impl->topic_sizes_ = std::make_unique<std::atomic<std::uint64_t>[]>(max_topics);
+  for (std::uint32_t i = 0; i < max_topics; ++i) impl->topic_sizes_[i].store(0);
+  impl->dispatch_topics_.reserve(max_topics);
+  impl->subs_ = std::make_unique<SubscriptionTable>(max_topics);
+  for (std::uint32_t r = 0; r < kRingCount; ++r) {
+    impl->writers_[r].init(impl->seg_.get(), r, impl->self_);
+    impl->readers_[r] = RingReader(impl->seg_.get(), r, impl->self_);
+  }
+  impl->last_heartbeat_ns_ = monotonic_ns();
+  return impl;
+}
+
+BusImpl::~BusImpl() {
+  if (seg_ == nullptr) return;
+  unregister_agent(*seg_, self_);
+  if (owns_segment_) {
+    const std::string name = seg_->bus_name();
+    seg_.reset();
+    (void)Segment::remove(name, /*force=*/true);
+  }
+}
+
+// ---- topics ---------------------------------------------------------------------------------
+
+Result<TopicId> BusImpl::register_topic(std::string_view name, std::uint32_t payload_size,
+                                        std::uint16_t schema_version) {
+  std::lock_guard<std::mutex> lock(topics_mu_);
+  return topics_->register_topic(name, payload_size, schema_version);
+}
+
+Result<TopicId> BusImpl::find_topic(std::string_view name) {
+  std::lock_guard<std::mutex> lock(topics_mu_);
+  return topics_->find(name);
+}
+
+std::string_view BusImpl::topic_name(TopicId id) {
+  if (const CachedTopic* t = dispatch_topic(id)) return t->name;
+  return {};
+}
+
+std::uint64_t BusImpl::topic_info(TopicId topic) noexcept {
+  if (topic >= config_.max_topics) return 0;
+  std::uint64_t v = topic_sizes_[topic].load(std::memory_order_relaxed);
+  if (v != 0) return v;
+  // First publish on a topic this process has not seen: look it up (cold, once per topic).
+  try {
+    std::lock_guard<std::mutex> lock(topics_mu_);
+    if (const CachedTopic* t = topics_->get(topic)) {
+      v = (std::uint64_t{t->schema_version} << 32) | (std::uint64_t{t->payload_size} + 1);
+      topic_sizes_[topic].store(v, std::memory_order_relaxed);
+    }
+  } catch (...) {
+    return 0;
+  }
+  return v;
+}
+
+const CachedTopic* BusImpl::dispatch_topic(TopicId id) noexcept {
+  if (id < dispatch_topics_.size()) return &dispatch_topics_[id];
+  if (id >= config_.max_topics) return nullptr;
+  try {
+    std::lock_guard<std::mutex> lock(topics_mu_);
+    if (topics_->get(id) == nullptr) return nullptr;
+    while (dispatch_topics_.size() <= id) {
+      const CachedTopic* t = topics_->get(static_cast<TopicId>(dispatch_topics_.size()));
+      if (t == nullptr) return nullptr;
+      dispatch_topics_.push_back(*t);
+    }
+  } catch (...) {
+    return nullptr;
+  }
+  return &dispatch_topics_[id];
+}
+
+// ---- publishing -----------------------------------------------------------------------------
+
+PublishStatus BusImpl::admit(std::uint32_t ring, Priority priority, std::uint64_t now_ns) noexcept {
+  RingCounters& c = rec_->counters[ring];
+  const auto level =
+      static_cast<Level>(seg_->header().backpressure[ring].load(std::memory_order_relaxed));
+  if (level >= Level::kCritical &&
+      (priority == Priority::kNormal || priority == Priority::kLow)) {
+    c.shed.fetch_add(1, std::memory_order_relaxed);
+    return PublishStatus::kShed;
+  }
+  if (level >= Level::kHigh && priority == Priority::kLow &&
+      !low_limiter_.allow(seg_->header().low_rate_at_high_per_s.load(std::memory_order_relaxed),
+                          now_ns)) {
+    c.rate_limited.fetch_add(1, std::memory_order_relaxed);
+    return PublishStatus::kRateLimited;
+  }
+  if (!agent_limiter_.allow(rec_->rate_limit_per_s.load(std::memory_order_relaxed), now_ns)) {
+    c.rate_limited.fetch_add(1, std::memory_order_relaxed);
+    return PublishStatus::kRateLimited;
+  }
+  return PublishStatus::kOk;
+}
+
+PublishStatus BusImpl::claim_slot(std::uint32_t ring, SlotClaim& claim,
+                                  std::uint64_t now_ns) noexcept {
+  RingCounters& c = rec_->counters[ring];
+  const bool wait = options_.full_policy == FullPolicy::kWait;
+  const std::uint64_t deadline = now_ns + static_cast<std::uint64_t>(options_.publish_timeout.count());
+  for (std::uint32_t attempt = 0;; ++attempt) {
+    switch (writers_[ring].try_claim(claim)) {
+      case ClaimOutcome::kClaimed: return PublishStatus::kOk;
+      case ClaimOutcome::kAborted:
+        c.aborted.fetch_add(1, std::memory_order_relaxed);
+        return PublishStatus::kAborted;
+      case ClaimOutcome::kFull: break;
+    }
+    // Full: the slowest tethered subscriber is a ring behind. Not the steady state.
+    if (!wait) {
+      c.full.fetch_add(1, std::memory_order_relaxed);
+      return PublishStatus::kFull;
+    }
+    if (attempt < 64) {
+      cpu_relax();
+      continue;
+    }
+    const std::uint64_t now = monotonic_ns();
+    if (now >= deadline) {
+      c.full.fetch_add(1, std::memory_order_relaxed);
+      return PublishStatus::kTimeout;
+    }
+    if (attempt < 256) {
+      sched_yield();
+    } else {
+      timespec ts{0, 50'000};
+      nanosleep(&ts, nullptr);
+      // A dead subscriber holding the gate is cleaned up here too, supervisor or not.
+      if (now - last_recover_ns_ > kRecoverCheckNs) {
+        last_recover_ns_ = now;
+        (void)sweep_dead_agents(*seg_, self_);
+      }
+    }
+  }
+}
+
+void BusImpl::wake_sleepers() noexcept {
+  SegmentHeader& h = seg_->header();
+  // seq_cst pairs with the sleeper's waiters increment: either it sees our commit, or we see
+  // it waiting. No system call while nobody sleeps.
+  if (h.waiters.load(std::memory_order_seq_cst) != 0) {
+    h.wake_word.fetch_add(1, std::memory_order_seq_cst);
+    futex_wake_all(&h.wake_word);
+  }
+}
+
+PublishStatus BusImpl::finish_commit(std::uint32_t ring, const SlotClaim& claim) noexcept {
+  if (!writers_[ring].commit(claim)) {
+    rec_->counters[ring].aborted.fetch_add(1, std::memory_order_relaxed);
+    return PublishStatus::kAborted;
+  }
+  wake_sleepers();
+  rec_->counters[ring].published.fetch_add(1, std::memory_order_relaxed);
+  return PublishStatus::kOk;
+}
+
+PublishStatus BusImpl::publish(TopicId topic, const void* data, std::size_t size,
+                               Priority priority, std::uint16_t flags) noexcept {
+  const std::uint32_t ring = index_of(priority);
+  if (ring >= kRingCount) return PublishStatus::kUnknownTopic;
+  if (size > config_.max_payload_bytes) return PublishStatus::kTooLarge;
+  const std::uint64_t info = topic_info(topic);
+  if (info == 0) return PublishStatus::kUnknownTopic;
+  const std::uint32_t sz = static_cast<std::uint32_t>(info);
+  if (sz != 1 && sz - 1 != size) return PublishStatus::kBadSize;
+  const std::uint64_t now = monotonic_ns();
+  if (PublishStatus s = admit(ring, priority, now); s != PublishStatus::kOk) return s;
+  SlotClaim claim;
+  if (PublishStatus s = claim_slot(ring, claim, now); s != PublishStatus::kOk) return s;
+  SlotHeader& h = *claim.slot;
+  h.length = static_cast<std::uint32_t>(size);
+  h.topic_id = topic;
+  h.producer = self_;
+  h.producer_epoch = rec_->epoch;
+  h.producer_seq = producer_seq_.fetch_add(1, std::memory_order_relaxed) + 1;
+  h.timestamp_ns = now;
+  h.flags = flags;
+  h.schema_version = static_cast<std::uint16_t>(info >> 32);
+  if (size != 0) std::memcpy(reinterpret_cast<std::byte*>(&h) + sizeof(SlotHeader), data, size);
+  rec_->heartbeat_ns.store(now, std::memory_order_relaxed);
+  return finish_commit(ring, claim);
+}
+
+void BusImpl::claim(Claim& out, TopicId topic, std::uint32_t size, Priority priority) noexcept {
+  out.owner_ = this;
+  out.data_ = nullptr;
+  out.size_ = 0;
+  const std::uint32_t ring = index_of(priority);
+  if (ring >= kRingCount) {
+    out.status_ = PublishStatus::kUnknownTopic;
+    return;
+  }
+  if (size > config_.max_payload_bytes) {
+    out.status_ = PublishStatus::kTooLarge;
+    return;
+  }
+  const std::uint64_t info = topic_info(topic);
+  const std::uint32_t sz = static_cast<std::uint32_t>(info);
+  if (info == 0) {
+    out.status_ = PublishStatus::kUnknownTopic;
+    return;
+  }
+  if (sz != 1 && sz - 1 != size) {
+    out.status_ = PublishStatus::kBadSize;
+    return;
+  }
+  const std::uint64_t now = monotonic_ns();
+  if (PublishStatus s = admit(ring, priority, now); s != PublishStatus::kOk) {
+    out.status_ = s;
+    return;
+  }
+  SlotClaim c;
+  if (PublishStatus s = claim_slot(ring, c, now); s != PublishStatus::kOk) {
+    out.status_ = s;
+    return;
+  }
+  SlotHeader& h = *c.slot;
+  h.length = size;
+  h.topic_id = topic;
+  h.producer = self_;
+  h.producer_epoch = rec_->epoch;
+  h.producer_seq = producer_seq_.fetch_add(1, std::memory_order_relaxed) + 1;
+  h.flags = 0;
+  h.schema_version = static_cast<std::uint16_t>(info >> 32);
+  out.data_ = reinterpret_cast<std::byte*>(&h) + sizeof(SlotHeader);
+  out.size_ = size;
+  out.ring_ = ring;
+  out.position_ = c.position;
+  out.expected_seq_ = c.expected_seq;
+  out.status_ = PublishStatus::kOk;
+}
+
+PublishStatus BusImpl::commit(Claim& claim) noexcept {
+  if (claim.owner_ != this || claim.data_ == nullptr) return PublishStatus::kClosed;
+  SlotClaim c;
+  c.position = claim.position_;
+  c.expected_seq = claim.expected_seq_;
+  c.slot = &seg_->slot(claim.ring_, claim.position_);
+  const std::uint64_t now = monotonic_ns();
+  c.slot->timestamp_ns = now;
+  rec_->heartbeat_ns.store(now, std::memory_order_relaxed);
+  claim.data_ = nullptr;
+  claim.status_ = finish_commit(claim.ring_, c);
+  return claim.status_;
+}
+
+void BusImpl::cancel(Claim& claim) noexcept {
+  if (claim.owner_ != this || claim.data_ == nullptr) return;
+  SlotClaim c;
+  c.position = claim.position_;
+  c.expected_seq = claim.expected_seq_;
+  c.slot = &seg_->slot(claim.ring_, claim.position_);
+  writers_[claim.ring_].cancel(c);
+  claim.data_ = nullptr;
+  claim.status_ = PublishStatus::kClosed;
+}
+
+// ---- subscribing ----------------------------------------------------------------------------
+
+void BusImpl::activate_readers() {
+  if (readers_active_) return;
+  const std::uint32_t history = options_.start_from_history ? config_.history_depth : 0;
+  for (auto& r : readers_) r.activate(history);
+  readers_active_ = true;
+}
+
+Result<SubscriptionId> BusImpl::subscribe(std::string_view pattern, Handler handler,
+                                          HandlerOptions options, bool once) {
+  if (auto e = validate_topic_pattern(pattern); !e.empty()) {
+    return make_error(Errc::kInvalidArgument, e);
+  }
+  if (!handler) return make_error(Errc::kInvalidArgument, "handler is empty");
+  activate_readers();
+  return subs_->add(std::string(pattern), std::move(handler), std::move(options.name), once);
+}
+
+Result<void> BusImpl::unsubscribe(SubscriptionId id) {
+  if (!subs_->remove(id)) {
+    return make_error(Errc::kNotFound, "no subscription " + std::to_string(id));
+  }
+  return {};
+}
+
+Result<OwnedEvent> BusImpl::wait_for(std::string_view pattern, std::chrono::nanoseconds timeout,
+                                     std::function<bool(const EventView&)> predicate) {
+  if (in_dispatch_) {
+    return make_error(Errc::kState, "wait_for cannot be called from inside a handler");
+  }
+  std::optional<OwnedEvent> got;
+  auto id = subscribe(
+      pattern,
+      [&](const EventView& v) {
+        if (!got && (!predicate || predicate(v))) got = OwnedEvent::copy_of(v);
+      },
+      HandlerOptions{"wait_for(" + std::string(pattern) + ")"}, false);
+  if (!id) return id.error();
+  const std::uint64_t deadline = monotonic_ns() + static_cast<std::uint64_t>(timeout.count());
+  std::uint32_t idle = 0;
+  while (!got) {
+    if (poll(1u << 20) != 0) {
+      idle = 0;
+      continue;
+    }
+    if (monotonic_ns() >= deadline || stop_.load(std::memory_order_relaxed)) break;
+    idle_wait(deadline, idle++);
+  }
+  (void)subs_->remove(*id);
+  if (!got) {
+    return make_error(Errc::kTimeout, "no event matching '" + std::string(pattern) + "' within " +
+                                          std::to_string(timeout.count() / 1'000'000) + " ms");
+  }
+  return std::move(*got);
+}
+
+// ---- dispatch -------------------------------------------------------------------------------
+
+void BusImpl::dispatch(std::uint32_t ring, const ReadEvent& ev) noexcept {
+  RingCounters& c = rec_->counters[ring];
+  c.consumed.fetch_add(1, std::memory_order_relaxed);
+  const SlotHeader& h = *ev.header;
+  const CachedTopic* topic = dispatch_topic(h.topic_id);
+  if (topic == nullptr) return;  // unregistered id in a slot: corrupt input, counted as consumed
+  const std::vector<std::uint32_t>* matches = nullptr;
+  try {
+    matches = &subs_->match(h.topic_id, topic->name);
+  } catch (...) {
+    return;
+  }
+  if (matches->empty()) return;
+  EventView v;
+  v.topic = h.topic_id;
+  v.priority = static_cast<Priority>(ring);
+  v.flags = h.flags;
+  v.schema_version = h.schema_version;
+  v.id = EventId{h.producer, h.producer_epoch, h.producer_seq};
+  v.timestamp_ns = h.timestamp_ns;
+  v.position = ev.position;
+  v.payload = std::span<const std::byte>(ev.payload, ev.length);
+  v.topic_name = topic->name;
+  subs_->begin_dispatch();
+  in_dispatch_ = true;
+  for (std::size_t i = 0; i < matches->size(); ++i) {
+    Subscription& s = subs_->at((*matches)[i]);
+    if (!s.active) continue;
+    if (s.once) (void)subs_->remove(s.id);  // before the call: a handler may re-subscribe
+    ++s.calls;
+    try {
+      s.handler(v);
+      s.error_streak = 0;
+    } catch (...) {
+      ++s.errors;
+      ++s.error_streak;
+      rec_->handler_errors.fetch_add(1, std::memory_order_relaxed);
+      rec_->handler_error_streak.store(s.error_streak, std::memory_order_relaxed);
+    }
+  }
+  in_dispatch_ = false;
+  subs_->end_dispatch();
+  c.delivered.fetch_add(1, std::memory_order_relaxed);
+}
+
+void BusImpl::report_gaps() noexcept {
+  for (std::uint32_t r = 0; r < kRingCount; ++r) {
+    const std::uint64_t missed = readers_[r].take_missed();
+    if (missed == 0) continue;
+    missed_total_ += missed;
+    rec_->counters[r].missed.fetch_add(missed, std::memory_order_relaxed);
+    if (gap_handler_) {
+      try {
+        gap_handler_(static_cast<Priority>(r), missed);
+      } catch (...) {
+        rec_->handler_errors.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+  }
+}
+
+std::size_t BusImpl::poll(std::size_t max_events) noexcept {
+  if (!readers_active_) return 0;
+  std::size_t n = 0;
+  ReadEvent ev;
+  while (n < max_events) {
+    // Highest priority first, re-checked before every event of a lower ring.
+    std::uint32_t r = 0;
+    for (; r < kRingCount; ++r) {
+      if (readers_[r].next(ev)) break;
+    }
+    if (r == kRingCount) break;
+    dispatch(r, ev);
+    readers_[r].advance();
+    ++n;
+  }
+  for (auto& reader : readers_) reader.store_cursor();
+  report_gaps();
+  return n;
+}
+
+bool BusImpl::any_pending() const noexcept {
+  for (const auto& r : readers_) {
+    if (r.pending_seq_cst()) return true;
+  }
+  return false;
+}
+
+void BusImpl::heartbeat() noexcept {
+  const std::uint64_t now = monotonic_ns();
+  last_heartbeat_ns_ = now;
+  rec_->heartbeat_ns.store(now, std::memory_order_relaxed);
+}
+
+void BusImpl::recover_stuck() noexcept {
+  // A reader waiting on a claimed-but-uncommitted slot may be waiting on a dead producer.
+  // The supervisor handles this; without one, we sweep dead agents ourselves now and then.
+  const std::uint64_t now = monotonic_ns();
+  if (now - last_recover_ns_ < kRecoverCheckNs) return;
+  bool stuck = false;
+  for (const auto& r : readers_) stuck = stuck || (r.active() && r.tail() > r.position());
+  if (!stuck) return;
+  last_recover_ns_ = now;
+  try {
+    (void)sweep_dead_agents(*seg_, self_);
+  } catch (...) {
+  }
+}
+
+void BusImpl::idle_wait(std::uint64_t deadline_ns, std::uint32_t idle_rounds) noexcept {
+  const std::uint64_t period = static_cast<std::uint64_t>(options_.heartbeat_period.count());
+  if ((idle_rounds & 255) == 0) {
+    const std::uint64_t now = monotonic_ns();
+    if (now - last_heartbeat_ns_ >= period / 2) heartbeat();
+    recover_stuck();
+  }
+  switch (options_.wait) {
+    case WaitStrategy::kBusySpin:
+      cpu_relax();
+      return;
+    case WaitStrategy::kSpinYield:
+      if (idle_rounds < 64) {
+        cpu_relax();
+      } else {
+        sched_yield();
+      }
+      return;
+    case WaitStrategy::kBlock: {
+      if (idle_rounds < 64) {
+        cpu_relax();
+        return;
+      }
+      SegmentHeader& h = seg_->header();
+      h.waiters.fetch_add(1, std::memory_order_seq_cst);
+      const std::uint32_t word = h.wake_word.load(std::memory_order_seq_cst);
+      if (!any_pending() && !stop_.load(std::memory_order_seq_cst)) {
+        std::uint64_t now = monotonic_ns();
+        std::uint64_t timeout = period;
+        if (deadline_ns > now && deadline_ns - now < timeout) timeout = deadline_ns - now;
+        // Readers stuck behind an uncommitted slot wake up to check for a dead producer.
+        if (timeout > kRecoverCheckNs) timeout = kRecoverCheckNs;
+        futex_wait(&h.wake_word, word, timeout);
+      }
+      h.waiters.fetch_sub(1, std::memory_order_seq_cst);
+      return;
+    }
+  }
+}
+
+void BusImpl::run(std::uint64_t deadline_ns) {
+  std::uint32_t idle = 0;
+  std::uint32_t busy = 0;
+  const std::uint64_t period = static_cast<std::uint64_t>(options_.heartbeat_period.count());
+  while (!stop_.load(std::memory_order_relaxed)) {
+    if (poll(1u << 16) != 0) {
+      idle = 0;
+      // A busy dispatcher still heartbeats; the clock is read every 64 batches only.
+      if ((++busy & 63) == 0) {
+        const std::uint64_t now = monotonic_ns();
+        if (now - last_heartbeat_ns_ >= period / 2) heartbeat();
+        if (now >= deadline_ns) break;
+      }
+      continue;
+    }
+    if (monotonic_ns() >= deadline_ns) break;
+    idle_wait(deadline_ns, idle++);
+  }
+  stop_.store(false, std::memory_order_relaxed);
+}
+
+void BusImpl::stop() noexcept {
+  stop_.store(true, std::memory_order_seq_cst);
+  SegmentHeader& h = seg_->header();
+  h.wake_word.fetch_add(1, std::memory_order_seq_cst);
+  futex_wake_all(&h.wake_word);
+}
+
+}  // namespace shmbus::detail

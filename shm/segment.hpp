@@ -1,0 +1,103 @@
+// The mapped segment: creation (with the header written last), attach with
+// full validation, removal, and typed accessors to its regions. Boost.Interprocess
+// creates and maps the shared-memory object; everything after that is ours.
+// Used by BusImpl (agents), the supervisor and the CLI.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "shm/layout.hpp"
+#include "shm/liveness_lock.hpp"
+#include "shmbus/config.hpp"
+#include "shmbus/result.hpp"
+
+namespace shmbus::detail {
+
+/// Byte offsets of every region for a configuration (the single source of truth: create
+/// writes them, attach recomputes and compares).
+struct RegionPlan {
+  std::uint64_t agents_offset;
+  std::uint64_t topics_offset;
+  std::uint64_t rings_offset[kRingCount];
+  std::uint64_t barriers_offset;
+  std::uint64_t dead_letters_offset;
+  std::uint64_t error_log_offset;
+  std::uint64_t total_size;
+  std::uint32_t slot_stride;
+};
+RegionPlan plan_regions(const SegmentConfig& config);
+SegmentConfig to_segment_config(const BusConfig& config);
+BusConfig to_bus_config(const std::string& name, const SegmentConfig& config);
+
+/// "shmbus.<name>" (the Boost/POSIX object name) and "/dev/shm/shmbus.<name>".
+std::string shm_object_name(std::string_view bus_name);
+std::string shm_file_path(std::string_view bus_name);
+
+class Segment {
+ public:
+  /// Creates and initialises a new segment. A segment of that name that no live process
+  /// holds (stale, from a crash) is replaced; a live one is kAlreadyExists.
+  static Result<std::unique_ptr<Segment>> create(const BusConfig& config);
+  /// Maps an existing segment and validates header, version, hash, config and regions.
+  static Result<std::unique_ptr<Segment>> open(std::string_view bus_name);
+  /// Unlinks a segment; kBusy while live agents or a supervisor hold it, unless force.
+  static Result<void> remove(std::string_view bus_name, bool force);
+
+  ~Segment();
+  Segment(const Segment&) = delete;
+  Segment& operator=(const Segment&) = delete;
+
+  const std::string& bus_name() const noexcept { return bus_name_; }
+  std::byte* base() const noexcept { return base_; }
+  std::size_t size() const noexcept { return size_; }
+  SegmentHeader& header() const noexcept { return *reinterpret_cast<SegmentHeader*>(base_); }
+  const SegmentConfig& config() const noexcept { return config_; }
+  const RegionPlan& plan() const noexcept { return plan_; }
+  BusConfig bus_config() const { return to_bus_config(bus_name_, config_); }
+
+  /// Record i; callers range-check i against config().max_agents first.
+  AgentRecord& agent(std::uint32_t i) const noexcept {
+    return reinterpret_cast<AgentRecord*>(base_ + plan_.agents_offset)[i];
+  }
+  TopicEntry& topic(std::uint32_t i) const noexcept {
+    return reinterpret_cast<TopicEntry*>(base_ + plan_.topics_offset)[i];
+  }
+  RingHeader& ring(std::uint32_t r) const noexcept {
+    return *reinterpret_cast<RingHeader*>(base_ + plan_.rings_offset[r]);
+  }
+  std::byte* ring_slots(std::uint32_t r) const noexcept {
+    return base_ + plan_.rings_offset[r] + sizeof(RingHeader);
+  }
+  SlotHeader& slot(std::uint32_t r, std::uint64_t position) const noexcept {
+    const std::uint64_t mask = config_.ring_capacity[r] - 1;
+    return *reinterpret_cast<SlotHeader*>(ring_slots(r) + (position & mask) * plan_.slot_stride);
+  }
+  std::byte* region(std::uint64_t offset) const noexcept { return base_ + offset; }
+
+  /// This handle's own liveness-lock file (one OFD per Segment object).
+  LivenessLocks& locks() noexcept { return locks_; }
+  bool agent_alive(std::uint32_t index) const noexcept {
+    return locks_.held_by_other(kAgentLockBase + index);
+  }
+  bool supervisor_alive() const noexcept { return locks_.held_by_other(kSupervisorLockByte); }
+  /// True when this handle created the segment (and removes it when asked).
+  bool created() const noexcept { return created_; }
+
+ private:
+  Segment() = default;
+  struct Mapping;
+  std::unique_ptr<Mapping> mapping_;
+  std::string bus_name_;
+  std::byte* base_ = nullptr;
+  std::size_t size_ = 0;
+  SegmentConfig config_{};
+  RegionPlan plan_{};
+  LivenessLocks locks_;
+  bool created_ = false;
+};
+
+}  // namespace shmbus::detail

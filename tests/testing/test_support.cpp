@@ -1,0 +1,160 @@
+#include "testing/test_support.hpp"
+
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <thread>
+
+#include "shmbus/bus.hpp"
+
+namespace shmbus::testing {
+
+std::string unique_bus_name(const std::string& tag) {
+  static std::atomic<int> counter{0};
+  return "t" + std::to_string(::getpid()) + "_" + std::to_string(counter.fetch_add(1)) + "_" + tag;
+}
+
+SegmentGuard::~SegmentGuard() { (void)Bus::remove(name_, /*force=*/true); }
+
+std::uint64_t scaled(std::uint64_t n) {
+  double scale = 1.0;
+  if (const char* s = std::getenv("SHMBUS_TEST_SCALE")) scale = std::atof(s);
+  auto v = static_cast<std::uint64_t>(static_cast<double>(n) * scale);
+  return v == 0 ? 1 : v;
+}
+
+Child Child::fork(const std::function<int()>& body) {
+  Child c;
+  c.pid_ = ::fork();
+  if (c.pid_ == 0) {
+    int rc = 1;
+    try {
+      rc = body();
+    } catch (...) {
+      rc = 99;
+    }
+    ::_exit(rc);
+  }
+  return c;
+}
+
+Child Child::exec(const std::string& path, const std::vector<std::string>& args) {
+  Child c;
+  c.pid_ = ::fork();
+  if (c.pid_ == 0) {
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(path.c_str()));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(path.c_str(), argv.data());
+    ::_exit(127);
+  }
+  return c;
+}
+
+Child& Child::operator=(Child&& o) noexcept {
+  if (this != &o) {
+    if (pid_ > 0 && !done_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    pid_ = o.pid_;
+    status_ = o.status_;
+    done_ = o.done_;
+    o.pid_ = -1;
+  }
+  return *this;
+}
+
+Child::~Child() {
+  if (pid_ > 0 && !done_) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+}
+
+int Child::wait(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return -1;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done_) {
+    int st = 0;
+    pid_t r = ::waitpid(pid_, &st, WNOHANG);
+    if (r == pid_) {
+      done_ = true;
+      status_ = st;
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (WIFEXITED(status_)) return WEXITSTATUS(status_);
+  if (WIFSIGNALED(status_)) return 128 + WTERMSIG(status_);
+  return -1;
+}
+
+void Child::kill(int sig) {
+  if (pid_ > 0 && !done_) ::kill(pid_, sig);
+}
+
+bool Child::running() {
+  if (pid_ <= 0 || done_) return false;
+  int st = 0;
+  pid_t r = ::waitpid(pid_, &st, WNOHANG);
+  if (r == pid_) {
+    done_ = true;
+    status_ = st;
+    return false;
+  }
+  return true;
+}
+
+ReadyPipe::ReadyPipe() {
+  if (::pipe(fds_) != 0) fds_[0] = fds_[1] = -1;
+}
+
+ReadyPipe::~ReadyPipe() {
+  if (fds_[0] >= 0) ::close(fds_[0]);
+  if (fds_[1] >= 0) ::close(fds_[1]);
+}
+
+void ReadyPipe::signal() {
+  char b = 1;
+  (void)!::write(fds_[1], &b, 1);
+}
+
+bool ReadyPipe::wait(int count, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  int got = 0;
+  while (got < count) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fds_[0], POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    char buf[64];
+    ssize_t n = ::read(fds_[0], buf, std::min<std::size_t>(sizeof(buf), static_cast<std::size_t>(count - got)));
+    if (n > 0) got += static_cast<int>(n);
+  }
+  return true;
+}
+
+bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() >= deadline) return cond();
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return true;
+}
+
+std::string bin_dir() {
+  const char* d = std::getenv("SHMBUS_BIN_DIR");
+  return d != nullptr ? d : ".";
+}
+
+}  // namespace shmbus::testing
