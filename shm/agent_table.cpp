@@ -12,7 +12,9 @@ namespace shmbus::detail {
 
 namespace {
 
-bool valid_state(std::uint32_t s) { return s <= static_cast<std::uint32_t>(AgentState::kActive); }
+bool valid_state(std::uint32_t s) {
+  return s <= static_cast<std::uint32_t>(AgentState::kActive);
+}
 
 // Clears a record to FREE. Caller holds the control mutex.
 void clear_record(AgentRecord& rec) {

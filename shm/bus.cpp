@@ -3,13 +3,17 @@
 
 #include "shm/bus_impl.hpp"
 #include "shm/clock.hpp"
+#include "shm/history.hpp"
+#include "shmbus/catalog.hpp"
 
 namespace shmbus {
 
 using detail::BusImpl;
 using detail::Segment;
 
-Claim::Claim(Claim&& other) noexcept { *this = std::move(other); }
+Claim::Claim(Claim&& other) noexcept {
+  *this = std::move(other);
+}
 
 Claim& Claim::operator=(Claim&& other) noexcept {
   if (this != &other) {
@@ -91,7 +95,9 @@ Result<TopicId> Bus::find_topic(std::string_view name) {
   }
 }
 
-std::string_view Bus::topic_name(TopicId id) { return impl_->topic_name(id); }
+std::string_view Bus::topic_name(TopicId id) {
+  return impl_->topic_name(id);
+}
 
 PublishStatus Bus::publish(TopicId topic, std::span<const std::byte> payload,
                            Priority priority) noexcept {
@@ -135,7 +141,9 @@ Result<SubscriptionId> Bus::on_any(Handler handler, HandlerOptions options) {
   return on("*", std::move(handler), std::move(options));
 }
 
-Result<void> Bus::off(SubscriptionId id) { return impl_->unsubscribe(id); }
+Result<void> Bus::off(SubscriptionId id) {
+  return impl_->unsubscribe(id);
+}
 
 Result<OwnedEvent> Bus::wait_for(std::string_view pattern, std::chrono::nanoseconds timeout,
                                  std::function<bool(const EventView&)> predicate) {
@@ -146,9 +154,13 @@ Result<OwnedEvent> Bus::wait_for(std::string_view pattern, std::chrono::nanoseco
   }
 }
 
-std::size_t Bus::poll(std::size_t max_events) noexcept { return impl_->poll(max_events); }
+std::size_t Bus::poll(std::size_t max_events) noexcept {
+  return impl_->poll(max_events);
+}
 
-void Bus::run() { impl_->run(~0ull); }
+void Bus::run() {
+  impl_->run(~0ull);
+}
 
 void Bus::run_for(std::chrono::nanoseconds duration) {
   impl_->run(detail::monotonic_ns() + static_cast<std::uint64_t>(duration.count()));
@@ -158,14 +170,62 @@ void Bus::stop() noexcept {
   if (impl_) impl_->stop();
 }
 
-const std::string& Bus::bus_name() const noexcept { return impl_->segment().bus_name(); }
-const std::string& Bus::agent_name() const noexcept { return impl_->agent_name(); }
-std::uint32_t Bus::agent_index() const noexcept { return impl_->agent_index(); }
-const BusConfig& Bus::config() const noexcept { return impl_->config(); }
-std::uint64_t Bus::events_missed() const noexcept { return impl_->events_missed(); }
+const std::string& Bus::bus_name() const noexcept {
+  return impl_->segment().bus_name();
+}
+const std::string& Bus::agent_name() const noexcept {
+  return impl_->agent_name();
+}
+std::uint32_t Bus::agent_index() const noexcept {
+  return impl_->agent_index();
+}
+const BusConfig& Bus::config() const noexcept {
+  return impl_->config();
+}
+std::uint64_t Bus::events_missed() const noexcept {
+  return impl_->events_missed();
+}
+Result<std::vector<OwnedEvent>> Bus::history(std::string_view pattern, std::size_t limit) {
+  try {
+    detail::TopicRegistry topics(impl_->segment());
+    return detail::read_history(impl_->segment(), topics, pattern, limit);
+  } catch (const std::exception& e) {
+    return make_error(Errc::kSystem, std::string("history: ") + e.what());
+  }
+}
 void Bus::on_gap(std::function<void(Priority, std::uint64_t)> handler) {
   impl_->set_gap_handler(std::move(handler));
 }
-void Bus::heartbeat() noexcept { impl_->heartbeat(); }
+
+// The supervisor publishes these with kFlagSystem; anything else on the topic is ignored.
+Result<SubscriptionId> Bus::on_backpressure(
+    std::function<void(Priority, catalog::BackpressureLevel)> handler) {
+  if (!handler) return make_error(Errc::kInvalidArgument, "on_backpressure: handler is empty");
+  return on(
+      catalog::BackpressureChange::kTopic,
+      [h = std::move(handler)](const EventView& v) {
+        catalog::BackpressureChange e;
+        if ((v.flags & kFlagSystem) == 0 || !v.copy_to(e)) return;
+        h(e.ring, e.new_level);
+      },
+      HandlerOptions{"on_backpressure"});
+}
+
+Result<SubscriptionId> Bus::on_health(
+    std::function<void(const catalog::AgentHealthChange&)> handler) {
+  if (!handler) return make_error(Errc::kInvalidArgument, "on_health: handler is empty");
+  return on(
+      catalog::AgentHealthChange::kTopic,
+      [h = std::move(handler)](const EventView& v) {
+        catalog::AgentHealthChange e;
+        if ((v.flags & kFlagSystem) == 0 || !v.copy_to(e)) return;
+        h(e);
+      },
+      HandlerOptions{"on_health"});
+}
+
+void Bus::heartbeat() noexcept {
+  impl_->heartbeat();
+}
 
 }  // namespace shmbus

@@ -3,17 +3,23 @@
 #include <sched.h>
 #include <time.h>
 
+#include <bit>
+#include <cstdio>
 #include <cstring>
+#include <exception>
 #include <optional>
 
 #include "shm/clock.hpp"
 #include "shm/futex.hpp"
+#include "shmbus/catalog.hpp"
 
 namespace shmbus::detail {
 
 namespace {
 constexpr std::uint64_t kRecoverCheckNs = 20'000'000;  // stuck-on-dead-peer check period
-}
+// Backpressure levels older than this (no supervisor heartbeat) are ignored.
+constexpr std::uint64_t kSupervisorStaleNs = 2'000'000'000;
+}  // namespace
 
 Result<std::unique_ptr<BusImpl>> BusImpl::make(std::unique_ptr<Segment> segment,
                                                const AgentOptions& options, bool owns_segment) {
@@ -41,6 +47,17 @@ Result<std::unique_ptr<BusImpl>> BusImpl::make(std::unique_ptr<Segment> segment,
   for (std::uint32_t r = 0; r < kRingCount; ++r) {
     impl->writers_[r].init(impl->seg_.get(), r, impl->self_);
     impl->readers_[r] = RingReader(impl->seg_.get(), r, impl->self_);
+  }
+  impl->dead_letters_ = std::make_unique<DeadLetterArea>(*impl->seg_);
+  // This agent's row of the topic-stats region starts from zero (a previous holder of the
+  // record may have left counts). Cold: max_topics lines.
+  for (std::uint32_t t = 0; t < max_topics; ++t) {
+    TopicAgentCounters& tc = impl->seg_->topic_counters(impl->self_, t);
+    for (auto* c :
+         {&tc.published, &tc.delivered, &tc.failed, &tc.dead_lettered, &tc.dropped, &tc.shed}) {
+      c->store(0, std::memory_order_relaxed);
+    }
+    tc.handlers.store(0, std::memory_order_relaxed);
   }
   impl->last_heartbeat_ns_ = monotonic_ns();
   return impl;
@@ -112,10 +129,16 @@ const CachedTopic* BusImpl::dispatch_topic(TopicId id) noexcept {
 
 PublishStatus BusImpl::admit(std::uint32_t ring, Priority priority, std::uint64_t now_ns) noexcept {
   RingCounters& c = rec_->counters[ring];
-  const auto level =
+  auto level =
       static_cast<Level>(seg_->header().backpressure[ring].load(std::memory_order_relaxed));
-  if (level >= Level::kCritical &&
-      (priority == Priority::kNormal || priority == Priority::kLow)) {
+  // Levels are the supervisor's word; one that died (stale heartbeat) no longer sheds or
+  // throttles anybody. Read only off the NORMAL path, so the common case costs nothing more.
+  if (level != Level::kNormal &&
+      now_ns > seg_->header().supervisor_heartbeat_ns.load(std::memory_order_relaxed) +
+                   kSupervisorStaleNs) {
+    level = Level::kNormal;
+  }
+  if (level >= Level::kCritical && (priority == Priority::kNormal || priority == Priority::kLow)) {
     c.shed.fetch_add(1, std::memory_order_relaxed);
     return PublishStatus::kShed;
   }
@@ -136,16 +159,28 @@ PublishStatus BusImpl::claim_slot(std::uint32_t ring, SlotClaim& claim,
                                   std::uint64_t now_ns) noexcept {
   RingCounters& c = rec_->counters[ring];
   const bool wait = options_.full_policy == FullPolicy::kWait;
-  const std::uint64_t deadline = now_ns + static_cast<std::uint64_t>(options_.publish_timeout.count());
+  const std::uint64_t deadline =
+      now_ns + static_cast<std::uint64_t>(options_.publish_timeout.count());
   for (std::uint32_t attempt = 0;; ++attempt) {
     switch (writers_[ring].try_claim(claim)) {
-      case ClaimOutcome::kClaimed: return PublishStatus::kOk;
+      case ClaimOutcome::kClaimed:
+        return PublishStatus::kOk;
       case ClaimOutcome::kAborted:
         c.aborted.fetch_add(1, std::memory_order_relaxed);
         return PublishStatus::kAborted;
-      case ClaimOutcome::kFull: break;
+      case ClaimOutcome::kFull:
+        break;
     }
-    // Full: the slowest tethered subscriber is a ring behind. Not the steady state.
+    // Full: the slowest tethered subscriber is a ring behind. Not the steady state. A dead
+    // subscriber holding the gate is cleaned up here too, supervisor or not (rate-limited).
+    if (attempt == 0 || attempt >= 256) {
+      const std::uint64_t now = monotonic_ns();
+      std::uint64_t last = last_recover_ns_.load(std::memory_order_relaxed);
+      if (now - last > kRecoverCheckNs &&
+          last_recover_ns_.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
+        if (!sweep_dead_agents(*seg_, self_).empty()) continue;
+      }
+    }
     if (!wait) {
       c.full.fetch_add(1, std::memory_order_relaxed);
       return PublishStatus::kFull;
@@ -164,11 +199,6 @@ PublishStatus BusImpl::claim_slot(std::uint32_t ring, SlotClaim& claim,
     } else {
       timespec ts{0, 50'000};
       nanosleep(&ts, nullptr);
-      // A dead subscriber holding the gate is cleaned up here too, supervisor or not.
-      if (now - last_recover_ns_ > kRecoverCheckNs) {
-        last_recover_ns_ = now;
-        (void)sweep_dead_agents(*seg_, self_);
-      }
     }
   }
 }
@@ -193,8 +223,27 @@ PublishStatus BusImpl::finish_commit(std::uint32_t ring, const SlotClaim& claim)
   return PublishStatus::kOk;
 }
 
-PublishStatus BusImpl::publish(TopicId topic, const void* data, std::size_t size,
-                               Priority priority, std::uint16_t flags) noexcept {
+PublishStatus BusImpl::count_topic(TopicId topic, PublishStatus status) noexcept {
+  // This agent's own row of the topic-stats region: no line shared with another process.
+  // Callers checked topic < max_topics (topic_info). Several publishing threads of this
+  // process may count at once, hence the atomic adds.
+  TopicAgentCounters& t = seg_->topic_counters(self_, topic);
+  switch (status) {
+    case PublishStatus::kOk:
+      t.published.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case PublishStatus::kShed:
+      t.shed.fetch_add(1, std::memory_order_relaxed);
+      break;
+    default:
+      t.dropped.fetch_add(1, std::memory_order_relaxed);
+      break;
+  }
+  return status;
+}
+
+PublishStatus BusImpl::publish(TopicId topic, const void* data, std::size_t size, Priority priority,
+                               std::uint16_t flags) noexcept {
   const std::uint32_t ring = index_of(priority);
   if (ring >= kRingCount) return PublishStatus::kUnknownTopic;
   if (size > config_.max_payload_bytes) return PublishStatus::kTooLarge;
@@ -203,9 +252,13 @@ PublishStatus BusImpl::publish(TopicId topic, const void* data, std::size_t size
   const std::uint32_t sz = static_cast<std::uint32_t>(info);
   if (sz != 1 && sz - 1 != size) return PublishStatus::kBadSize;
   const std::uint64_t now = monotonic_ns();
-  if (PublishStatus s = admit(ring, priority, now); s != PublishStatus::kOk) return s;
+  if (PublishStatus s = admit(ring, priority, now); s != PublishStatus::kOk) {
+    return count_topic(topic, s);
+  }
   SlotClaim claim;
-  if (PublishStatus s = claim_slot(ring, claim, now); s != PublishStatus::kOk) return s;
+  if (PublishStatus s = claim_slot(ring, claim, now); s != PublishStatus::kOk) {
+    return count_topic(topic, s);
+  }
   SlotHeader& h = *claim.slot;
   h.length = static_cast<std::uint32_t>(size);
   h.topic_id = topic;
@@ -217,7 +270,7 @@ PublishStatus BusImpl::publish(TopicId topic, const void* data, std::size_t size
   h.schema_version = static_cast<std::uint16_t>(info >> 32);
   if (size != 0) std::memcpy(reinterpret_cast<std::byte*>(&h) + sizeof(SlotHeader), data, size);
   rec_->heartbeat_ns.store(now, std::memory_order_relaxed);
-  return finish_commit(ring, claim);
+  return count_topic(topic, finish_commit(ring, claim));
 }
 
 void BusImpl::claim(Claim& out, TopicId topic, std::uint32_t size, Priority priority) noexcept {
@@ -245,12 +298,12 @@ void BusImpl::claim(Claim& out, TopicId topic, std::uint32_t size, Priority prio
   }
   const std::uint64_t now = monotonic_ns();
   if (PublishStatus s = admit(ring, priority, now); s != PublishStatus::kOk) {
-    out.status_ = s;
+    out.status_ = count_topic(topic, s);
     return;
   }
   SlotClaim c;
   if (PublishStatus s = claim_slot(ring, c, now); s != PublishStatus::kOk) {
-    out.status_ = s;
+    out.status_ = count_topic(topic, s);
     return;
   }
   SlotHeader& h = *c.slot;
@@ -279,7 +332,8 @@ PublishStatus BusImpl::commit(Claim& claim) noexcept {
   c.slot->timestamp_ns = now;
   rec_->heartbeat_ns.store(now, std::memory_order_relaxed);
   claim.data_ = nullptr;
-  claim.status_ = finish_commit(claim.ring_, c);
+  const TopicId topic = c.slot->topic_id;  // ours until the commit below; read it first
+  claim.status_ = count_topic(topic, finish_commit(claim.ring_, c));
   return claim.status_;
 }
 
@@ -310,13 +364,40 @@ Result<SubscriptionId> BusImpl::subscribe(std::string_view pattern, Handler hand
   }
   if (!handler) return make_error(Errc::kInvalidArgument, "handler is empty");
   activate_readers();
-  return subs_->add(std::string(pattern), std::move(handler), std::move(options.name), once);
+  const SubscriptionId id =
+      subs_->add(std::string(pattern), std::move(handler), std::move(options.name), once);
+  refresh_handler_counts();
+  return id;
+}
+
+void BusImpl::refresh_handler_counts() noexcept {
+  // Cold (subscribe/off, on the dispatching thread): this agent's handlers per registered
+  // topic. Dispatch keeps the count of a topic current as its events arrive (auto-unsubscribe).
+  // Not from inside a handler: match() would rebuild the very list dispatch is walking; the
+  // topic's next event brings the count up to date instead.
+  if (in_dispatch_) return;
+  try {
+    std::uint32_t n = 0;
+    {
+      std::lock_guard<std::mutex> lock(topics_mu_);
+      n = topics_->count();
+    }
+    if (n > config_.max_topics) n = config_.max_topics;
+    for (TopicId t = 0; t < n; ++t) {
+      const CachedTopic* topic = dispatch_topic(t);
+      if (topic == nullptr) break;
+      const auto handlers = static_cast<std::uint32_t>(subs_->match(t, topic->name).size());
+      seg_->topic_counters(self_, t).handlers.store(handlers, std::memory_order_relaxed);
+    }
+  } catch (...) {
+  }
 }
 
 Result<void> BusImpl::unsubscribe(SubscriptionId id) {
   if (!subs_->remove(id)) {
     return make_error(Errc::kNotFound, "no subscription " + std::to_string(id));
   }
+  refresh_handler_counts();
   return {};
 }
 
@@ -359,6 +440,8 @@ void BusImpl::dispatch(std::uint32_t ring, const ReadEvent& ev) noexcept {
   const SlotHeader& h = *ev.header;
   const CachedTopic* topic = dispatch_topic(h.topic_id);
   if (topic == nullptr) return;  // unregistered id in a slot: corrupt input, counted as consumed
+  // A typed topic's handlers may cast the payload: never hand them another size.
+  if (topic->payload_size != 0 && ev.length != topic->payload_size) return;
   const std::vector<std::uint32_t>* matches = nullptr;
   try {
     matches = &subs_->match(h.topic_id, topic->name);
@@ -376,8 +459,20 @@ void BusImpl::dispatch(std::uint32_t ring, const ReadEvent& ev) noexcept {
   v.position = ev.position;
   v.payload = std::span<const std::byte>(ev.payload, ev.length);
   v.topic_name = topic->name;
+  // Per-topic counters of this agent's row; only this dispatcher writes delivered/handlers.
+  TopicAgentCounters& tc = seg_->topic_counters(self_, h.topic_id);
+  const auto handlers = static_cast<std::uint32_t>(matches->size());
+  if (tc.handlers.load(std::memory_order_relaxed) != handlers) {
+    tc.handlers.store(handlers, std::memory_order_relaxed);
+  }
+  tc.delivered.store(tc.delivered.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   subs_->begin_dispatch();
+  const bool outer_dispatch = in_dispatch_;  // a handler may poll() (nested dispatch)
   in_dispatch_ = true;
+  // One vDSO clock read per event (delivery latency) and one per timed handler call.
+  const std::uint64_t budget = static_cast<std::uint64_t>(options_.handler_budget.count());
+  std::uint64_t t0 = monotonic_ns();
+  record_latency(t0 > h.timestamp_ns ? t0 - h.timestamp_ns : 0);
   for (std::size_t i = 0; i < matches->size(); ++i) {
     Subscription& s = subs_->at((*matches)[i]);
     if (!s.active) continue;
@@ -385,17 +480,159 @@ void BusImpl::dispatch(std::uint32_t ring, const ReadEvent& ev) noexcept {
     ++s.calls;
     try {
       s.handler(v);
-      s.error_streak = 0;
+      if (s.error_streak != 0) {
+        // The streak ends with a success; the agent's streak (read by the supervisor's
+        // health check) is that of its latest failing handler, so it ends too.
+        s.error_streak = 0;
+        rec_->handler_error_streak.store(0, std::memory_order_relaxed);
+      }
+    } catch (const std::exception& e) {
+      handler_failed(ring, ev, s, e.what());
     } catch (...) {
-      ++s.errors;
-      ++s.error_streak;
-      rec_->handler_errors.fetch_add(1, std::memory_order_relaxed);
-      rec_->handler_error_streak.store(s.error_streak, std::memory_order_relaxed);
+      handler_failed(ring, ev, s, "unknown exception (not a std::exception)");
+    }
+    if (budget != 0) {
+      const std::uint64_t t1 = monotonic_ns();
+      if (t1 - t0 > budget) handler_slow(ev, s, t1 - t0, t1);
+      t0 = t1;
     }
   }
-  in_dispatch_ = false;
+  in_dispatch_ = outer_dispatch;
   subs_->end_dispatch();
   c.delivered.fetch_add(1, std::memory_order_relaxed);
+}
+
+// ---- handler isolation ----------------------------------------------------------------------
+
+void BusImpl::record_latency(std::uint64_t latency_ns) noexcept {
+  // Bucket 0: < 64 ns; bucket b: [64 << (b-1), 64 << b); the last one is open-ended.
+  std::size_t b = static_cast<std::size_t>(std::bit_width(latency_ns >> 6));
+  if (b >= kLatencyBuckets) b = kLatencyBuckets - 1;
+  // Only this dispatcher writes its record's histogram: a plain load+store, no locked add.
+  auto& bucket = rec_->latency_hist[b];
+  bucket.store(bucket.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  if (latency_ns > rec_->max_delivery_latency_ns.load(std::memory_order_relaxed)) {
+    rec_->max_delivery_latency_ns.store(latency_ns, std::memory_order_relaxed);
+  }
+}
+
+PublishStatus BusImpl::publish_system(TopicId topic, const void* data, std::size_t size) noexcept {
+  // From inside dispatch: never wait (this dispatcher's own cursor may be what holds the ring),
+  // never shed (CRITICAL ring). A full ring drops the event, counted.
+  constexpr std::uint32_t ring = 0;  // CRITICAL
+  const std::uint64_t info = topic_info(topic);
+  if (info == 0 || size > config_.max_payload_bytes) return PublishStatus::kUnknownTopic;
+  SlotClaim claim;
+  switch (writers_[ring].try_claim(claim)) {
+    case ClaimOutcome::kClaimed:
+      break;
+    case ClaimOutcome::kAborted:
+      rec_->counters[ring].aborted.fetch_add(1, std::memory_order_relaxed);
+      return PublishStatus::kAborted;
+    case ClaimOutcome::kFull:
+      rec_->counters[ring].full.fetch_add(1, std::memory_order_relaxed);
+      return PublishStatus::kFull;
+  }
+  SlotHeader& h = *claim.slot;
+  h.length = static_cast<std::uint32_t>(size);
+  h.topic_id = topic;
+  h.producer = self_;
+  h.producer_epoch = rec_->epoch;
+  h.producer_seq = producer_seq_.fetch_add(1, std::memory_order_relaxed) + 1;
+  h.timestamp_ns = monotonic_ns();
+  h.flags = kFlagSystem;
+  h.schema_version = static_cast<std::uint16_t>(info >> 32);
+  if (size != 0) std::memcpy(reinterpret_cast<std::byte*>(&h) + sizeof(SlotHeader), data, size);
+  return count_topic(topic, finish_commit(ring, claim));
+}
+
+void BusImpl::publish_error(std::uint32_t kind, const ReadEvent& ev, const Subscription& s,
+                            const char* message, std::uint64_t now_ns) noexcept {
+  if (!error_topic_tried_) {
+    // First failure in this process: register sys.error (cold, once).
+    error_topic_tried_ = true;
+    try {
+      auto id = register_topic(catalog::ErrorEvent::kTopic, sizeof(catalog::ErrorEvent),
+                               catalog::ErrorEvent::kSchemaVersion);
+      if (id) error_topic_ = *id;
+    } catch (...) {
+    }
+  }
+  if (error_topic_ == kInvalidTopic) return;
+  // Never recursively: a failure while handling an ERROR event reports nothing.
+  if (ev.header->topic_id == error_topic_) return;
+  catalog::ErrorEvent e{};
+  e.error_mono_ns = now_ns;
+  e.event_sequence = ev.header->producer_seq;
+  // Occurrences of this kind at this agent so far.
+  switch (static_cast<catalog::ErrorKind>(kind)) {
+    case catalog::ErrorKind::kHandlerSlow:
+      e.count = rec_->handler_slow.load(std::memory_order_relaxed);
+      break;
+    case catalog::ErrorKind::kHandlerUnsubscribed:
+      e.count = rec_->handlers_unsubscribed.load(std::memory_order_relaxed);
+      break;
+    default:
+      e.count = rec_->handler_errors.load(std::memory_order_relaxed);
+      break;
+  }
+  e.agent_index = self_;
+  e.topic = ev.header->topic_id;
+  e.kind = static_cast<catalog::ErrorKind>(kind);
+  e.errc = Errc::kOk;
+  std::strncpy(e.agent, options_.name.c_str(), sizeof e.agent - 1);
+  std::strncpy(e.handler, s.name.c_str(), sizeof e.handler - 1);
+  if (message != nullptr) std::strncpy(e.message, message, sizeof e.message - 1);
+  if (publish_system(error_topic_, &e, sizeof e) != PublishStatus::kOk) ++system_events_dropped_;
+}
+
+void BusImpl::handler_failed(std::uint32_t ring, const ReadEvent& ev, Subscription& s,
+                             const char* reason) noexcept {
+  ++s.errors;
+  ++s.error_streak;
+  rec_->handler_errors.fetch_add(1, std::memory_order_relaxed);
+  TopicAgentCounters& tc = seg_->topic_counters(self_, ev.header->topic_id);
+  tc.failed.store(tc.failed.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  rec_->handler_error_streak.store(s.error_streak, std::memory_order_relaxed);
+  const std::uint64_t now = monotonic_ns();
+  DeadLetterRecord letter;
+  letter.event = ev.header;
+  letter.payload = ev.payload;
+  letter.length = ev.length;
+  letter.priority = static_cast<std::uint8_t>(ring);
+  letter.failing_agent = self_;
+  letter.failed_ns = now;
+  letter.handler = s.name;
+  letter.reason = reason != nullptr ? std::string_view(reason) : std::string_view();
+  if (dead_letters_ && dead_letters_->write(letter)) {
+    rec_->dead_lettered.fetch_add(1, std::memory_order_relaxed);
+    tc.dead_lettered.store(tc.dead_lettered.load(std::memory_order_relaxed) + 1,
+                           std::memory_order_relaxed);
+  }
+  publish_error(static_cast<std::uint32_t>(catalog::ErrorKind::kHandlerException), ev, s, reason,
+                now);
+  const std::uint32_t limit = options_.max_handler_failures;
+  if (limit != 0 && s.error_streak >= limit && s.active) {
+    (void)subs_->remove(s.id);  // retired, not freed: we are inside its dispatch
+    rec_->handlers_unsubscribed.fetch_add(1, std::memory_order_relaxed);
+    char msg[80];
+    std::snprintf(msg, sizeof msg, "unsubscribed after %u failures in a row", s.error_streak);
+    publish_error(static_cast<std::uint32_t>(catalog::ErrorKind::kHandlerUnsubscribed), ev, s, msg,
+                  now);
+  }
+}
+
+void BusImpl::handler_slow(const ReadEvent& ev, Subscription& s, std::uint64_t took_ns,
+                           std::uint64_t now_ns) noexcept {
+  ++s.slow;
+  rec_->handler_slow.fetch_add(1, std::memory_order_relaxed);
+  if (s.last_slow_report_ns != 0 && now_ns - s.last_slow_report_ns < 1'000'000'000ull) return;
+  s.last_slow_report_ns = now_ns;
+  char msg[80];
+  std::snprintf(msg, sizeof msg, "handler took %llu ns (budget %lld ns)",
+                static_cast<unsigned long long>(took_ns),
+                static_cast<long long>(options_.handler_budget.count()));
+  publish_error(static_cast<std::uint32_t>(catalog::ErrorKind::kHandlerSlow), ev, s, msg, now_ns);
 }
 
 void BusImpl::report_gaps() noexcept {
@@ -425,6 +662,18 @@ std::size_t BusImpl::poll(std::size_t max_events) noexcept {
       if (readers_[r].next(ev)) break;
     }
     if (r == kRingCount) break;
+    // An event of a higher ring committed before this one (e.g. by the same producer) is
+    // visible now that we acquired this one's seq: take it first (next() is idempotent).
+    // A higher ring with claims still in flight ahead of us may hold such an event behind
+    // another producer's slot: leave this lower event until those commit (or are padded).
+    bool higher = false;
+    bool in_flight = false;
+    for (std::uint32_t h = 0; h < r && !higher; ++h) {
+      higher = readers_[h].pending();
+      in_flight = in_flight || readers_[h].tail() > readers_[h].position();
+    }
+    if (higher) continue;
+    if (in_flight) break;
     dispatch(r, ev);
     readers_[r].advance();
     ++n;
@@ -451,11 +700,11 @@ void BusImpl::recover_stuck() noexcept {
   // A reader waiting on a claimed-but-uncommitted slot may be waiting on a dead producer.
   // The supervisor handles this; without one, we sweep dead agents ourselves now and then.
   const std::uint64_t now = monotonic_ns();
-  if (now - last_recover_ns_ < kRecoverCheckNs) return;
+  if (now - last_recover_ns_.load(std::memory_order_relaxed) < kRecoverCheckNs) return;
   bool stuck = false;
   for (const auto& r : readers_) stuck = stuck || (r.active() && r.tail() > r.position());
   if (!stuck) return;
-  last_recover_ns_ = now;
+  last_recover_ns_.store(now, std::memory_order_relaxed);
   try {
     (void)sweep_dead_agents(*seg_, self_);
   } catch (...) {

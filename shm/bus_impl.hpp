@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "shm/agent_table.hpp"
+#include "shm/dead_letter_area.hpp"
 #include "shm/rate_limiter.hpp"
 #include "shm/ring_reader.hpp"
 #include "shm/ring_writer.hpp"
@@ -77,6 +78,18 @@ class BusImpl {
   void idle_wait(std::uint64_t deadline_ns, std::uint32_t idle_rounds) noexcept;
   void recover_stuck() noexcept;
   void report_gaps() noexcept;
+  // handler isolation (dispatching thread only; noexcept, no allocation once sys.error is known)
+  void handler_failed(std::uint32_t ring, const ReadEvent& ev, Subscription& s,
+                      const char* reason) noexcept;
+  void handler_slow(const ReadEvent& ev, Subscription& s, std::uint64_t took_ns,
+                    std::uint64_t now_ns) noexcept;
+  void record_latency(std::uint64_t latency_ns) noexcept;
+  void publish_error(std::uint32_t kind, const ReadEvent& ev, const Subscription& s,
+                     const char* message, std::uint64_t now_ns) noexcept;
+  PublishStatus publish_system(TopicId topic, const void* data, std::size_t size) noexcept;
+  // Counts a publish outcome in this agent's row of the topic-stats region; returns `status`.
+  PublishStatus count_topic(TopicId topic, PublishStatus status) noexcept;
+  void refresh_handler_counts() noexcept;
 
   std::unique_ptr<Segment> seg_;
   AgentRecord* rec_ = nullptr;
@@ -103,7 +116,11 @@ class BusImpl {
   bool in_dispatch_ = false;
   std::atomic<bool> stop_{false};
   std::uint64_t last_heartbeat_ns_ = 0;
-  std::uint64_t last_recover_ns_ = 0;
+  std::atomic<std::uint64_t> last_recover_ns_{0};  // publishers and dispatcher, relaxed
+  std::unique_ptr<DeadLetterArea> dead_letters_;
+  TopicId error_topic_ = kInvalidTopic;  // sys.error, registered on the first handler failure
+  bool error_topic_tried_ = false;
+  std::uint64_t system_events_dropped_ = 0;  // sys.error events that found the ring full
 };
 
 }  // namespace shmbus::detail

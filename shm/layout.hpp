@@ -41,7 +41,11 @@ inline constexpr std::uint64_t kMagic = 0x31305355424D4853ull;
 /// meaning, or a region is reordered (attachers of another major are refused);
 /// bump the minor for additions in reserved space that old readers can ignore.
 inline constexpr std::uint16_t kLayoutMajor = 1;
-inline constexpr std::uint16_t kLayoutMinor = 0;
+inline constexpr std::uint16_t kLayoutMinor = 2;
+// Minor 1: AgentRecord handler counters (reserved1) and latency histogram (reserved_tail);
+// the dead-letter area's internals (shm/dead_letter_layout.hpp) within its existing size.
+// Minor 2: the topic-stats region appended after the error log (header line 3's former
+// reserved3 holds its offset); builds before it refuse such segments on the size check.
 inline constexpr std::uint32_t kLayoutVersion = (std::uint32_t{kLayoutMajor} << 16) | kLayoutMinor;
 
 /// Ready word values: 0 while the creator initialises, then the layout version.
@@ -84,7 +88,7 @@ struct alignas(kCacheLine) SegmentHeader {
   std::atomic<std::uint32_t> ready;
   std::uint64_t layout_hash;
   std::uint64_t total_size;
-  std::uint64_t creation_time_ns;  // CLOCK_REALTIME, for humans
+  std::uint64_t creation_time_ns;    // CLOCK_REALTIME, for humans
   std::uint64_t creator_start_time;  // creator's process start time (clock ticks since boot)
   std::uint32_t creator_pid;
   std::uint32_t reserved0;
@@ -99,7 +103,7 @@ struct alignas(kCacheLine) SegmentHeader {
   alignas(kCacheLine) pthread_mutex_t control_mutex;  // 40 bytes on x86-64 glibc
   std::atomic<std::uint32_t> topic_count;             // commit point of the topic registry
   std::atomic<std::uint32_t> agent_epoch;             // bumped per agent registration
-  std::uint64_t reserved3;
+  std::uint64_t topic_stats_offset;                   // TopicAgentCounters region (minor 2)
 
   // line 4: supervisor state
   alignas(kCacheLine) std::atomic<std::uint32_t> supervisor_pid;
@@ -124,9 +128,9 @@ struct alignas(kCacheLine) SegmentHeader {
   std::uint32_t reserved7[15];
 
   // line 8: bus-wide counters (rarely written)
-  alignas(kCacheLine) std::atomic<std::uint64_t> claims_padded;      // stuck claims closed
-  std::atomic<std::uint64_t> agents_recovered;   // dead agents cleaned up
-  std::atomic<std::uint64_t> agents_untethered;  // slow subscribers untethered
+  alignas(kCacheLine) std::atomic<std::uint64_t> claims_padded;  // stuck claims closed
+  std::atomic<std::uint64_t> agents_recovered;                   // dead agents cleaned up
+  std::atomic<std::uint64_t> agents_untethered;                  // slow subscribers untethered
   std::atomic<std::uint64_t> reserved8[5];
 
   std::uint8_t reserved_tail[4096 - 9 * kCacheLine];
@@ -141,6 +145,7 @@ static_assert(offsetof(SegmentHeader, config) == 64);
 static_assert(offsetof(SegmentHeader, regions) == 128);
 static_assert(offsetof(SegmentHeader, control_mutex) == 192);
 static_assert(offsetof(SegmentHeader, topic_count) == 232);
+static_assert(offsetof(SegmentHeader, topic_stats_offset) == 240);
 static_assert(offsetof(SegmentHeader, supervisor_pid) == 256);
 static_assert(offsetof(SegmentHeader, backpressure) == 320);
 static_assert(offsetof(SegmentHeader, wake_word) == 384);
@@ -176,15 +181,16 @@ enum class Level : std::uint32_t { kNormal = 0, kWarning, kHigh, kCritical };
 
 inline constexpr std::size_t kAgentNameBytes = 32;
 inline constexpr std::size_t kLastErrorBytes = 128;
+inline constexpr std::size_t kLatencyBuckets = 24;  // AgentRecord::latency_hist
 
 /// A reader cursor on its own cache line: written by its agent, read by producers
 /// (rarely, when their cached gate says full) and by the supervisor.
 struct alignas(kCacheLine) ReaderCursor {
-  std::atomic<std::uint64_t> position;  // next position to read; positions below are done
-  std::atomic<std::uint32_t> flags;     // ReaderFlags
-  std::atomic<std::uint32_t> gap_pending;     // set by supervisor when untethering
-  std::atomic<std::uint64_t> untethered_at;   // position when untethered (for gap count)
-  std::atomic<std::uint64_t> last_move_ns;    // CLOCK_MONOTONIC of last cursor advance
+  std::atomic<std::uint64_t> position;       // next position to read; positions below are done
+  std::atomic<std::uint32_t> flags;          // ReaderFlags
+  std::atomic<std::uint32_t> gap_pending;    // set by supervisor when untethering
+  std::atomic<std::uint64_t> untethered_at;  // position when untethered (for gap count)
+  std::atomic<std::uint64_t> last_move_ns;   // CLOCK_MONOTONIC of last cursor advance
   std::uint64_t reserved[4];
 };
 static_assert(sizeof(ReaderCursor) == 64);
@@ -195,10 +201,10 @@ struct RingCounters {
   std::atomic<std::uint64_t> delivered;  // events handed to at least one handler
   std::atomic<std::uint64_t> consumed;   // events read (delivered or filtered out)
   std::atomic<std::uint64_t> shed;
-  std::atomic<std::uint64_t> full;       // publish found the ring full (kFull / kTimeout)
+  std::atomic<std::uint64_t> full;  // publish found the ring full (kFull / kTimeout)
   std::atomic<std::uint64_t> rate_limited;
   std::atomic<std::uint64_t> aborted;
-  std::atomic<std::uint64_t> missed;     // lapped while untethered
+  std::atomic<std::uint64_t> missed;  // lapped while untethered
 };
 static_assert(sizeof(RingCounters) == 64);
 
@@ -208,7 +214,7 @@ struct alignas(kCacheLine) AgentRecord {
   std::uint32_t epoch;               // incarnation: header.agent_epoch at registration
   std::uint32_t pid;
   std::uint32_t flags;
-  std::uint64_t start_time;  // process start time (clock ticks since boot), /proc/pid/stat
+  std::uint64_t start_time;      // process start time (clock ticks since boot), /proc/pid/stat
   std::uint64_t attach_time_ns;  // CLOCK_REALTIME
   char name[kAgentNameBytes];
 
@@ -219,7 +225,10 @@ struct alignas(kCacheLine) AgentRecord {
   std::atomic<std::uint64_t> handler_errors;
   std::atomic<std::uint64_t> max_delivery_latency_ns;  // since the supervisor last read it
   std::atomic<std::uint64_t> rate_limit_per_s;  // publish rate limit set by supervisor, 0 = none
-  std::uint64_t reserved1[3];
+  // handler statistics, written by this agent's dispatcher only (minor 1)
+  std::atomic<std::uint64_t> handler_slow;           // handler calls over the budget
+  std::atomic<std::uint64_t> dead_lettered;          // failed events this agent dead-lettered
+  std::atomic<std::uint64_t> handlers_unsubscribed;  // removed after N failures in a row
 
   // lines 2-5: one reader cursor per ring
   ReaderCursor cursors[kRingCount];
@@ -234,9 +243,14 @@ struct alignas(kCacheLine) AgentRecord {
   // lines 11-12: last error text (diagnostics)
   char last_error[kLastErrorBytes];
 
-  std::uint8_t reserved_tail[1024 - 13 * kCacheLine];
+  // lines 13-15: delivery latency (publish timestamp to first handler start, CLOCK_MONOTONIC)
+  // histogram, written by this agent's dispatcher only (minor 1). Bucket 0 counts < 64 ns;
+  // bucket b >= 1 counts [64 << (b-1), 64 << b) ns; the last bucket is open-ended.
+  std::atomic<std::uint64_t> latency_hist[kLatencyBuckets];
 };
 static_assert(std::is_standard_layout_v<AgentRecord>);
+static_assert(offsetof(AgentRecord, handler_slow) == 104);
+static_assert(offsetof(AgentRecord, latency_hist) == 832);
 static_assert(sizeof(AgentRecord) == 1024 && alignof(AgentRecord) == 64);
 static_assert(offsetof(AgentRecord, name) == 32);
 static_assert(offsetof(AgentRecord, heartbeat_ns) == 64);
@@ -258,7 +272,7 @@ struct alignas(kCacheLine) TopicEntry {
   std::uint32_t payload_size;  // 0 = variable
   std::uint16_t schema_version;
   std::uint16_t flags;
-  std::uint32_t name_hash;     // FNV-1a of name, to speed up lookups
+  std::uint32_t name_hash;  // FNV-1a of name, to speed up lookups
   std::uint32_t reserved0;
   std::atomic<std::uint64_t> published;  // statistics, relaxed
   std::uint64_t reserved1;
@@ -267,6 +281,29 @@ static_assert(std::is_standard_layout_v<TopicEntry>);
 static_assert(sizeof(TopicEntry) == 128);
 static_assert(offsetof(TopicEntry, payload_size) == 96);
 static_assert(offsetof(TopicEntry, name_hash) == 104);
+
+// -------------------------------------------------------------------------------------------
+// Topic statistics (minor 2): TopicAgentCounters[max_agents][max_topics] at topic_stats_offset.
+// Row a is written only by agent a (its publishers and its dispatcher), so no counter line is
+// shared between processes on the publish path; readers sum the rows. A record freed and
+// reused by another agent keeps its row (counts are per agent slot, like AgentRecord counters).
+// -------------------------------------------------------------------------------------------
+
+struct alignas(kCacheLine) TopicAgentCounters {
+  std::atomic<std::uint64_t> published;
+  std::atomic<std::uint64_t> delivered;      // events handed to at least one handler
+  std::atomic<std::uint64_t> failed;         // handler calls that threw
+  std::atomic<std::uint64_t> dead_lettered;  // failed events written to the dead-letter area
+  std::atomic<std::uint64_t> dropped;        // publishes refused: full, timeout, rate, aborted
+  std::atomic<std::uint64_t> shed;           // publishes shed at backpressure CRITICAL
+  std::atomic<std::uint32_t> handlers;       // this agent's handlers matching the topic (see stats)
+  std::uint32_t reserved0;
+  std::uint64_t reserved1;
+};
+static_assert(std::is_standard_layout_v<TopicAgentCounters>);
+static_assert(sizeof(TopicAgentCounters) == 64 && alignof(TopicAgentCounters) == 64);
+static_assert(offsetof(TopicAgentCounters, shed) == 40);
+static_assert(offsetof(TopicAgentCounters, handlers) == 48);
 
 // -------------------------------------------------------------------------------------------
 // Rings
@@ -303,7 +340,7 @@ struct alignas(kCacheLine) SlotHeader {
   std::atomic<std::uint64_t> quarantine;  // p+1 of a padded claim whose live owner may still write
   std::uint32_t length;                   // payload bytes
   std::uint32_t topic_id;
-  std::uint32_t producer;                 // agent index
+  std::uint32_t producer;  // agent index
   std::uint32_t producer_epoch;
   std::uint64_t producer_seq;
   std::uint64_t timestamp_ns;  // CLOCK_MONOTONIC at publish
@@ -348,26 +385,35 @@ constexpr std::uint64_t hash_mix(std::uint64_t h, std::uint64_t v) {
   return (h ^ v) * 0x100000001B3ull;  // FNV-1a step over whole words
 }
 
+// Folds the major version only: a minor bump (additions in reserved space) must not make builds
+// reject each other's segments.
 constexpr std::uint64_t compute_layout_hash() {
   std::uint64_t h = 0xCBF29CE484222325ull;
-  for (std::uint64_t v :
-       {std::uint64_t{sizeof(SegmentHeader)}, std::uint64_t{offsetof(SegmentHeader, config)},
-        std::uint64_t{offsetof(SegmentHeader, regions)},
-        std::uint64_t{offsetof(SegmentHeader, control_mutex)},
-        std::uint64_t{offsetof(SegmentHeader, supervisor_pid)},
-        std::uint64_t{offsetof(SegmentHeader, backpressure)},
-        std::uint64_t{offsetof(SegmentHeader, wake_word)},
-        std::uint64_t{offsetof(SegmentHeader, waiters)},
-        std::uint64_t{offsetof(SegmentHeader, claims_padded)}, std::uint64_t{sizeof(SegmentConfig)},
-        std::uint64_t{sizeof(RegionTable)}, std::uint64_t{sizeof(AgentRecord)},
-        std::uint64_t{offsetof(AgentRecord, heartbeat_ns)},
-        std::uint64_t{offsetof(AgentRecord, cursors)},
-        std::uint64_t{offsetof(AgentRecord, claiming)},
-        std::uint64_t{offsetof(AgentRecord, counters)}, std::uint64_t{sizeof(ReaderCursor)},
-        std::uint64_t{sizeof(RingCounters)}, std::uint64_t{sizeof(TopicEntry)},
-        std::uint64_t{sizeof(RingHeader)}, std::uint64_t{sizeof(SlotHeader)},
-        std::uint64_t{offsetof(SlotHeader, length)}, std::uint64_t{offsetof(SlotHeader, flags)},
-        std::uint64_t{sizeof(ErrorLogEntry)}, std::uint64_t{kLayoutVersion}}) {
+  for (std::uint64_t v : {std::uint64_t{sizeof(SegmentHeader)},
+                          std::uint64_t{offsetof(SegmentHeader, config)},
+                          std::uint64_t{offsetof(SegmentHeader, regions)},
+                          std::uint64_t{offsetof(SegmentHeader, control_mutex)},
+                          std::uint64_t{offsetof(SegmentHeader, supervisor_pid)},
+                          std::uint64_t{offsetof(SegmentHeader, backpressure)},
+                          std::uint64_t{offsetof(SegmentHeader, wake_word)},
+                          std::uint64_t{offsetof(SegmentHeader, waiters)},
+                          std::uint64_t{offsetof(SegmentHeader, claims_padded)},
+                          std::uint64_t{sizeof(SegmentConfig)},
+                          std::uint64_t{sizeof(RegionTable)},
+                          std::uint64_t{sizeof(AgentRecord)},
+                          std::uint64_t{offsetof(AgentRecord, heartbeat_ns)},
+                          std::uint64_t{offsetof(AgentRecord, cursors)},
+                          std::uint64_t{offsetof(AgentRecord, claiming)},
+                          std::uint64_t{offsetof(AgentRecord, counters)},
+                          std::uint64_t{sizeof(ReaderCursor)},
+                          std::uint64_t{sizeof(RingCounters)},
+                          std::uint64_t{sizeof(TopicEntry)},
+                          std::uint64_t{sizeof(RingHeader)},
+                          std::uint64_t{sizeof(SlotHeader)},
+                          std::uint64_t{offsetof(SlotHeader, length)},
+                          std::uint64_t{offsetof(SlotHeader, flags)},
+                          std::uint64_t{sizeof(ErrorLogEntry)},
+                          std::uint64_t{kLayoutMajor}}) {
     h = hash_mix(h, v);
   }
   return h;

@@ -25,13 +25,16 @@ std::string validate_simple_name(const std::string& what, std::string_view name,
   }
   for (char c : name) {
     if (!is_name_char(c) && c != '.') {
-      return what + " name '" + std::string(name) + "' has a bad character (allowed: A-Z a-z 0-9 _ - .)";
+      return what + " name '" + std::string(name) +
+             "' has a bad character (allowed: A-Z a-z 0-9 _ - .)";
     }
   }
   return {};
 }
 
-bool is_pow2(std::uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
+bool is_pow2(std::uint32_t v) {
+  return v != 0 && (v & (v - 1)) == 0;
+}
 }  // namespace
 
 std::string validate_bus_name(const std::string& name) {
@@ -86,12 +89,13 @@ std::string validate_config(const BusConfig& c) {
   for (std::uint32_t p = 0; p < kPriorityCount; ++p) {
     std::uint32_t cap = c.ring_capacity[p];
     if (!is_pow2(cap) || cap < 64 || cap > (1u << 24)) {
-      return "ring_capacity[" + std::string(priority_name(static_cast<Priority>(p))) + "] = " +
-             std::to_string(cap) + ": must be a power of two in [64, 16777216]";
+      return "ring_capacity[" + std::string(priority_name(static_cast<Priority>(p))) +
+             "] = " + std::to_string(cap) + ": must be a power of two in [64, 16777216]";
     }
     if (c.history_depth > cap / 2) {
       return "history_depth " + std::to_string(c.history_depth) + " exceeds half of ring " +
-             std::string(priority_name(static_cast<Priority>(p))) + " (" + std::to_string(cap) + ")";
+             std::string(priority_name(static_cast<Priority>(p))) + " (" + std::to_string(cap) +
+             ")";
     }
   }
   if (c.max_payload_bytes < 8 || c.max_payload_bytes > 65536) {
@@ -121,36 +125,60 @@ std::string validate_config(const BusConfig& c) {
 
 const char* errc_name(Errc code) noexcept {
   switch (code) {
-    case Errc::kOk: return "ok";
-    case Errc::kInvalidArgument: return "invalid_argument";
-    case Errc::kNotFound: return "not_found";
-    case Errc::kAlreadyExists: return "already_exists";
-    case Errc::kVersionMismatch: return "version_mismatch";
-    case Errc::kCorrupt: return "corrupt";
-    case Errc::kCapacityExceeded: return "capacity_exceeded";
-    case Errc::kTooLarge: return "too_large";
-    case Errc::kNotReady: return "not_ready";
-    case Errc::kPermission: return "permission";
-    case Errc::kSystem: return "system";
-    case Errc::kBusy: return "busy";
-    case Errc::kTimeout: return "timeout";
-    case Errc::kState: return "state";
+    case Errc::kOk:
+      return "ok";
+    case Errc::kInvalidArgument:
+      return "invalid_argument";
+    case Errc::kNotFound:
+      return "not_found";
+    case Errc::kAlreadyExists:
+      return "already_exists";
+    case Errc::kVersionMismatch:
+      return "version_mismatch";
+    case Errc::kCorrupt:
+      return "corrupt";
+    case Errc::kCapacityExceeded:
+      return "capacity_exceeded";
+    case Errc::kTooLarge:
+      return "too_large";
+    case Errc::kNotReady:
+      return "not_ready";
+    case Errc::kPermission:
+      return "permission";
+    case Errc::kSystem:
+      return "system";
+    case Errc::kBusy:
+      return "busy";
+    case Errc::kTimeout:
+      return "timeout";
+    case Errc::kState:
+      return "state";
   }
   return "unknown";
 }
 
 std::string_view publish_status_name(PublishStatus s) noexcept {
   switch (s) {
-    case PublishStatus::kOk: return "ok";
-    case PublishStatus::kFull: return "full";
-    case PublishStatus::kTimeout: return "timeout";
-    case PublishStatus::kShed: return "shed";
-    case PublishStatus::kRateLimited: return "rate_limited";
-    case PublishStatus::kTooLarge: return "too_large";
-    case PublishStatus::kUnknownTopic: return "unknown_topic";
-    case PublishStatus::kAborted: return "aborted";
-    case PublishStatus::kClosed: return "closed";
-    case PublishStatus::kBadSize: return "bad_size";
+    case PublishStatus::kOk:
+      return "ok";
+    case PublishStatus::kFull:
+      return "full";
+    case PublishStatus::kTimeout:
+      return "timeout";
+    case PublishStatus::kShed:
+      return "shed";
+    case PublishStatus::kRateLimited:
+      return "rate_limited";
+    case PublishStatus::kTooLarge:
+      return "too_large";
+    case PublishStatus::kUnknownTopic:
+      return "unknown_topic";
+    case PublishStatus::kAborted:
+      return "aborted";
+    case PublishStatus::kClosed:
+      return "closed";
+    case PublishStatus::kBadSize:
+      return "bad_size";
   }
   return "unknown";
 }
@@ -165,11 +193,16 @@ bool parse_priority(std::string_view text, Priority& out) noexcept {
     }
     return true;
   };
-  if (eq(text, "critical")) out = Priority::kCritical;
-  else if (eq(text, "high")) out = Priority::kHigh;
-  else if (eq(text, "normal")) out = Priority::kNormal;
-  else if (eq(text, "low")) out = Priority::kLow;
-  else return false;
+  if (eq(text, "critical"))
+    out = Priority::kCritical;
+  else if (eq(text, "high"))
+    out = Priority::kHigh;
+  else if (eq(text, "normal"))
+    out = Priority::kNormal;
+  else if (eq(text, "low"))
+    out = Priority::kLow;
+  else
+    return false;
   return true;
 }
 

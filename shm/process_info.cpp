@@ -27,11 +27,11 @@ std::uint64_t process_start_time(pid_t pid) noexcept {
   ++p;
   // After ')' comes field 3 (state); start time is field 22.
   int field = 2;
-  while (*p != '\0' && field < 21) {
+  while (*p != '\0' && field < 22) {
     if (*p == ' ') ++field;
     ++p;
   }
-  if (field != 21) return 0;
+  if (field != 22) return 0;
   return std::strtoull(p, nullptr, 10);
 }
 

@@ -41,8 +41,10 @@ bool RingReader::copy_out(const SlotHeader& slot, std::uint64_t seq, ReadEvent& 
   if (len > seg_->config().max_payload_bytes) return false;
   std::memcpy(copy_.data(), &slot, sizeof(SlotHeader) + len);
   std::atomic_thread_fence(std::memory_order_acquire);
-  // A producer that lapped us changed seq before touching the bytes we copied.
+  // A producer reusing this slot claims position pos_+capacity (tail CAS) before it writes and
+  // changes seq only when it commits: both the seq and the tail must say nobody got here.
   if (slot.seq.load(std::memory_order_relaxed) != seq) return false;
+  if (seg_->ring(ring_).tail.load(std::memory_order_acquire) > pos_ + capacity_) return false;
   out.header = reinterpret_cast<const SlotHeader*>(copy_.data());
   out.payload = copy_.data() + sizeof(SlotHeader);
   out.length = len;
@@ -107,11 +109,13 @@ bool RingReader::next(ReadEvent& out) noexcept {
       continue;
     }
     if ((s & ~kSeqPad) > pos_ + 1) {
+      // A seq ahead of us means we were lapped, which needs the tail past us; otherwise the
+      // slot is garbage (a corrupt segment): stop here rather than spin over it.
+      if (seg_->ring(ring_).tail.load(std::memory_order_acquire) <= pos_) return false;
       on_lapped();
       continue;
     }
-    if (!tethered_ ||
-        (cursor_->flags.load(std::memory_order_relaxed) & kReaderTethered) == 0) {
+    if (!tethered_ || (cursor_->flags.load(std::memory_order_relaxed) & kReaderTethered) == 0) {
       tethered_ = false;
       try_retether();
     }

@@ -9,7 +9,10 @@ void RingWriter::init(Segment* segment, std::uint32_t ring, std::uint32_t self_i
   ring_ = ring;
   capacity_ = segment->config().ring_capacity[ring];
   usable_ = capacity_ - segment->config().history_depth;
-  gate_cache_.store(header_->tail.load(std::memory_order_acquire), std::memory_order_relaxed);
+  // The gate is the slowest tethered cursor, which may lie far behind the tail: scan, never
+  // assume the tail (a late-attaching producer would otherwise overwrite unread events).
+  gate_cache_.store(scan_gate(header_->tail.load(std::memory_order_seq_cst)),
+                    std::memory_order_relaxed);
 }
 
 std::uint64_t RingWriter::scan_gate(std::uint64_t tail) noexcept {
@@ -35,6 +38,7 @@ std::uint64_t RingWriter::scan_gate(std::uint64_t tail) noexcept {
 
 ClaimOutcome RingWriter::try_claim(SlotClaim& out) noexcept {
   std::uint64_t pos = header_->tail.load(std::memory_order_relaxed);
+  std::uint64_t quarantine_skips = 0;
   for (;;) {
     std::uint64_t gate = gate_cache_.load(std::memory_order_relaxed);
     if (pos >= gate + usable_) {
@@ -63,6 +67,8 @@ ClaimOutcome RingWriter::try_claim(SlotClaim& out) noexcept {
         header_->padded.fetch_add(1, std::memory_order_relaxed);
       }
       self_->claiming[ring_].store(0, std::memory_order_release);
+      // Every slot quarantined (only a corrupt segment does that): give up as full.
+      if (++quarantine_skips >= capacity_) return ClaimOutcome::kFull;
       pos = header_->tail.load(std::memory_order_relaxed);
       continue;
     }

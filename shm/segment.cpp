@@ -30,10 +30,17 @@ namespace {
 Error boost_error(Errc fallback, const std::string& what, const bip::interprocess_exception& e) {
   Errc code = fallback;
   switch (e.get_error_code()) {
-    case bip::not_found_error: code = Errc::kNotFound; break;
-    case bip::already_exists_error: code = Errc::kAlreadyExists; break;
-    case bip::security_error: code = Errc::kPermission; break;
-    default: break;
+    case bip::not_found_error:
+      code = Errc::kNotFound;
+      break;
+    case bip::already_exists_error:
+      code = Errc::kAlreadyExists;
+      break;
+    case bip::security_error:
+      code = Errc::kPermission;
+      break;
+    default:
+      break;
   }
   return make_error(code, what + ": " + e.what());
 }
@@ -56,7 +63,8 @@ SegmentConfig to_segment_config(const BusConfig& c) {
   SegmentConfig s{};
   for (std::uint32_t r = 0; r < kRingCount; ++r) s.ring_capacity[r] = c.ring_capacity[r];
   s.max_payload_bytes = c.max_payload_bytes;
-  s.slot_stride = static_cast<std::uint32_t>(align_up(sizeof(SlotHeader) + c.max_payload_bytes, kCacheLine));
+  s.slot_stride =
+      static_cast<std::uint32_t>(align_up(sizeof(SlotHeader) + c.max_payload_bytes, kCacheLine));
   s.max_agents = c.max_agents;
   s.max_topics = c.max_topics;
   s.history_depth = c.history_depth;
@@ -104,8 +112,11 @@ RegionPlan plan_regions(const SegmentConfig& c) {
   p.dead_letters_offset = off;
   off += dead_letter_region_bytes(c);
   p.error_log_offset = off;
-  off = align_up(off + sizeof(ErrorLogHeader) + std::uint64_t{c.error_log_capacity} * sizeof(ErrorLogEntry),
-                 4096);
+  off = align_up(
+      off + sizeof(ErrorLogHeader) + std::uint64_t{c.error_log_capacity} * sizeof(ErrorLogEntry),
+      4096);
+  p.topic_stats_offset = off;
+  off += topic_stats_region_bytes(c);
   p.total_size = off;
   return p;
 }
@@ -149,7 +160,8 @@ Result<std::unique_ptr<Segment>> Segment::create(const BusConfig& config) {
     }
     auto existing = Segment::open(config.name);
     if (!existing && existing.code() == Errc::kNotReady && any_live_holder(path)) {
-      return make_error(Errc::kAlreadyExists, "segment " + obj + " is being created by another process");
+      return make_error(Errc::kAlreadyExists,
+                        "segment " + obj + " is being created by another process");
     }
     bip::shared_memory_object::remove(obj.c_str());
   }
@@ -161,7 +173,8 @@ Result<std::unique_ptr<Segment>> Segment::create(const BusConfig& config) {
     return boost_error(Errc::kSystem, "size/map segment " + obj, e);
   }
   // shm_open applies the umask; set the requested mode exactly.
-  ::fchmod(seg->mapping_->object.get_mapping_handle().handle, static_cast<mode_t>(config.permissions));
+  ::fchmod(seg->mapping_->object.get_mapping_handle().handle,
+           static_cast<mode_t>(config.permissions));
 
   seg->base_ = static_cast<std::byte*>(seg->mapping_->region.get_address());
   seg->size_ = seg->mapping_->region.get_size();
@@ -187,6 +200,10 @@ Result<std::unique_ptr<Segment>> Segment::create(const BusConfig& config) {
   for (std::uint32_t r = 0; r < kRingCount; ++r) h.regions.rings_offset[r] = plan.rings_offset[r];
   h.regions.barriers_offset = plan.barriers_offset;
   h.regions.dead_letters_offset = plan.dead_letters_offset;
+  h.topic_stats_offset = plan.topic_stats_offset;
+  auto& dead_letters = *reinterpret_cast<DeadLetterHeader*>(seg->region(plan.dead_letters_offset));
+  dead_letters.capacity = sc.dead_letter_capacity;  // informational: readers use the config
+  dead_letters.entry_stride = static_cast<std::uint32_t>(dead_letter_entry_bytes(sc));
   if (auto e = init_robust_mutex(&h.control_mutex); !e.empty()) {
     bip::shared_memory_object::remove(obj.c_str());
     return make_error(Errc::kSystem, "init control mutex: " + e);
@@ -215,8 +232,9 @@ Result<std::unique_ptr<Segment>> Segment::open(std::string_view bus_name) {
     seg->mapping_->object.get_size(file_size);
   } catch (const bip::interprocess_exception& e) {
     if (e.get_error_code() == bip::not_found_error) {
-      return make_error(Errc::kNotFound, "no bus '" + std::string(bus_name) + "' (segment /dev/shm/" +
-                                             obj + " does not exist; is the supervisor running?)");
+      return make_error(Errc::kNotFound, "no bus '" + std::string(bus_name) +
+                                             "' (segment /dev/shm/" + obj +
+                                             " does not exist; is the supervisor running?)");
     }
     return boost_error(Errc::kSystem, "open segment " + obj, e);
   }
@@ -249,7 +267,8 @@ Result<std::unique_ptr<Segment>> Segment::open(std::string_view bus_name) {
     return make_error(Errc::kCorrupt, "segment " + obj + " is not a shmbus segment (bad magic)");
   }
   if (ready == kNotReady) {
-    return make_error(Errc::kNotReady, "segment " + obj + " is not initialised (creator still working or died)");
+    return make_error(Errc::kNotReady,
+                      "segment " + obj + " is not initialised (creator still working or died)");
   }
   if ((ready >> 16) != kLayoutMajor || (h.layout_version >> 16) != kLayoutMajor) {
     return make_error(Errc::kVersionMismatch, "segment " + obj + ": layout " +
@@ -267,7 +286,8 @@ Result<std::unique_ptr<Segment>> Segment::open(std::string_view bus_name) {
   }
   SegmentConfig expect = to_segment_config(bc);
   if (std::memcmp(&expect, &h.config, sizeof(SegmentConfig)) != 0) {
-    return make_error(Errc::kCorrupt, "segment " + obj + " header config inconsistent (slot stride)");
+    return make_error(Errc::kCorrupt,
+                      "segment " + obj + " header config inconsistent (slot stride)");
   }
   RegionPlan plan = plan_regions(h.config);
   if (h.total_size != plan.total_size || seg->size_ < plan.total_size) {
@@ -279,7 +299,8 @@ Result<std::unique_ptr<Segment>> Segment::open(std::string_view bus_name) {
                     h.regions.topics_offset == plan.topics_offset &&
                     h.regions.barriers_offset == plan.barriers_offset &&
                     h.regions.dead_letters_offset == plan.dead_letters_offset &&
-                    h.error_log_offset == plan.error_log_offset;
+                    h.error_log_offset == plan.error_log_offset &&
+                    h.topic_stats_offset == plan.topic_stats_offset;
   for (std::uint32_t r = 0; r < kRingCount; ++r) {
     regions_ok = regions_ok && h.regions.rings_offset[r] == plan.rings_offset[r];
   }
@@ -290,8 +311,8 @@ Result<std::unique_ptr<Segment>> Segment::open(std::string_view bus_name) {
     const RingHeader& ring = seg->ring(r);
     if (ring.capacity != h.config.ring_capacity[r] || ring.slot_stride != h.config.slot_stride ||
         ring.slots_offset != plan.rings_offset[r] + sizeof(RingHeader)) {
-      return make_error(Errc::kCorrupt, "segment " + obj + " ring " + std::to_string(r) +
-                                            " header corrupt");
+      return make_error(Errc::kCorrupt,
+                        "segment " + obj + " ring " + std::to_string(r) + " header corrupt");
     }
   }
   if (h.topic_count.load(std::memory_order_acquire) > h.config.max_topics) {

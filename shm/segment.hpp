@@ -26,6 +26,7 @@ struct RegionPlan {
   std::uint64_t barriers_offset;
   std::uint64_t dead_letters_offset;
   std::uint64_t error_log_offset;
+  std::uint64_t topic_stats_offset;  // after the error log (layout minor 2)
   std::uint64_t total_size;
   std::uint32_t slot_stride;
 };
@@ -77,6 +78,11 @@ class Segment {
     return *reinterpret_cast<SlotHeader*>(ring_slots(r) + (position & mask) * plan_.slot_stride);
   }
   std::byte* region(std::uint64_t offset) const noexcept { return base_ + offset; }
+  /// Agent `agent`'s counters for topic `topic`; callers range-check both first.
+  TopicAgentCounters& topic_counters(std::uint32_t agent, std::uint32_t topic) const noexcept {
+    return reinterpret_cast<TopicAgentCounters*>(
+        base_ + plan_.topic_stats_offset)[std::uint64_t{agent} * config_.max_topics + topic];
+  }
 
   /// This handle's own liveness-lock file (one OFD per Segment object).
   LivenessLocks& locks() noexcept { return locks_; }

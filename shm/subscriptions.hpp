@@ -24,6 +24,8 @@ struct Subscription {
   std::uint32_t error_streak = 0;
   std::uint64_t errors = 0;
   std::uint64_t calls = 0;
+  std::uint64_t slow = 0;                 // calls over AgentOptions::handler_budget
+  std::uint64_t last_slow_report_ns = 0;  // sys.error kHandlerSlow at most once per second
 };
 
 class SubscriptionTable {

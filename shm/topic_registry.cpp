@@ -36,6 +36,13 @@ Result<CachedTopic> TopicRegistry::load_entry(std::uint32_t i) const {
 
 Result<void> TopicRegistry::refresh() {
   const std::uint32_t n = count();
+  // Topics are never removed: a count below what we cached is damage, and registering at that
+  // index would hand out an id this process already knows under another name.
+  if (n < cache_.size()) {
+    return make_error(Errc::kCorrupt, "bus " + seg_.bus_name() + ": topic count went down from " +
+                                          std::to_string(cache_.size()) + " to " +
+                                          std::to_string(n));
+  }
   while (cache_.size() < n) {
     auto t = load_entry(static_cast<std::uint32_t>(cache_.size()));
     if (!t) return t.error();
@@ -59,8 +66,8 @@ Result<TopicId> TopicRegistry::find(std::string_view name) {
   if (auto it = by_name_.find(std::string(name)); it != by_name_.end()) return it->second;
   if (auto r = refresh(); !r) return r.error();
   if (auto it = by_name_.find(std::string(name)); it != by_name_.end()) return it->second;
-  return make_error(Errc::kNotFound, "bus " + seg_.bus_name() + ": unknown topic '" +
-                                         std::string(name) + "'");
+  return make_error(Errc::kNotFound,
+                    "bus " + seg_.bus_name() + ": unknown topic '" + std::string(name) + "'");
 }
 
 Result<TopicId> TopicRegistry::register_topic(std::string_view name, std::uint32_t payload_size,
@@ -74,7 +81,8 @@ Result<TopicId> TopicRegistry::register_topic(std::string_view name, std::uint32
   }
   auto check = [&](TopicId id) -> Result<TopicId> {
     const CachedTopic& t = cache_[id];
-    if (t.payload_size != payload_size || (schema_version != 0 && t.schema_version != schema_version)) {
+    if (t.payload_size != payload_size ||
+        (schema_version != 0 && t.schema_version != schema_version)) {
       return make_error(Errc::kInvalidArgument,
                         "topic '" + std::string(name) + "' is registered with payload " +
                             std::to_string(t.payload_size) + " bytes, schema " +
@@ -84,8 +92,10 @@ Result<TopicId> TopicRegistry::register_topic(std::string_view name, std::uint32
     }
     return id;
   };
-  if (auto found = find(name); found) return check(*found);
-  else if (found.code() != Errc::kNotFound) return found.error();
+  if (auto found = find(name); found)
+    return check(*found);
+  else if (found.code() != Errc::kNotFound)
+    return found.error();
 
   SegmentHeader& h = seg_.header();
   ControlLock lock(&h.control_mutex);
@@ -94,10 +104,10 @@ Result<TopicId> TopicRegistry::register_topic(std::string_view name, std::uint32
   if (auto it = by_name_.find(std::string(name)); it != by_name_.end()) return check(it->second);
   const std::uint32_t n = h.topic_count.load(std::memory_order_relaxed);
   if (n >= seg_.config().max_topics) {
-    return make_error(Errc::kCapacityExceeded, "bus " + seg_.bus_name() + ": topic registry full (" +
-                                                   std::to_string(seg_.config().max_topics) +
-                                                   " topics, max_topics); cannot add '" +
-                                                   std::string(name) + "'");
+    return make_error(Errc::kCapacityExceeded,
+                      "bus " + seg_.bus_name() + ": topic registry full (" +
+                          std::to_string(seg_.config().max_topics) +
+                          " topics, max_topics); cannot add '" + std::string(name) + "'");
   }
   TopicEntry& e = seg_.topic(n);
   std::memset(e.name, 0, sizeof(e.name));

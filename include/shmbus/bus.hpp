@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "shmbus/config.hpp"
 #include "shmbus/event.hpp"
@@ -23,6 +24,10 @@ namespace shmbus {
 namespace detail {
 class BusImpl;
 }
+namespace catalog {  // catalog.hpp
+struct AgentHealthChange;
+enum class BackpressureLevel : std::uint8_t;
+}  // namespace catalog
 
 using Handler = std::function<void(const EventView&)>;
 using SubscriptionId = std::uint64_t;
@@ -159,9 +164,23 @@ class Bus {
   const BusConfig& config() const noexcept;
   /// Events this subscriber missed (lapped while untethered) since attach.
   std::uint64_t events_missed() const noexcept;
+  /// The last events still kept in the rings (BusConfig::history_depth per ring survive behind
+  /// the slowest subscriber; older ones until overwritten), whatever process published them:
+  /// up to `limit` most recent events per ring whose topic matches `pattern`, oldest first,
+  /// rings merged by publish timestamp with each ring's own order kept. Copies, flagged
+  /// kFlagFromHistory. Any thread; cold path (allocates). kInvalidArgument on a bad pattern.
+  Result<std::vector<OwnedEvent>> history(std::string_view pattern, std::size_t limit);
   /// Called on the dispatching thread when this subscriber learns it missed events of a ring
   /// (it was untethered and lapped): the gap notice, with the number of positions lost.
   void on_gap(std::function<void(Priority, std::uint64_t missed)> handler);
+  /// Calls `handler(ring, level)` on the dispatching thread for every backpressure level change
+  /// the supervisor publishes (sys.backpressure). A subscription like any other: this agent's
+  /// cursors then hold producers back, so keep dispatching (poll/run).
+  Result<SubscriptionId> on_backpressure(
+      std::function<void(Priority ring, catalog::BackpressureLevel level)> handler);
+  /// Calls `handler` on the dispatching thread for every health change of an agent or of the
+  /// bus (agent_index == catalog::kBusWide) the supervisor publishes (sys.health).
+  Result<SubscriptionId> on_health(std::function<void(const catalog::AgentHealthChange&)> handler);
   /// Writes the heartbeat now (dispatchers and publishers also do it as they work).
   void heartbeat() noexcept;
 

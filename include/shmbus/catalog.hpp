@@ -144,7 +144,8 @@ enum class RiskVerdict : std::uint8_t { kUnknown = 0, kPass, kWarn, kReject };
 enum class KillScope : std::uint8_t { kUnknown = 0, kAll, kAccount, kStrategy, kSymbol };
 enum class DecisionAction : std::uint8_t { kUnknown = 0, kHold, kBuy, kSell, kFlatten };
 /// Health of an agent or of the bus, as the supervisor judges it.
-enum class HealthState : std::uint8_t { kUnknown = 0, kHealthy, kDegraded, kUnhealthy };
+/// kDead: the kernel released the agent's liveness lock; its record is being recovered.
+enum class HealthState : std::uint8_t { kUnknown = 0, kHealthy, kDegraded, kUnhealthy, kDead };
 enum class HealthReason : std::uint8_t {
   kUnknown = 0,
   kHeartbeatLate,

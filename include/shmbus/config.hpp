@@ -68,6 +68,13 @@ struct AgentOptions {
   /// Start subscribers with the history kept in each ring (up to history_depth events) instead of
   /// only events published after subscribing.
   bool start_from_history = false;
+  /// A handler that throws this many times in a row is unsubscribed, with a sys.error event
+  /// (ErrorKind::kHandlerUnsubscribed). A call that returns resets the streak. 0 = never.
+  std::uint32_t max_handler_failures = 5;
+  /// A handler call longer than this is counted as slow (per subscription and in the agent
+  /// record) and reported on sys.error (kHandlerSlow) at most once per second per handler.
+  /// 0 = not timed.
+  std::chrono::nanoseconds handler_budget = std::chrono::milliseconds(1);
 };
 
 /// Checks a bus name; returns an empty string when valid, else why not.

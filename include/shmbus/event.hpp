@@ -17,9 +17,9 @@ namespace shmbus {
 /// Slot flag bits carried with each event.
 enum EventFlags : std::uint16_t {
   kFlagNone = 0,
-  kFlagSystem = 1u << 0,      ///< published by the bus itself (supervisor, dispatcher)
-  kFlagReplayed = 1u << 1,    ///< re-published from the dead-letter area or a journal
-  kFlagFromHistory = 1u << 2, ///< delivered from ring history to a late joiner
+  kFlagSystem = 1u << 0,       ///< published by the bus itself (supervisor, dispatcher)
+  kFlagReplayed = 1u << 1,     ///< re-published from the dead-letter area or a journal
+  kFlagFromHistory = 1u << 2,  ///< delivered from ring history to a late joiner
 };
 
 /// Identity of an event: producer agent slot, its incarnation, and its per-producer sequence.
@@ -41,7 +41,7 @@ struct EventView {
   std::uint64_t timestamp_ns = 0;  ///< CLOCK_MONOTONIC at publish
   std::uint64_t position = 0;      ///< position in its ring
   std::span<const std::byte> payload;
-  std::string_view topic_name;     ///< name from the process's registry cache
+  std::string_view topic_name;  ///< name from the process's registry cache
 
   /// The payload as a T, or nullptr when the size differs.
   template <typename T>
@@ -101,17 +101,17 @@ struct OwnedEvent {
 /// Outcome of a publish. Only kOk means "will be delivered"; every other value
 /// means the event was not published and says why. Full, shed and rate-limited
 /// are outcomes, not errors.
-enum class [[nodiscard]] PublishStatus : std::uint8_t {
-  kOk = 0,
-  kFull,          ///< ring full and the policy said return at once
-  kTimeout,       ///< ring stayed full for the whole publish timeout
-  kShed,          ///< backpressure CRITICAL: LOW/NORMAL events are shed
-  kRateLimited,   ///< over this agent's publish rate, or LOW at backpressure HIGH
-  kTooLarge,      ///< payload larger than the segment's max_payload_bytes
-  kUnknownTopic,  ///< topic id not registered in this segment
-  kAborted,       ///< the supervisor closed this claim (publisher stalled past the unblock timeout)
-  kClosed,        ///< the bus handle is detached or the segment is gone
-  kBadSize,       ///< payload size differs from the topic's registered payload type
+enum class [[nodiscard]] PublishStatus : std::uint8_t{
+    kOk = 0,
+    kFull,          ///< ring full and the policy said return at once
+    kTimeout,       ///< ring stayed full for the whole publish timeout
+    kShed,          ///< backpressure CRITICAL: LOW/NORMAL events are shed
+    kRateLimited,   ///< over this agent's publish rate, or LOW at backpressure HIGH
+    kTooLarge,      ///< payload larger than the segment's max_payload_bytes
+    kUnknownTopic,  ///< topic id not registered in this segment
+    kAborted,  ///< the supervisor closed this claim (publisher stalled past the unblock timeout)
+    kClosed,   ///< the bus handle is detached or the segment is gone
+    kBadSize,  ///< payload size differs from the topic's registered payload type
 };
 
 std::string_view publish_status_name(PublishStatus s) noexcept;

@@ -10,14 +10,20 @@ enum class Priority : std::uint8_t { kCritical = 0, kHigh = 1, kNormal = 2, kLow
 
 inline constexpr std::uint32_t kPriorityCount = 4;
 
-constexpr std::uint32_t index_of(Priority p) noexcept { return static_cast<std::uint32_t>(p); }
+constexpr std::uint32_t index_of(Priority p) noexcept {
+  return static_cast<std::uint32_t>(p);
+}
 
 constexpr std::string_view priority_name(Priority p) noexcept {
   switch (p) {
-    case Priority::kCritical: return "CRITICAL";
-    case Priority::kHigh: return "HIGH";
-    case Priority::kNormal: return "NORMAL";
-    case Priority::kLow: return "LOW";
+    case Priority::kCritical:
+      return "CRITICAL";
+    case Priority::kHigh:
+      return "HIGH";
+    case Priority::kNormal:
+      return "NORMAL";
+    case Priority::kLow:
+      return "LOW";
   }
   return "?";
 }

@@ -19,7 +19,9 @@ std::string unique_bus_name(const std::string& tag) {
   return "t" + std::to_string(::getpid()) + "_" + std::to_string(counter.fetch_add(1)) + "_" + tag;
 }
 
-SegmentGuard::~SegmentGuard() { (void)Bus::remove(name_, /*force=*/true); }
+SegmentGuard::~SegmentGuard() {
+  (void)Bus::remove(name_, /*force=*/true);
+}
 
 std::uint64_t scaled(std::uint64_t n) {
   double scale = 1.0;
@@ -137,7 +139,8 @@ bool ReadyPipe::wait(int count, std::chrono::milliseconds timeout) {
     pollfd p{fds_[0], POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
     char buf[64];
-    ssize_t n = ::read(fds_[0], buf, std::min<std::size_t>(sizeof(buf), static_cast<std::size_t>(count - got)));
+    ssize_t n = ::read(fds_[0], buf,
+                       std::min<std::size_t>(sizeof(buf), static_cast<std::size_t>(count - got)));
     if (n > 0) got += static_cast<int>(n);
   }
   return true;

@@ -1,0 +1,25 @@
+// The supervisor's JSON configuration file (--config FILE): every SupervisorConfig field, plus
+// the process's own options. Unknown keys are errors, so a typo never goes unnoticed.
+#pragma once
+
+#include <string>
+
+#include "shmbus/result.hpp"
+#include "shmbus/supervisor.hpp"
+
+namespace shmbus::supervisor_app {
+
+/// What the process runs with: the library's config plus logging.
+struct AppConfig {
+  SupervisorConfig supervisor;
+  std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
+};
+
+/// Reads `path` into `config` (fields absent from the file keep their values). Errors:
+/// kNotFound (no file), kInvalidArgument (bad JSON, unknown key, wrong type), naming the key.
+Result<void> load_config_file(const std::string& path, AppConfig& config);
+
+/// An example file with every key at its default, for --print-config.
+std::string default_config_json();
+
+}  // namespace shmbus::supervisor_app

@@ -1,0 +1,95 @@
+#include "shm/backpressure_monitor.hpp"
+
+namespace shmbus::detail {
+
+BackpressureMonitor::BackpressureMonitor(Segment& segment, const SupervisorConfig& config)
+    : seg_(segment), config_(config) {
+  for (std::uint32_t r = 0; r < kRingCount; ++r) {
+    rings_[r].usable = seg_.config().ring_capacity[r] - seg_.config().history_depth;
+  }
+}
+
+void BackpressureMonitor::adopt_levels() {
+  for (std::uint32_t r = 0; r < kRingCount; ++r) {
+    std::uint32_t v = seg_.header().backpressure[r].load(std::memory_order_relaxed);
+    if (v > static_cast<std::uint32_t>(Level::kCritical)) v = 0;  // segment bytes are input
+    rings_[r].level = static_cast<Level>(v);
+  }
+}
+
+void BackpressureMonitor::reset_levels() {
+  for (std::uint32_t r = 0; r < kRingCount; ++r) {
+    seg_.header().backpressure[r].store(static_cast<std::uint32_t>(Level::kNormal),
+                                        std::memory_order_relaxed);
+    rings_[r].level = Level::kNormal;
+  }
+}
+
+std::uint64_t BackpressureMonitor::gate(std::uint32_t r) const noexcept {
+  // The slowest tethered cursor; no tethered subscriber means nothing holds producers back.
+  std::uint64_t gate = ~0ull;
+  const std::uint32_t n = seg_.config().max_agents;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const AgentRecord& rec = seg_.agent(i);
+    if (rec.state.load(std::memory_order_acquire) !=
+        static_cast<std::uint32_t>(AgentState::kActive)) {
+      continue;
+    }
+    const ReaderCursor& c = rec.cursors[r];
+    const std::uint32_t f = c.flags.load(std::memory_order_acquire);
+    if ((f & (kReaderActive | kReaderTethered)) != (kReaderActive | kReaderTethered)) continue;
+    const std::uint64_t pos = c.position.load(std::memory_order_acquire);
+    if (pos < gate) gate = pos;
+  }
+  return gate;
+}
+
+Level BackpressureMonitor::level_for(double ratio, Level current) const noexcept {
+  const BackpressurePolicy& p = config_.backpressure;
+  const double thresholds[] = {p.warning, p.high, p.critical};
+  auto raw = [&](double shift) {
+    Level l = Level::kNormal;
+    for (int i = 0; i < 3; ++i) {
+      if (ratio >= thresholds[i] - shift) l = static_cast<Level>(i + 1);
+    }
+    return l;
+  };
+  const Level up = raw(0);
+  if (up >= current) return up;
+  // Going down: only as far as the fill is clear of each threshold by the hysteresis.
+  const Level down = raw(p.hysteresis);
+  return down < current ? down : current;
+}
+
+void BackpressureMonitor::check(std::uint64_t now_ns,
+                                std::vector<catalog::BackpressureChange>& changes) {
+  for (std::uint32_t r = 0; r < kRingCount; ++r) {
+    RingFill& f = rings_[r];
+    const std::uint64_t g = gate(r);
+    // Tail after the cursors: cursors never pass the tail, so fill cannot go negative.
+    f.tail = seg_.ring(r).tail.load(std::memory_order_acquire);
+    f.fill = (g == ~0ull || g >= f.tail) ? 0 : f.tail - g;
+    f.ratio = f.usable == 0 ? 0 : static_cast<double>(f.fill) / static_cast<double>(f.usable);
+    const Level next = level_for(f.ratio, f.level);
+    if (next == f.level) continue;
+    if (next < f.level &&
+        now_ns - f.since_ns < static_cast<std::uint64_t>(config_.backpressure.min_dwell.count())) {
+      continue;
+    }
+    seg_.header().backpressure[r].store(static_cast<std::uint32_t>(next),
+                                        std::memory_order_relaxed);
+    catalog::BackpressureChange e{};
+    e.change_mono_ns = now_ns;
+    e.fill_slots = f.fill;
+    e.capacity = seg_.config().ring_capacity[r];
+    e.fill_ppm = static_cast<std::uint32_t>(f.fill * 1'000'000 / e.capacity);
+    e.ring = static_cast<Priority>(r);
+    e.old_level = static_cast<catalog::BackpressureLevel>(f.level);
+    e.new_level = static_cast<catalog::BackpressureLevel>(next);
+    changes.push_back(e);
+    f.level = next;
+    f.since_ns = now_ns;
+  }
+}
+
+}  // namespace shmbus::detail

@@ -1,0 +1,87 @@
+// SupervisorImpl: behind the public Supervisor handle. Owns the admin view of the segment
+// (with the supervisor liveness lock), the system-event agent and the monitors, and runs them
+// in order each tick: roster (recover the dead) -> stuck claims -> slow subscribers ->
+// backpressure -> health -> barriers (enforce_barriers, barrier_table.hpp); then logs and
+// publishes what changed. Not API.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "shm/agent_roster.hpp"
+#include "shm/backpressure_monitor.hpp"
+#include "shm/barrier_table.hpp"
+#include "shm/health_monitor.hpp"
+#include "shm/segment.hpp"
+#include "shm/slot_pins.hpp"
+#include "shm/slow_subscriber_monitor.hpp"
+#include "shm/stuck_claim_monitor.hpp"
+#include "shm/system_events.hpp"
+#include "shmbus/supervisor.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace shmbus::detail {
+
+class SupervisorImpl {
+ public:
+  static Result<std::unique_ptr<SupervisorImpl>> start(const SupervisorConfig& config);
+  ~SupervisorImpl();
+  SupervisorImpl(const SupervisorImpl&) = delete;
+  SupervisorImpl& operator=(const SupervisorImpl&) = delete;
+
+  void tick();
+  void run();
+  void stop() noexcept;
+  Result<void> shutdown();
+  SupervisorSnapshot snapshot() const;
+
+  bool reattached() const noexcept { return reattached_; }
+  std::uint64_t epoch() const noexcept { return epoch_; }
+  const std::string& bus_name() const noexcept { return bus_name_; }
+
+ private:
+  SupervisorImpl(std::unique_ptr<Segment> segment, const SupervisorConfig& config, bool reattached,
+                 std::uint64_t epoch);
+  void report();
+  void take_snapshot(std::uint64_t now_ns);
+
+  // Declaration order matters: the monitors hold references to config_ and *seg_.
+  SupervisorConfig config_;
+  std::unique_ptr<Segment> seg_;
+  std::string bus_name_;
+  bool reattached_ = false;
+  std::uint64_t epoch_ = 0;
+  std::shared_ptr<spdlog::logger> log_;
+  SystemEvents events_;
+  SlotPins pins_;
+  AgentRoster roster_;
+  StuckClaimMonitor stuck_;
+  SlowSubscriberMonitor slow_;
+  BackpressureMonitor backpressure_;
+  HealthMonitor health_;
+
+  // Per-tick findings, kept to reuse their capacity.
+  std::vector<catalog::AgentJoined> joined_;
+  std::vector<catalog::AgentLeft> left_;
+  std::vector<ClosedClaim> closed_;
+  std::vector<UntetherAction> untethered_;
+  std::vector<catalog::GapNotice> gaps_;
+  std::vector<catalog::BackpressureChange> levels_;
+  std::vector<catalog::AgentHealthChange> health_changes_;
+  std::vector<BarrierEnforcement> barriers_;
+
+  std::uint64_t ticks_ = 0;
+  bool shut_down_ = false;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::uint32_t> wake_{0};  // futex word run() sleeps on between ticks
+  mutable std::mutex snapshot_mu_;
+  SupervisorSnapshot snapshot_;
+};
+
+}  // namespace shmbus::detail
