@@ -274,7 +274,7 @@ struct alignas(kCacheLine) TopicEntry {
   std::uint16_t flags;
   std::uint32_t name_hash;  // FNV-1a of name, to speed up lookups
   std::uint32_t reserved0;
-  std::atomic<std::uint64_t> published;  // statistics, relaxed
+  std::atomic<std::uint64_t> published;  // unused: per-topic counts live in TopicAgentCounters
   std::uint64_t reserved1;
 };
 static_assert(std::is_standard_layout_v<TopicEntry>);

@@ -9,6 +9,7 @@
 #include "shm/agent_table.hpp"
 #include "shm/clock.hpp"
 #include "shm/futex.hpp"
+#include "shm/metrics_collector.hpp"
 #include "shm/process_info.hpp"
 #include "shm/supervisor_impl.hpp"
 #include "shm/supervisor_log.hpp"
@@ -142,7 +143,23 @@ Result<std::unique_ptr<SupervisorImpl>> SupervisorImpl::start(const SupervisorCo
       log->error("bus '{}': system events disabled: {}", name, opened.message());
     }
   }
+  if (!config.metrics_address.empty()) {
+    // Metrics are optional, the supervisor is not: a port in use (a second bus's supervisor on
+    // the default port) is logged and the bus is run without an endpoint (metrics_port() 0).
+    auto served = MetricsServer::start(name, config.metrics_address);
+    if (served) {
+      impl->metrics_ = std::make_unique<MetricsServer>(std::move(served.value()));
+      log->info("bus '{}': metrics on http://{}/metrics (port {})", name,
+                metrics_bind_address(config.metrics_address), impl->metrics_->port);
+    } else {
+      log->error("bus '{}': no metrics endpoint: {}", name, served.message());
+    }
+  }
   return impl;
+}
+
+std::uint16_t SupervisorImpl::metrics_port() const noexcept {
+  return metrics_ ? metrics_->port : 0;
 }
 
 SupervisorImpl::~SupervisorImpl() {
@@ -344,7 +361,8 @@ void SupervisorImpl::stop() noexcept {
 Result<void> SupervisorImpl::shutdown() {
   if (shut_down_) return {};
   shut_down_ = true;
-  events_.close();  // frees our own agent record
+  metrics_.reset();  // no scrape may run while the segment goes
+  events_.close();   // frees our own agent record
   // Nobody would lower the levels after us; agents that go on must not shed forever.
   backpressure_.reset_levels();
   SegmentHeader& h = seg_->header();
@@ -432,6 +450,9 @@ std::uint64_t Supervisor::epoch() const noexcept {
 }
 const std::string& Supervisor::bus_name() const noexcept {
   return impl_->bus_name();
+}
+std::uint16_t Supervisor::metrics_port() const noexcept {
+  return impl_->metrics_port();
 }
 
 }  // namespace shmbus

@@ -55,6 +55,15 @@ std::string validate_supervisor_config(const SupervisorConfig& c) {
     if (auto e = validate_agent_name(name); !e.empty()) return "rate_limits.per_agent: " + e;
     (void)limit;
   }
+  if (!c.metrics_address.empty()) {
+    const auto colon = c.metrics_address.rfind(':');
+    const std::string port =
+        colon == std::string::npos ? c.metrics_address : c.metrics_address.substr(colon + 1);
+    if (port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string::npos || std::stoul(port) > 65535) {
+      return "metrics_address must be HOST:PORT or PORT, not '" + c.metrics_address + "'";
+    }
+  }
   if (c.system_events) {
     if (auto e = validate_agent_name(c.agent_name); !e.empty()) return "agent_name: " + e;
   }

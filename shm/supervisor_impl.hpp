@@ -28,6 +28,8 @@ class logger;
 
 namespace shmbus::detail {
 
+struct MetricsServer;
+
 class SupervisorImpl {
  public:
   static Result<std::unique_ptr<SupervisorImpl>> start(const SupervisorConfig& config);
@@ -44,6 +46,7 @@ class SupervisorImpl {
   bool reattached() const noexcept { return reattached_; }
   std::uint64_t epoch() const noexcept { return epoch_; }
   const std::string& bus_name() const noexcept { return bus_name_; }
+  std::uint16_t metrics_port() const noexcept;
 
  private:
   SupervisorImpl(std::unique_ptr<Segment> segment, const SupervisorConfig& config, bool reattached,
@@ -80,6 +83,9 @@ class SupervisorImpl {
   bool shut_down_ = false;
   std::atomic<bool> stop_{false};
   std::atomic<std::uint32_t> wake_{0};  // futex word run() sleeps on between ticks
+  // The Prometheus endpoint (metrics_address); its threads only read the segment. Stopped
+  // first in shutdown(), before the segment can go.
+  std::unique_ptr<MetricsServer> metrics_;
   mutable std::mutex snapshot_mu_;
   SupervisorSnapshot snapshot_;
 };

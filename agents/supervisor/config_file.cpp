@@ -175,6 +175,7 @@ void read(const json& root, AppConfig& app) {
   top.get("agent_name", c.agent_name);
   top.get("keep_segment", c.keep_segment);
   top.get("force_remove", c.force_remove);
+  top.get("metrics_address", c.metrics_address);  // "" turns the endpoint off
   top.get("log_level", app.log_level);
   top.finish();
 }
@@ -245,6 +246,7 @@ std::string default_config_json() {
   j["agent_name"] = c.agent_name;
   j["keep_segment"] = c.keep_segment;
   j["force_remove"] = c.force_remove;
+  j["metrics_address"] = c.metrics_address;
   j["log_level"] = d.log_level;
   return j.dump(2);
 }

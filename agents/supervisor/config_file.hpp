@@ -11,6 +11,8 @@ namespace shmbus::supervisor_app {
 
 /// What the process runs with: the library's config plus logging.
 struct AppConfig {
+  /// The process serves metrics by default (the library does not), on loopback only.
+  AppConfig() { supervisor.metrics_address = kDefaultMetricsAddress; }
   SupervisorConfig supervisor;
   std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
 };

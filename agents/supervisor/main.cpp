@@ -49,13 +49,14 @@ int main(int argc, char** argv) {
   using namespace shmbus;
   using std::chrono::milliseconds;
   CLI::App app{"shmbus-supervisor: owns a bus segment; enforces backpressure, health, recovery"};
-  std::string bus, config_file, log_level;
+  std::string bus, config_file, log_level, metrics_address;
   double period_ms = 0, unblock_ms = 0, behind_ms = 0, stall_ms = 0, warning = 0, high = 0,
          critical = 0, lag = 0;
   std::uint32_t ring_capacity = 0, low_rate = 0;
   std::uint64_t rate_limit = 0;
   std::vector<std::string> agent_limits;
-  bool no_untether = false, keep = false, force_remove = false, no_events = false, print = false;
+  bool no_untether = false, keep = false, force_remove = false, no_events = false, print = false,
+       no_metrics = false;
   app.add_option("--bus", bus, "bus name (segment /dev/shm/shmbus.NAME)");
   app.add_option("--config", config_file, "JSON config file (see --print-config)");
   app.add_option("--period-ms", period_ms, "check period");
@@ -74,6 +75,11 @@ int main(int argc, char** argv) {
   app.add_flag("--no-system-events", no_events, "do not publish sys.* events");
   app.add_flag("--keep-segment", keep, "keep the segment on exit");
   app.add_flag("--force-remove", force_remove, "remove the segment on exit even if agents map it");
+  app.add_option("--metrics-address", metrics_address,
+                 std::string("Prometheus endpoint HOST:PORT, PORT (loopback) or \"\" for none; "
+                             "default ") +
+                     kDefaultMetricsAddress);
+  app.add_flag("--no-metrics", no_metrics, "serve no Prometheus metrics");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off");
   app.add_flag("--print-config", print, "print a config file with every default and exit");
   CLI11_PARSE(app, argc, argv);  // --help exits 0, bad arguments exit non-zero
@@ -119,6 +125,8 @@ int main(int argc, char** argv) {
   if (no_events) c.system_events = false;
   if (keep) c.keep_segment = true;
   if (force_remove) c.force_remove = true;
+  if (given("--metrics-address")) c.metrics_address = metrics_address;
+  if (no_metrics) c.metrics_address.clear();
   if (given("--log-level")) cfg.log_level = log_level;
   if (c.bus.name.empty()) {
     std::fprintf(

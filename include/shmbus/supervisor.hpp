@@ -81,6 +81,9 @@ struct RateLimitPolicy {
   std::vector<std::pair<std::string, std::uint64_t>> per_agent;
 };
 
+/// Where shmbus-supervisor serves Prometheus metrics unless told otherwise: loopback only.
+inline constexpr const char* kDefaultMetricsAddress = "127.0.0.1:9464";
+
 struct SupervisorConfig {
   /// Bus name and the geometry a new segment gets. A live segment being re-attached keeps its
   /// own geometry.
@@ -101,6 +104,11 @@ struct SupervisorConfig {
   bool keep_segment = false;
   /// On shutdown: remove the segment even while live agents still map it.
   bool force_remove = false;
+  /// Serve Prometheus metrics (GET /metrics) on "HOST:PORT"; a bare "PORT" binds 127.0.0.1, and
+  /// port 0 picks a free one (see Supervisor::metrics_port()). Empty: no endpoint. The library
+  /// default is empty so embedded supervisors open no port; shmbus-supervisor defaults to
+  /// kDefaultMetricsAddress. Scrapes read the segment on the endpoint's own thread.
+  std::string metrics_address;
 };
 
 /// Checks a SupervisorConfig; returns an empty string when valid, else the first problem.
@@ -162,7 +170,8 @@ class Supervisor {
   /// Creates the bus segment, or re-attaches when a live segment of that name exists (agents
   /// running on after a supervisor restart), and takes the bus's supervisor lock. Errors:
   /// kInvalidArgument (config), kBusy (another supervisor runs on this bus), kVersionMismatch /
-  /// kCorrupt / kNotReady (the existing segment), kPermission, kSystem.
+  /// kCorrupt / kNotReady (the existing segment), kPermission, kSystem. A metrics address that
+  /// cannot be bound is not an error: it is logged and metrics_port() stays 0.
   static Result<Supervisor> start(const SupervisorConfig& config);
 
   Supervisor(Supervisor&&) noexcept;
@@ -185,6 +194,8 @@ class Supervisor {
   bool reattached() const noexcept;
   std::uint64_t epoch() const noexcept;
   const std::string& bus_name() const noexcept;
+  /// The port the metrics endpoint listens on; 0 when metrics are off or could not be bound.
+  std::uint16_t metrics_port() const noexcept;
 
  private:
   explicit Supervisor(std::unique_ptr<detail::SupervisorImpl> impl);

@@ -1,0 +1,255 @@
+// MetricsCollector: builds the Prometheus families from inspect_bus() and read_stats() at
+// scrape time; MetricsServer: the Exposer around it. Series and their meaning are listed in
+// README.md ("Metrics").
+#include "shm/metrics_collector.hpp"
+
+#include <prometheus/exposer.h>
+
+#include <cctype>
+#include <cstdint>
+#include <exception>
+#include <initializer_list>
+#include <limits>
+#include <string_view>
+#include <utility>
+
+#include "shmbus/inspect.hpp"
+#include "shmbus/stats.hpp"
+
+namespace shmbus::detail {
+
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+std::string ring_label(std::uint32_t r) {
+  std::string s(priority_name(static_cast<Priority>(r)));
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+/// Families by name, in the order first used; each sample carries the bus label first.
+class Families {
+ public:
+  explicit Families(std::string bus) : bus_(std::move(bus)) {}
+
+  MetricFamily& family(std::string_view name, std::string_view help, MetricType type) {
+    for (MetricFamily& f : out_) {
+      if (f.name == name) return f;
+    }
+    out_.push_back(MetricFamily{std::string(name), std::string(help), type, {}});
+    return out_.back();
+  }
+
+  ClientMetric& sample(MetricFamily& f,
+                       std::initializer_list<std::pair<const char*, std::string>> labels) {
+    ClientMetric m;
+    m.label.push_back({"bus", bus_});
+    for (const auto& [k, v] : labels) m.label.push_back({k, v});
+    f.metric.push_back(std::move(m));
+    return f.metric.back();
+  }
+
+  void gauge(std::string_view name, std::string_view help, double v,
+             std::initializer_list<std::pair<const char*, std::string>> labels = {}) {
+    sample(family(name, help, MetricType::Gauge), labels).gauge.value = v;
+  }
+  void counter(std::string_view name, std::string_view help, double v,
+               std::initializer_list<std::pair<const char*, std::string>> labels = {}) {
+    sample(family(name, help, MetricType::Counter), labels).counter.value = v;
+  }
+
+  std::vector<MetricFamily> take() { return std::move(out_); }
+
+ private:
+  std::string bus_;
+  std::vector<MetricFamily> out_;
+};
+
+double d(std::uint64_t v) {
+  return static_cast<double>(v);
+}
+
+/// The stats histogram as a Prometheus histogram: bucket b's upper bound (exclusive in shmbus,
+/// inclusive `le` in Prometheus; the difference is one nanosecond) in seconds, cumulative. The
+/// sum is not recorded by the bus, so it is estimated from bucket midpoints (lower bound for
+/// the open last bucket): use _bucket and _count for quantiles, _sum only as a rough mean.
+void latency_histogram(Families& fam, const AgentStats& a) {
+  MetricFamily& f = fam.family("shmbus_delivery_latency_seconds",
+                               "Delivery latency (publish to first handler) per subscribing "
+                               "agent, from the bus's log2 buckets; _sum is estimated",
+                               MetricType::Histogram);
+  ClientMetric& m = fam.sample(f, {{"agent", a.name}});
+  const LatencyHistogram& h = a.latency;
+  std::uint64_t cumulative = 0;
+  double sum_ns = 0;
+  for (std::size_t b = 0; b < LatencyHistogram::kBuckets; ++b) {
+    const std::uint64_t n = h.counts[b];
+    cumulative += n;
+    const bool last = b + 1 == LatencyHistogram::kBuckets;
+    const double lo = d(LatencyHistogram::lower_ns(b));
+    sum_ns += d(n) * (last ? lo : (lo + d(LatencyHistogram::upper_ns(b))) / 2.0);
+    m.histogram.bucket.push_back({cumulative, last ? std::numeric_limits<double>::infinity()
+                                                   : d(LatencyHistogram::upper_ns(b)) / 1e9});
+  }
+  m.histogram.sample_count = cumulative;
+  m.histogram.sample_sum = sum_ns / 1e9;
+}
+
+void collect_rings(Families& fam, const BusSnapshot& snap) {
+  const std::uint32_t history = snap.config.history_depth;
+  for (std::uint32_t r = 0; r < kPriorityCount; ++r) {
+    const RingSnapshot& ring = snap.rings[r];
+    const std::string rl = ring_label(r);
+    const std::uint64_t usable = ring.capacity > history ? ring.capacity - history : ring.capacity;
+    fam.gauge("shmbus_ring_fill_ratio",
+              "Ring fill (tail less the slowest tethered cursor) over usable capacity "
+              "(capacity less history_depth), as the backpressure thresholds see it",
+              usable == 0 ? 0.0 : d(ring.fill) / d(usable), {{"ring", rl}});
+    fam.gauge("shmbus_ring_fill_events", "Events between the slowest tethered cursor and the tail",
+              d(ring.fill), {{"ring", rl}});
+    fam.gauge("shmbus_ring_capacity", "Ring slots", d(ring.capacity), {{"ring", rl}});
+    fam.gauge("shmbus_ring_backpressure_level",
+              "Backpressure level: 0 normal, 1 warning, 2 high, 3 critical",
+              d(static_cast<std::uint64_t>(ring.level)), {{"ring", rl}});
+    fam.counter("shmbus_ring_slots_padded_total", "Slots of the ring padded by the supervisor",
+                d(ring.padded), {{"ring", rl}});
+  }
+}
+
+void collect_agents(Families& fam, const BusSnapshot& snap, const BusStats* stats) {
+  for (const AgentSnapshot& a : snap.agents) {
+    fam.gauge("shmbus_agent_up", "1 while the agent's process holds its liveness lock",
+              a.alive ? 1.0 : 0.0, {{"agent", a.name}});
+    fam.gauge("shmbus_agent_health",
+              "Agent health: 0 unknown, 1 healthy, 2 degraded, 3 unhealthy, 4 dead",
+              d(static_cast<std::uint64_t>(a.health)), {{"agent", a.name}});
+    for (std::uint32_t r = 0; r < kPriorityCount; ++r) {
+      const std::string rl = ring_label(r);
+      if ((a.reading_mask & (1u << r)) != 0) {
+        fam.gauge("shmbus_agent_lag_events", "Ring tail less the agent's cursor (rings it reads)",
+                  d(a.lag[r]), {{"agent", a.name}, {"ring", rl}});
+      }
+      fam.counter("shmbus_events_published_total", "Events published by the agent",
+                  d(a.published[r]), {{"agent", a.name}, {"ring", rl}});
+      fam.counter("shmbus_events_delivered_total",
+                  "Events handed to at least one handler of the agent", d(a.delivered[r]),
+                  {{"agent", a.name}, {"ring", rl}});
+      fam.counter("shmbus_events_shed_total", "Publishes shed at backpressure CRITICAL",
+                  d(a.shed[r]), {{"agent", a.name}, {"ring", rl}});
+      fam.counter("shmbus_events_dropped_total",
+                  "Publishes refused because the ring was full (kFull and kTimeout)", d(a.full[r]),
+                  {{"agent", a.name}, {"ring", rl}});
+      fam.counter("shmbus_events_rate_limited_total", "Publishes refused by the rate limit",
+                  d(a.rate_limited[r]), {{"agent", a.name}, {"ring", rl}});
+    }
+    fam.counter("shmbus_events_failed_total",
+                "Handler calls of the agent that threw (the bus counts them per agent, not per "
+                "ring)",
+                d(a.handler_errors), {{"agent", a.name}});
+  }
+  if (stats == nullptr) return;
+  for (const AgentStats& s : stats->agents) {
+    // Agents that subscribe only: a publisher-only agent has an all-zero histogram.
+    bool reads = false;
+    for (const RingAgentStats& r : s.rings) reads = reads || r.reading;
+    if (reads || s.latency.total() != 0) latency_histogram(fam, s);
+  }
+}
+
+void collect_topics(Families& fam, const BusStats& stats) {
+  // From read_stats(): sums of the attached agents' per-topic counts (the registry's own
+  // published counter is not maintained by the publish path).
+  for (const TopicStats& t : stats.topics) {
+    fam.counter("shmbus_topic_published_total",
+                "Events published on the topic by the agents attached now", d(t.totals.published),
+                {{"topic", t.name}});
+  }
+}
+
+void collect_barriers(Families& fam, const BusSnapshot& snap) {
+  for (const BarrierStatus& b : snap.barriers) {
+    fam.counter("shmbus_barrier_rounds_completed_total", "Rounds closed with every participant",
+                d(b.completed), {{"barrier", b.name}});
+    fam.counter("shmbus_barrier_rounds_timed_out_total",
+                "Rounds closed at the deadline with someone missing", d(b.timed_out),
+                {{"barrier", b.name}});
+    fam.gauge("shmbus_barrier_generation", "The barrier's current round", d(b.generation),
+              {{"barrier", b.name}});
+  }
+}
+
+}  // namespace
+
+MetricsCollector::MetricsCollector(std::string bus_name) : bus_name_(std::move(bus_name)) {}
+
+std::vector<prometheus::MetricFamily> MetricsCollector::Collect() const {
+  Families fam(bus_name_);
+  const char* up_help = "1 while a supervisor runs on the bus (0: the bus cannot be read)";
+  try {
+    auto snap = inspect_bus(bus_name_);
+    if (!snap) {
+      fam.gauge("shmbus_supervisor_up", up_help, 0.0);
+      return fam.take();
+    }
+    auto stats = read_stats(bus_name_);  // failure only loses the histograms and failures
+    const BusSnapshot& s = snap.value();
+    fam.gauge("shmbus_supervisor_up", up_help, s.supervisor_alive ? 1.0 : 0.0);
+    fam.gauge("shmbus_bus_health", "Bus health: 0 unknown, 1 healthy, 2 degraded, 3 unhealthy",
+              d(static_cast<std::uint64_t>(s.bus_health)));
+    collect_rings(fam, s);
+    collect_agents(fam, s, stats ? &stats.value() : nullptr);
+    if (stats) collect_topics(fam, stats.value());
+    collect_barriers(fam, s);
+    fam.counter("shmbus_claims_padded_total", "Stuck claims closed (padded) by the supervisor",
+                d(s.claims_padded));
+    fam.counter("shmbus_agents_recovered_total", "Records of dead agents recovered",
+                d(s.agents_recovered));
+    fam.counter("shmbus_agents_untethered_total", "Slow subscribers untethered",
+                d(s.agents_untethered));
+    return fam.take();
+  } catch (const std::exception&) {
+    // Out of memory while copying: report the endpoint alive but the bus unreadable.
+    Families down(bus_name_);
+    down.gauge("shmbus_supervisor_up", up_help, 0.0);
+    return down.take();
+  }
+}
+
+std::string metrics_bind_address(const std::string& address) {
+  if (address.empty()) return {};
+  if (address.find(':') == std::string::npos) return "127.0.0.1:" + address;
+  return address;
+}
+
+MetricsServer::MetricsServer() = default;
+MetricsServer::MetricsServer(MetricsServer&&) noexcept = default;
+MetricsServer& MetricsServer::operator=(MetricsServer&&) noexcept = default;
+MetricsServer::~MetricsServer() {
+  exposer.reset();  // stops the HTTP threads before the collector goes
+}
+
+Result<MetricsServer> MetricsServer::start(const std::string& bus_name,
+                                           const std::string& address) {
+  const std::string bind = metrics_bind_address(address);
+  if (bind.empty()) return make_error(Errc::kInvalidArgument, "metrics: empty address");
+  MetricsServer s;
+  s.collector = std::make_shared<MetricsCollector>(bus_name);
+  try {
+    // One worker thread is plenty for a scrape every few seconds.
+    s.exposer = std::make_unique<prometheus::Exposer>(bind, 1);
+    s.exposer->RegisterCollectable(s.collector);
+    const std::vector<int> ports = s.exposer->GetListeningPorts();
+    if (!ports.empty() && ports.front() > 0 && ports.front() <= 65535) {
+      s.port = static_cast<std::uint16_t>(ports.front());
+    }
+  } catch (const std::exception& e) {
+    return make_error(Errc::kSystem,
+                      "metrics: cannot serve on " + bind + " (port in use?): " + e.what());
+  }
+  return s;
+}
+
+}  // namespace shmbus::detail
