@@ -18,7 +18,7 @@ for f in "${flavours[@]}"; do
   # Sanitizer flavours run the same tests with fewer events (SHMBUS_TEST_SCALE).
   scale=1
   case "$f" in asan) scale=0.25 ;; tsan) scale=0.1 ;; esac
-  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 report_signal_unsafe=0"
+  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 report_signal_unsafe=0 suppressions=$PWD/tests/tsan.supp"
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
   if ! SHMBUS_TEST_SCALE=$scale ctest --test-dir "$dir" --output-on-failure -j 2 --timeout 900; then

@@ -158,6 +158,11 @@ std::size_t Bus::poll(std::size_t max_events) noexcept {
   return impl_->poll(max_events);
 }
 
+std::size_t Bus::poll_wait(std::size_t max_events, std::chrono::nanoseconds timeout) noexcept {
+  return impl_->poll_wait(max_events,
+                          timeout.count() < 0 ? 0 : static_cast<std::uint64_t>(timeout.count()));
+}
+
 void Bus::run() {
   impl_->run(~0ull);
 }

@@ -751,6 +751,21 @@ void BusImpl::idle_wait(std::uint64_t deadline_ns, std::uint32_t idle_rounds) no
   }
 }
 
+std::size_t BusImpl::poll_wait(std::size_t max_events, std::uint64_t timeout_ns) noexcept {
+  std::uint64_t deadline = ~0ull;
+  for (std::uint32_t idle = 0;; ++idle) {
+    if (const std::size_t n = poll(max_events); n != 0) return n;
+    if (stop_.exchange(false, std::memory_order_relaxed)) return 0;
+    // The clock is read only once idle, and then every 64 rounds.
+    if ((idle & 63) == 0) {
+      const std::uint64_t now = monotonic_ns();
+      if (idle == 0) deadline = timeout_ns > ~0ull - now ? ~0ull : now + timeout_ns;
+      if (now >= deadline) return 0;
+    }
+    idle_wait(deadline, idle);
+  }
+}
+
 void BusImpl::run(std::uint64_t deadline_ns) {
   std::uint32_t idle = 0;
   std::uint32_t busy = 0;

@@ -48,6 +48,7 @@ class BusImpl {
   Result<OwnedEvent> wait_for(std::string_view pattern, std::chrono::nanoseconds timeout,
                               std::function<bool(const EventView&)> predicate);
   std::size_t poll(std::size_t max_events) noexcept;
+  std::size_t poll_wait(std::size_t max_events, std::uint64_t timeout_ns) noexcept;
   void run(std::uint64_t deadline_ns);
   void stop() noexcept;
   void set_gap_handler(std::function<void(Priority, std::uint64_t)> handler) {

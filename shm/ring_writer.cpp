@@ -31,7 +31,7 @@ std::uint64_t RingWriter::scan_gate(std::uint64_t tail) noexcept {
       holder = i;
     }
   }
-  gate_holder_ = holder;
+  gate_holder_.store(holder, std::memory_order_relaxed);
   header_->gate_hint.store(gate, std::memory_order_relaxed);
   return gate;
 }

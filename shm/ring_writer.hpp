@@ -50,7 +50,9 @@ class RingWriter {
   /// Recomputes the gate now (minimum tethered cursor; `tail` when there is none).
   std::uint64_t scan_gate(std::uint64_t tail) noexcept;
   /// Index of the agent whose cursor is the gate, or kNoAgent-like 0xFFFFFFFF.
-  std::uint32_t gate_holder() const noexcept { return gate_holder_; }
+  std::uint32_t gate_holder() const noexcept {
+    return gate_holder_.load(std::memory_order_relaxed);
+  }
 
   std::uint32_t ring() const noexcept { return ring_; }
 
@@ -62,7 +64,7 @@ class RingWriter {
   std::uint64_t capacity_ = 0;
   std::uint64_t usable_ = 0;  // capacity less the history reserve
   std::atomic<std::uint64_t> gate_cache_{0};
-  std::uint32_t gate_holder_ = 0xFFFFFFFFu;
+  std::atomic<std::uint32_t> gate_holder_{0xFFFFFFFFu};  // publishing threads race: relaxed
 };
 
 }  // namespace shmbus::detail

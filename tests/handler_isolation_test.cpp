@@ -118,7 +118,9 @@ TEST_F(IsolationTest, ThrowingHandlerDoesNotStopTheOtherHandlersOfTheEvent) {
   ASSERT_EQ(good.size(), kEvents);
   for (std::uint64_t i = 0; i < kEvents; ++i) EXPECT_EQ(good[i], i);
   EXPECT_EQ(bad_calls, kEvents);
-  // One ERROR event per failure, naming the topic, the handler and what() happened.
+  // One ERROR event per failure, naming the topic, the handler and what() happened. (A slow
+  // report may join them on a loaded machine or under a sanitizer: not what is counted here.)
+  std::erase_if(errors, [](const auto& e) { return e.kind == catalog::ErrorKind::kHandlerSlow; });
   ASSERT_EQ(errors.size(), kEvents / 2);
   for (std::size_t k = 0; k < errors.size(); ++k) {
     const auto& e = errors[k];

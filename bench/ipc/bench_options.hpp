@@ -17,7 +17,7 @@ struct BenchOptions {
   std::int64_t warmup = -1;            ///< -1: min(messages / 10, 100000), at least 1
   std::vector<std::size_t> payloads;   ///< empty: 64 for latency, 64/256/1024 for throughput
   int runs = 1;
-  std::uint64_t gap_ns = 20'000;  ///< latency pacing: idle time after each ack
+  std::uint64_t gap_ns = 10'000;  ///< latency pacing: idle time after each ack
   std::size_t capacity = 1024;
   std::vector<int> cpus;  ///< {producer, consumer}; empty: first two allowed CPUs
   double stall_timeout_s = 10;

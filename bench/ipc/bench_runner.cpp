@@ -1,6 +1,8 @@
 // BenchRunner: cases, repetitions, one process pair per run.
 #include "bench_runner.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <exception>
 #include <stdexcept>
@@ -14,6 +16,16 @@
 #include "transport_registry.hpp"
 
 namespace shmbus::bench {
+namespace {
+
+/// Times this process (all its threads) was preempted so far.
+std::uint64_t involuntary_context_switches() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<std::uint64_t>(usage.ru_nivcsw);
+}
+
+}  // namespace
 
 std::vector<const TransportEntry*> select_transports(const BenchOptions& options) {
   const auto& registry = transport_registry();
@@ -83,8 +95,10 @@ RunResult run_once(const TransportEntry& entry, Mode mode, std::size_t message_b
     try {
       if (producer) {
         channel->run_producer(ctx);
+        control->producer_preemptions = involuntary_context_switches();
       } else {
         channel->run_consumer(ctx);
+        control->consumer_preemptions = involuntary_context_switches();
       }
       return 0;
     } catch (const std::exception& e) {
@@ -110,7 +124,9 @@ RunResult run_once(const TransportEntry& entry, Mode mode, std::size_t message_b
   result.wall_s = static_cast<double>(monotonic_now_ns() - start_ns) / 1e9;
 
   if (!outcome.ok()) {
-    result.error = outcome.describe();
+    result.error = outcome.describe() + "; consumer had handled about " +
+                   std::to_string(control->progress.load()) + " of " + std::to_string(ctx.total()) +
+                   " messages";
     if (control->producer_error[0] != '\0') {
       result.error += "; producer: " + std::string(control->producer_error);
     }
@@ -125,10 +141,12 @@ RunResult run_once(const TransportEntry& entry, Mode mode, std::size_t message_b
   } else {
     result.interval_messages = control->interval_messages;
     result.interval_s = static_cast<double>(control->interval_ns) / 1e9;
-    result.messages_per_s =
-        result.interval_s > 0 ? static_cast<double>(result.interval_messages) / result.interval_s
-                              : 0;
+    result.messages_per_s = result.interval_s > 0
+                                ? static_cast<double>(result.interval_messages) / result.interval_s
+                                : 0;
   }
+  result.producer_preemptions = control->producer_preemptions;
+  result.consumer_preemptions = control->consumer_preemptions;
   result.ok = true;
   return result;
 }
@@ -142,7 +160,8 @@ std::vector<CaseResult> run_benchmarks(const BenchOptions& options,
   for (Mode mode : options.modes) {
     for (std::size_t payload : options.payloads_for(mode)) {
       for (const TransportEntry* entry : transports) {
-        const bool supported = mode == Mode::kLatency ? entry->info.latency : entry->info.throughput;
+        const bool supported =
+            mode == Mode::kLatency ? entry->info.latency : entry->info.throughput;
         if (!supported) continue;
         CaseResult c;
         c.transport = entry->info;

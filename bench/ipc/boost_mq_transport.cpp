@@ -25,9 +25,8 @@ class BoostMqTransport {
     bip::message_queue::remove(name_.c_str());
     try {
       bip::permissions owner_only(0600);
-      queue_ = std::make_unique<bip::message_queue>(bip::create_only, name_.c_str(),
-                                                    config.capacity, config.message_bytes,
-                                                    owner_only);
+      queue_ = std::make_unique<bip::message_queue>(
+          bip::create_only, name_.c_str(), config.capacity, config.message_bytes, owner_only);
       named_ = true;
     } catch (const bip::interprocess_exception& e) {
       throw std::runtime_error("message_queue " + name_ + ": " + e.what());

@@ -26,7 +26,7 @@ class CacheLineTransport {
  public:
   explicit CacheLineTransport(const ChannelConfig& config)
       : memory_(sizeof(BouncedLine)),
-        line_(new(memory_.data()) BouncedLine{}),
+        line_(new (memory_.data()) BouncedLine{}),
         message_bytes_(config.message_bytes) {
     if (message_bytes_ > kLineMessageBytes) {
       throw std::runtime_error("cache-line carries at most 56 bytes per message");

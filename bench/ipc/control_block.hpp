@@ -28,6 +28,9 @@ struct ControlBlock {
   alignas(kCacheLineBytes) std::uint64_t received = 0;
   std::uint64_t interval_messages = 0;  ///< throughput: messages inside the timed interval
   std::uint64_t interval_ns = 0;        ///< throughput: length of the timed interval
+  /// Involuntary context switches of each child (getrusage): other work took its core.
+  std::uint64_t producer_preemptions = 0;
+  std::uint64_t consumer_preemptions = 0;
 
   char producer_error[kErrorTextBytes] = {};
   char consumer_error[kErrorTextBytes] = {};

@@ -33,8 +33,9 @@ CpuPlan plan_cpus(const std::vector<int>& requested) {
   if (!requested.empty()) throw std::invalid_argument("--cpus takes exactly two CPU numbers");
   const std::vector<int> cpus = allowed_cpus();
   if (cpus.size() < 2) {
-    plan.note = "fewer than 2 CPUs available: processes not pinned and share a core "
-                "(busy-spin figures are meaningless)";
+    plan.note =
+        "fewer than 2 CPUs available: processes not pinned and share a core "
+        "(busy-spin figures are meaningless)";
     return plan;
   }
   plan.producer_cpu = cpus[0];

@@ -18,8 +18,8 @@ static_assert(std::atomic<std::uint32_t>::is_always_lock_free,
 
 /// Sleeps while `*word == expected`; returns early on wake-up, EAGAIN or a signal.
 inline void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected) noexcept {
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT, expected, nullptr,
-          nullptr, 0);
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT, expected, nullptr, nullptr,
+          0);
 }
 
 /// Wakes up to `count` waiters on `word`.

@@ -22,7 +22,7 @@ class FutexWakeTransport {
  public:
   explicit FutexWakeTransport(const ChannelConfig& config)
       : memory_(sizeof(FutexPingBlock) + config.message_bytes),
-        block_(new(memory_.data()) FutexPingBlock{}),
+        block_(new (memory_.data()) FutexPingBlock{}),
         message_bytes_(config.message_bytes) {}
 
   class Producer {

@@ -11,8 +11,8 @@ namespace {
 using nlohmann::json;
 
 json latency_json(const LatencySummary& s) {
-  return {{"count", s.count},   {"min_ns", s.min_ns},     {"mean_ns", s.mean_ns},
-          {"p50_ns", s.p50_ns}, {"p99_ns", s.p99_ns},     {"p99_9_ns", s.p999_ns},
+  return {{"count", s.count},        {"min_ns", s.min_ns}, {"mean_ns", s.mean_ns},
+          {"p50_ns", s.p50_ns},      {"p99_ns", s.p99_ns}, {"p99_9_ns", s.p999_ns},
           {"p99_99_ns", s.p9999_ns}, {"max_ns", s.max_ns}};
 }
 
@@ -41,14 +41,10 @@ std::string json_report(const std::vector<CaseResult>& cases, const ReportContex
   const BenchOptions& o = ctx.options;
   json doc;
   doc["tool"] = "shmbus-ipc-bench";
-  doc["machine"] = {{"cpu_model", ctx.machine.cpu_model},
-                    {"online_cpus", ctx.machine.online_cpus},
-                    {"kernel", ctx.machine.kernel},
-                    {"compiler", ctx.machine.compiler},
-                    {"build", ctx.machine.build},
-                    {"optimized", ctx.machine.optimized},
-                    {"boost", ctx.machine.boost_version},
-                    {"zeromq", ctx.machine.zmq_version}};
+  doc["machine"] = {{"cpu_model", ctx.machine.cpu_model}, {"online_cpus", ctx.machine.online_cpus},
+                    {"kernel", ctx.machine.kernel},       {"compiler", ctx.machine.compiler},
+                    {"build", ctx.machine.build},         {"optimized", ctx.machine.optimized},
+                    {"boost", ctx.machine.boost_version}, {"zeromq", ctx.machine.zmq_version}};
   json cpus = json::object();
   if (ctx.cpus.producer_cpu) cpus["producer"] = *ctx.cpus.producer_cpu;
   if (ctx.cpus.consumer_cpu) cpus["consumer"] = *ctx.cpus.consumer_cpu;
@@ -78,7 +74,10 @@ std::string json_report(const std::vector<CaseResult>& cases, const ReportContex
                  {"ok_runs", c.ok_runs()}};
     json runs = json::array();
     for (const RunResult& r : c.runs) {
-      json run = {{"ok", r.ok}, {"wall_s", r.wall_s}};
+      json run = {{"ok", r.ok},
+                  {"wall_s", r.wall_s},
+                  {"producer_preemptions", r.producer_preemptions},
+                  {"consumer_preemptions", r.consumer_preemptions}};
       if (!r.ok) run["error"] = r.error;
       if (r.ok && c.mode == Mode::kLatency) {
         run["one_way"] = latency_json(r.one_way);

@@ -42,6 +42,8 @@ template <ProducerEndpoint P>
 void run_latency_producer(P& producer, const ChildContext& ctx) {
   ControlBlock& control = *ctx.control;
   std::vector<std::byte> message(ctx.message_bytes, std::byte{0x5a});
+  // Touch the sample array here so page faults happen before timing starts.
+  std::memset(ctx.round_trip_ns, 0, ctx.messages * sizeof(std::uint64_t));
   while (control.consumer_ready.load(std::memory_order_acquire) == 0) cpu_relax();
 
   for (std::uint64_t i = 0; i < ctx.total(); ++i) {

@@ -1,5 +1,7 @@
 // Markdown report: one latency table per message size and one throughput table,
 // every figure "median (ratio to the floor)", plus the method in a few lines.
+#include <algorithm>
+#include <cstdio>
 #include <map>
 #include <sstream>
 
@@ -31,12 +33,38 @@ std::string transport_cell(const CaseResult& c) {
   return cell;
 }
 
-std::string thousands(std::uint64_t n) {
-  std::string digits = std::to_string(n);
-  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) {
-    digits.insert(static_cast<std::size_t>(i), ",");
+/// "19.9" for 19.9 M/s: the spread next to a rate, unit implied.
+std::string format_millions(double per_second) {
+  char text[32];
+  const double millions = per_second / 1e6;
+  std::snprintf(text, sizeof text, millions < 10 ? "%.2f" : "%.1f", millions);
+  return text;
+}
+
+/// Largest producer/consumer preemption counts over the runs: "0/0" means both pinned
+/// processes had their cores to themselves for the whole run.
+std::string preemptions_cell(const CaseResult& c) {
+  std::uint64_t producer = 0, consumer = 0;
+  for (const RunResult& r : c.runs) {
+    if (!r.ok) continue;
+    producer = std::max(producer, r.producer_preemptions);
+    consumer = std::max(consumer, r.consumer_preemptions);
   }
-  return digits;
+  return std::to_string(producer) + "/" + std::to_string(consumer);
+}
+
+std::string runs_text(int runs) {
+  return runs == 1 ? "1 run" : std::to_string(runs) + " runs";
+}
+
+std::string thousands(std::uint64_t n) {
+  const std::string digits = std::to_string(n);
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
 }
 
 }  // namespace
@@ -53,11 +81,11 @@ std::string markdown_report(const std::vector<CaseResult>& cases, const ReportCo
   }
   for (const auto& [bytes, rows] : latency) {
     md << "### One-way latency, " << bytes << "-byte messages\n\n"
-       << "Median of " << o.runs << " runs; in brackets the ratio to `" << kFloorTransport
+       << "Median of " << runs_text(o.runs) << "; in brackets the ratio to `" << kFloorTransport
        << "` (the floor) in the same run.\n\n"
        << "| transport | consumer waits by | p50 | p99 | p99.9 | p99.99 | max | rtt/2 p50 | "
-          "p50 min–max over runs |\n"
-       << "|---|---|---|---|---|---|---|---|---|\n";
+          "p50 min–max over runs | preempted |\n"
+       << "|---|---|---|---|---|---|---|---|---|---|\n";
     for (const CaseResult* c : rows) {
       const CaseResult* floor = find_floor_case(cases, *c);
       md << "| " << transport_cell(*c) << " | " << c->transport.wait;
@@ -72,10 +100,10 @@ std::string markdown_report(const std::vector<CaseResult>& cases, const ReportCo
       const Spread p50 = c->aggregate([](const RunResult& r) { return r.one_way.p50_ns; });
       md << " | "
          << (p50.valid ? format_duration_ns(p50.min) + " – " + format_duration_ns(p50.max) : "—")
-         << " |\n";
+         << " | " << preemptions_cell(*c) << " |\n";
       if (c->ok_runs() != c->runs.size()) {
-        failures.push_back(c->transport.name + " latency " + std::to_string(bytes) + " B: " +
-                           failed_runs_text(*c));
+        failures.push_back(c->transport.name + " latency " + std::to_string(bytes) +
+                           " B: " + failed_runs_text(*c));
       }
     }
     md << "\n";
@@ -95,13 +123,13 @@ std::string markdown_report(const std::vector<CaseResult>& cases, const ReportCo
   }
   if (!order.empty()) {
     md << "### Throughput, one producer to one consumer, unpaced\n\n"
-       << "Messages/s, median of " << o.runs << " runs [min–max]; in brackets the ratio to `"
+       << "Messages/s, median of " << runs_text(o.runs) << " [min–max]; in brackets the ratio to `"
        << kFloorTransport << "`. The consumer checks every sequence number.\n\n"
        << "| transport | consumer waits by |";
     for (std::size_t size : sizes) md << " " << size << " B |";
-    md << "\n|---|---|";
+    md << " preempted |\n|---|---|";
     for (std::size_t i = 0; i < sizes.size(); ++i) md << "---|";
-    md << "\n";
+    md << "---|\n";
     for (const std::string& name : order) {
       const auto& by_size = throughput[name];
       md << "| `" << name << "` | " << by_size.begin()->second->transport.wait << " |";
@@ -115,14 +143,22 @@ std::string markdown_report(const std::vector<CaseResult>& cases, const ReportCo
         const MetricFn rate = [](const RunResult& r) { return r.messages_per_s; };
         md << " " << with_ratio(c, find_floor_case(cases, c), rate, format_rate);
         const Spread s = c.aggregate(rate);
-        if (s.valid) md << " [" << format_rate(s.min) << "–" << format_rate(s.max) << "]";
+        if (s.valid) md << " [" << format_millions(s.min) << "–" << format_millions(s.max) << "]";
         md << " |";
         if (c.ok_runs() != c.runs.size()) {
           failures.push_back(name + " throughput " + std::to_string(size) +
                              " B: " + failed_runs_text(c));
         }
       }
-      md << "\n";
+      std::uint64_t producer = 0, consumer = 0;
+      for (const auto& [size, c] : by_size) {
+        for (const RunResult& r : c->runs) {
+          if (!r.ok) continue;
+          producer = std::max(producer, r.producer_preemptions);
+          consumer = std::max(consumer, r.consumer_preemptions);
+        }
+      }
+      md << " " << producer << "/" << consumer << " |\n";
     }
     md << "\n";
   }
@@ -137,10 +173,12 @@ std::string markdown_report(const std::vector<CaseResult>& cases, const ReportCo
      << thousands(o.effective_warmup()) << " warm-up messages; runs interleaved across "
      << "transports. Latency: CLOCK_MONOTONIC stamped by the producer just before send, read by "
      << "the consumer just after receive; one message in flight (the producer waits for the "
-     << "consumer's ack, then idles " << o.gap_ns / 1000.0
+     << "consumer's ack, then idles " << static_cast<double>(o.gap_ns) / 1000.0
      << " µs, so blocking consumers are asleep when a message arrives); rtt/2 is half the "
      << "producer's send-to-ack time. Throughput: back-to-back sends, rate over the messages "
-     << "after the warm-up. Queue depth " << o.capacity
+     << "after the warm-up. Preempted: the most involuntary context switches of the "
+     << "producer/consumer process in any run (getrusage); more than a handful means other "
+     << "work shared their cores, and the tails show it. Queue depth " << o.capacity
      << " messages where configurable (UDS: default socket buffer). Build: " << ctx.machine.build
      << ".\n";
   for (std::string_view missing : ctx.not_built) md << "\nNot built: " << missing << ".\n";

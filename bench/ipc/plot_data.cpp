@@ -1,6 +1,6 @@
 // gnuplot data files: latency.dat (transport, p50, p99, p99.9 in µs, for the
-// first latency message size) and throughput.dat (transport, M msg/s per size;
-// "?" where not measured).
+// first latency message size) and throughput.dat (a header line of sizes, then
+// transport and M msg/s per size; "?" where not measured).
 #include <fstream>
 #include <map>
 #include <stdexcept>
@@ -39,8 +39,9 @@ void write_plot_data(const std::filesystem::path& dir, const std::vector<CaseRes
     if (s.valid) row[c.requested_message_bytes] = s.median / 1e6;
   }
   std::ofstream throughput(dir / "throughput.dat");
-  throughput << "# transport";
-  for (std::size_t size : sizes) throughput << ' ' << size << "B_Mmsg_per_s";
+  // Uncommented header: gnuplot's columnhead() takes the series titles from it.
+  throughput << "transport";
+  for (std::size_t size : sizes) throughput << " \"" << size << " B\"";
   throughput << '\n';
   for (const std::string& name : order) {
     throughput << '"' << name << '"';
@@ -54,7 +55,8 @@ void write_plot_data(const std::filesystem::path& dir, const std::vector<CaseRes
     }
     throughput << '\n';
   }
-  if (!latency || !throughput) throw std::runtime_error("cannot write plot data in " + dir.string());
+  if (!latency || !throughput)
+    throw std::runtime_error("cannot write plot data in " + dir.string());
 }
 
 }  // namespace shmbus::bench

@@ -24,9 +24,13 @@ namespace {
 
 volatile sig_atomic_t g_interrupted = 0;
 
-void on_interrupt(int) { g_interrupted = 1; }
+void on_interrupt(int) {
+  g_interrupted = 1;
+}
 
-int pidfd_open(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
+int pidfd_open(pid_t pid) {
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+}
 
 pid_t fork_child(const ChildMain& child_main, std::optional<int> cpu, const char* role) {
   std::fflush(nullptr);  // no duplicated stdio buffers in the child
@@ -120,7 +124,9 @@ void install_interrupt_handler() {
   sigaction(SIGTERM, &action, nullptr);
 }
 
-bool interrupted() { return g_interrupted != 0; }
+bool interrupted() {
+  return g_interrupted != 0;
+}
 
 PairOutcome run_process_pair(const ChildMain& producer_main, const ChildMain& consumer_main,
                              ControlBlock& control, const std::function<void()>& on_attached,
@@ -175,7 +181,14 @@ PairOutcome run_process_pair(const ChildMain& producer_main, const ChildMain& co
     }
     const int wait_ms = attached ? 1000 : 10;
     const int ready = count > 0 ? poll(fds, count, wait_ms) : poll(nullptr, 0, wait_ms);
-    if (ready < 0 && errno != EINTR) throw std::runtime_error("poll on child pidfds failed");
+    if (ready < 0 && errno != EINTR) {
+      const std::string error = std::string("poll on child pidfds: ") + std::strerror(errno);
+      kill_both();
+      for (Child* child : {&producer, &consumer}) {
+        if (!child->reaped) child->reap();
+      }
+      throw std::runtime_error(error);
+    }
     for (nfds_t i = 0; ready > 0 && i < count; ++i) {
       if (fds[i].revents != 0) by_index[i]->reap();
     }

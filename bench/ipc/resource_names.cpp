@@ -27,7 +27,9 @@ std::optional<pid_t> owner_pid(std::string_view name) {
   return pid;
 }
 
-bool alive(pid_t pid) { return kill(pid, 0) == 0 || errno == EPERM; }
+bool alive(pid_t pid) {
+  return kill(pid, 0) == 0 || errno == EPERM;
+}
 
 std::filesystem::path tmp_dir() {
   std::error_code ec;
@@ -68,8 +70,7 @@ std::vector<std::string> leftover_shm_objects() {
   return ours;
 }
 
-ScratchDir::ScratchDir()
-    : path_(tmp_dir() / (std::string(kPrefix) + std::to_string(getpid()))) {
+ScratchDir::ScratchDir() : path_(tmp_dir() / (std::string(kPrefix) + std::to_string(getpid()))) {
   std::filesystem::create_directories(path_);
   std::filesystem::permissions(path_, std::filesystem::perms::owner_all);
 }

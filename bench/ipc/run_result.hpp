@@ -24,6 +24,10 @@ struct RunResult {
   std::uint64_t interval_messages = 0;
   double interval_s = 0;
   double wall_s = 0;  ///< fork to reap
+  /// Involuntary context switches of the pinned children: non-zero means something else
+  /// ran on their cores during the run (the figures include that disturbance).
+  std::uint64_t producer_preemptions = 0;
+  std::uint64_t consumer_preemptions = 0;
 };
 
 struct Spread {

@@ -25,7 +25,7 @@ class SpscFutexTransport {
  public:
   explicit SpscFutexTransport(const ChannelConfig& config)
       : memory_(sizeof(WakeBlock) + SpscRing::bytes_needed(config.capacity, config.message_bytes)),
-        wake_(new(memory_.data()) WakeBlock{}),
+        wake_(new (memory_.data()) WakeBlock{}),
         header_(SpscRing::init(memory_.data() + sizeof(WakeBlock), config.capacity,
                                config.message_bytes)) {}
 

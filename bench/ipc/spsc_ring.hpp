@@ -25,7 +25,7 @@ struct SpscRingHeader {
   alignas(kCacheLineBytes) std::atomic<std::uint64_t> head{0};
   /// Immutable after init, on a line of its own so reading it never contends.
   alignas(kCacheLineBytes) std::uint64_t capacity = 0;  // power of two
-  std::uint64_t slot_bytes = 0;                        // message_bytes rounded up to 8
+  std::uint64_t slot_bytes = 0;                         // message_bytes rounded up to 8
   std::uint64_t message_bytes = 0;
 };
 static_assert(sizeof(SpscRingHeader) == 3 * kCacheLineBytes);
@@ -105,7 +105,8 @@ class SpscRingReader {
     }
     std::memcpy(buffer.data(), slots_ + (head_ & mask_) * slot_bytes_, message_bytes_);
     ++head_;
-    header_->head.store(head_, std::memory_order_release);  // done reading before the slot is reused
+    header_->head.store(head_,
+                        std::memory_order_release);  // done reading before the slot is reused
     return message_bytes_;
   }
 

@@ -20,18 +20,23 @@ void print_run_line(std::FILE* out, const CaseResult& c, const RunResult& run, i
   if (!run.ok) {
     std::fprintf(out, "FAILED: %s\n", run.error.c_str());
   } else if (c.mode == Mode::kLatency) {
-    std::fprintf(out, "p50 %s  p99 %s  p99.9 %s  p99.99 %s  max %s  rtt/2 p50 %s  (%.1f s)\n",
+    std::fprintf(out,
+                 "p50 %s  p99 %s  p99.9 %s  p99.99 %s  max %s  rtt/2 p50 %s  (%.1f s, "
+                 "preempted %llu/%llu)\n",
                  format_duration_ns(run.one_way.p50_ns).c_str(),
                  format_duration_ns(run.one_way.p99_ns).c_str(),
                  format_duration_ns(run.one_way.p999_ns).c_str(),
                  format_duration_ns(run.one_way.p9999_ns).c_str(),
                  format_duration_ns(run.one_way.max_ns).c_str(),
-                 format_duration_ns(run.rtt_half.p50_ns).c_str(), run.wall_s);
+                 format_duration_ns(run.rtt_half.p50_ns).c_str(), run.wall_s,
+                 static_cast<unsigned long long>(run.producer_preemptions),
+                 static_cast<unsigned long long>(run.consumer_preemptions));
   } else {
-    std::fprintf(out, "%s  (%llu messages in %.3f s; %.1f s)\n",
+    std::fprintf(out, "%s  (%llu messages in %.3f s; %.1f s, preempted %llu/%llu)\n",
                  format_rate(run.messages_per_s).c_str(),
-                 static_cast<unsigned long long>(run.interval_messages), run.interval_s,
-                 run.wall_s);
+                 static_cast<unsigned long long>(run.interval_messages), run.interval_s, run.wall_s,
+                 static_cast<unsigned long long>(run.producer_preemptions),
+                 static_cast<unsigned long long>(run.consumer_preemptions));
   }
   std::fflush(out);
 }
@@ -62,9 +67,7 @@ void print_summary(std::FILE* out, const std::vector<CaseResult>& cases, const R
       continue;
     }
     if (c.mode == Mode::kLatency) {
-      auto cell = [&](auto metric) {
-        return format_duration_ns(c.aggregate(metric).median);
-      };
+      auto cell = [&](auto metric) { return format_duration_ns(c.aggregate(metric).median); };
       std::fprintf(out, " %10s %10s %10s %10s %10s %10s",
                    cell([](const RunResult& r) { return r.one_way.p50_ns; }).c_str(),
                    cell([](const RunResult& r) { return r.one_way.p99_ns; }).c_str(),

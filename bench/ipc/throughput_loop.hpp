@@ -48,8 +48,8 @@ void run_throughput_consumer(C& consumer, const ChildContext& ctx) {
     std::memcpy(&seq, buffer.data(), sizeof seq);
     if (seq != i || size != ctx.message_bytes) [[unlikely]] {
       control.received = i;
-      throw std::runtime_error("lost or reordered: expected message " + std::to_string(i) +
-                               " of " + std::to_string(ctx.message_bytes) + " B, got message " +
+      throw std::runtime_error("lost or reordered: expected message " + std::to_string(i) + " of " +
+                               std::to_string(ctx.message_bytes) + " B, got message " +
                                std::to_string(seq) + " of " + std::to_string(size) + " B");
     }
     if (i + 1 == ctx.warmup) start_ns = monotonic_now_ns();

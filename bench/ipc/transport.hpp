@@ -58,9 +58,13 @@ concept ConsumerEndpoint = requires(C& c, std::span<std::byte> buffer) {
 /// Optional: a transport may carry the latency-mode ack itself (the cache-line peer
 /// bounces one line both ways). Otherwise the harness acks through its ControlBlock.
 template <class P>
-concept AckWaitingProducer = requires(P& p, std::uint64_t count) { p.wait_ack(count); };
+concept AckWaitingProducer = requires(P& p, std::uint64_t count) {
+  p.wait_ack(count);
+};
 template <class C>
-concept AckingConsumer = requires(C& c, std::uint64_t count) { c.ack(count); };
+concept AckingConsumer = requires(C& c, std::uint64_t count) {
+  c.ack(count);
+};
 
 template <class T>
 concept Transport = std::constructible_from<T, const ChannelConfig&> && requires(T& t) {

@@ -81,7 +81,8 @@ class ZmqIpcTransport {
       while ((got = zmq_recv(socket_.get(), buffer.data(), buffer.size(), 0)) < 0) {
         if (zmq_errno() != EINTR) throw_zmq("zmq_recv");
       }
-      return static_cast<std::size_t>(got);  // > buffer.size() if truncated: the size check catches it
+      return static_cast<std::size_t>(
+          got);  // > buffer.size() if truncated: the size check catches it
     }
 
    private:

@@ -150,6 +150,9 @@ class Bus {
   /// Handles up to `max_events` ready events, CRITICAL before HIGH before NORMAL before LOW,
   /// without waiting. Returns how many events were consumed (matched or not).
   std::size_t poll(std::size_t max_events = 1u << 20) noexcept;
+  /// Like poll(), but when nothing is ready waits with the agent's wait strategy (spin, yield
+  /// or futex) up to `timeout` for the first event. Returns 0 on timeout or stop().
+  std::size_t poll_wait(std::size_t max_events, std::chrono::nanoseconds timeout) noexcept;
   /// Dispatches with the agent's wait strategy until stop().
   void run();
   /// Dispatches until stop() or until `duration` has passed.

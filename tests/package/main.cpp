@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <string>
 
-#include "shmbus/bus.hpp"
+#include "shmbus/shmbus.hpp"
 
 int main() {
   shmbus::BusConfig cfg;

@@ -15,10 +15,12 @@ namespace shmbus::examples {
 namespace {
 
 std::atomic<Bus*> g_bus{nullptr};
-volatile sig_atomic_t g_stop = 0;
+// Lock-free atomics are async-signal-safe, and other threads (cio's dispatcher) read it.
+std::atomic<int> g_stop{0};
+static_assert(std::atomic<int>::is_always_lock_free);
 
 void on_signal(int) {
-  g_stop = 1;
+  g_stop.store(1);
   if (Bus* b = g_bus.load()) b->stop();  // async-signal-safe
 }
 
@@ -102,7 +104,7 @@ void spdlog_info_detached(const std::string& agent_name) {
 }
 
 bool stop_requested() noexcept {
-  return g_stop != 0;
+  return g_stop.load() != 0;
 }
 
 }  // namespace shmbus::examples
