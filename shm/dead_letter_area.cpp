@@ -71,8 +71,10 @@ bool DeadLetterArea::write(const DeadLetterRecord& rec) noexcept {
       header_->dropped.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
-    // Another writer is filling it: give up, unless that writer is two laps behind (dead).
-    if ((old & kDeadLetterWriting) != 0 && old_index + 2ull * capacity_ > mine) {
+    // Another writer is filling it: give up (counted). Never take the entry over: a writer
+    // that is only slow (preempted, stopped) would finish its stores over ours after our
+    // commit. A writer that died mid-write costs this entry's letters, one per lap, counted.
+    if ((old & kDeadLetterWriting) != 0) {
       header_->dropped.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
@@ -81,8 +83,7 @@ bool DeadLetterArea::write(const DeadLetterRecord& rec) noexcept {
       break;
     }
   }
-  // Overwriting a committed older letter drops it (the oldest goes first). A writer we took the
-  // entry over from (two laps stale) counts its own letter when its commit CAS fails.
+  // Overwriting a committed older letter drops it (the oldest goes first).
   if (old != 0 && (old & kDeadLetterWriting) == 0) {
     header_->dropped.fetch_add(1, std::memory_order_relaxed);
   }
@@ -110,8 +111,8 @@ bool DeadLetterArea::write(const DeadLetterRecord& rec) noexcept {
   auto* shared = reinterpret_cast<std::byte*>(&e);
   store_words(shared + kSeqBytes, raw + kSeqBytes, sizeof(DeadLetterEntry) - kSeqBytes);
   if (len != 0) store_words(shared + sizeof(DeadLetterEntry), rec.payload, len);
-  // Commit with release; a CAS so a writer that took the entry over from us (we were two laps
-  // slow) is not overwritten by our commit.
+  // Commit with release. Nobody takes a marked entry over, so the CAS only guards against a
+  // corrupt segment.
   std::uint64_t expected = mine | kDeadLetterWriting;
   if (!e.seq.compare_exchange_strong(expected, mine, std::memory_order_release,
                                      std::memory_order_relaxed)) {

@@ -10,8 +10,9 @@
 //  - a writer takes index i = head.fetch_add(1); entry i % capacity;
 //  - it CASes the entry's seq from a committed (or empty) value of an older index to
 //    (i+1) | kDeadLetterWriting, so one writer at a time owns an entry (a writer that finds
-//    another one writing gives up and counts its letter dropped; an owner that died mid-write
-//    is taken over once it is two laps behind);
+//    another one writing gives up and counts its letter dropped; an entry whose owner died
+//    mid-write is never taken over, since a slow owner cannot be told from a dead one: it
+//    costs one dropped letter per lap, counted);
 //  - it writes the entry, then CASes seq to i+1 with release (commit);
 //  - readers load seq (acquire), copy the entry, fence, and re-check seq: a change means it
 //    was overwritten while copied, and the copy is discarded.
