@@ -67,7 +67,6 @@ class RingReader {
     return seg_->ring(ring_).tail.load(std::memory_order_acquire);
   }
   bool tethered() const noexcept { return tethered_; }
-  std::uint64_t slot_committed_position() const noexcept { return pos_; }
 
  private:
   bool copy_out(const SlotHeader& slot, std::uint64_t seq, ReadEvent& out) noexcept;

@@ -18,13 +18,7 @@ using testing::ReadyPipe;
 using testing::unique_bus_name;
 
 BusConfig cfg(const std::string& name) {
-  BusConfig c;
-  c.name = name;
-  c.ring_capacity = {64, 64, 64, 64};
-  c.history_depth = 16;
-  c.max_agents = 3;
-  c.max_topics = 16;
-  return c;
+  return testing::small_bus_config(name, 3, 16);
 }
 
 TEST(AgentTableTest, RecordHoldsNamePidAndStartTime) {

@@ -23,6 +23,17 @@ SegmentGuard::~SegmentGuard() {
   (void)Bus::remove(name_, /*force=*/true);
 }
 
+BusConfig small_bus_config(const std::string& name, std::uint32_t max_agents,
+                           std::uint32_t max_topics) {
+  BusConfig c;
+  c.name = name;
+  c.ring_capacity = {64, 64, 64, 64};
+  c.history_depth = 16;
+  c.max_agents = max_agents;
+  c.max_topics = max_topics;
+  return c;
+}
+
 std::uint64_t scaled(std::uint64_t n) {
   double scale = 1.0;
   if (const char* s = std::getenv("SHMBUS_TEST_SCALE")) scale = std::atof(s);

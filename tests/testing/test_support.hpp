@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "shmbus/config.hpp"
+
 namespace shmbus::testing {
 
 /// A bus name unique to this process and call: "t<pid>_<n>_<tag>".
@@ -28,6 +30,10 @@ class SegmentGuard {
  private:
   std::string name_;
 };
+
+/// A small bus for unit tests: rings of 64 slots with 16 kept as history, and the given limits.
+BusConfig small_bus_config(const std::string& name, std::uint32_t max_agents,
+                           std::uint32_t max_topics);
 
 /// SHMBUS_TEST_SCALE (default 1.0; sanitizer runs set less) times `n`, at least 1.
 std::uint64_t scaled(std::uint64_t n);
