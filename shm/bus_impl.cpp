@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "shm/clock.hpp"
+#include "shm/fast_clock.hpp"
 #include "shm/futex.hpp"
 #include "shmbus/catalog.hpp"
 
@@ -251,7 +252,7 @@ PublishStatus BusImpl::publish(TopicId topic, const void* data, std::size_t size
   if (info == 0) return PublishStatus::kUnknownTopic;
   const std::uint32_t sz = static_cast<std::uint32_t>(info);
   if (sz != 1 && sz - 1 != size) return PublishStatus::kBadSize;
-  const std::uint64_t now = monotonic_ns();
+  const std::uint64_t now = fast_monotonic_ns();
   if (PublishStatus s = admit(ring, priority, now); s != PublishStatus::kOk) {
     return count_topic(topic, s);
   }
@@ -260,6 +261,10 @@ PublishStatus BusImpl::publish(TopicId topic, const void* data, std::size_t size
     return count_topic(topic, s);
   }
   SlotHeader& h = *claim.slot;
+  // Payload first, header last: a subscriber spinning on this slot's seq keeps pulling the
+  // header line away, so the header stores and the commit CAS that follows them should
+  // find it owned, in one transfer (measured: a whole cross-core transfer per event less).
+  if (size != 0) std::memcpy(reinterpret_cast<std::byte*>(&h) + sizeof(SlotHeader), data, size);
   h.length = static_cast<std::uint32_t>(size);
   h.topic_id = topic;
   h.producer = self_;
@@ -268,7 +273,6 @@ PublishStatus BusImpl::publish(TopicId topic, const void* data, std::size_t size
   h.timestamp_ns = now;
   h.flags = flags;
   h.schema_version = static_cast<std::uint16_t>(info >> 32);
-  if (size != 0) std::memcpy(reinterpret_cast<std::byte*>(&h) + sizeof(SlotHeader), data, size);
   rec_->heartbeat_ns.store(now, std::memory_order_relaxed);
   return count_topic(topic, finish_commit(ring, claim));
 }
@@ -296,7 +300,7 @@ void BusImpl::claim(Claim& out, TopicId topic, std::uint32_t size, Priority prio
     out.status_ = PublishStatus::kBadSize;
     return;
   }
-  const std::uint64_t now = monotonic_ns();
+  const std::uint64_t now = fast_monotonic_ns();
   if (PublishStatus s = admit(ring, priority, now); s != PublishStatus::kOk) {
     out.status_ = count_topic(topic, s);
     return;
@@ -328,7 +332,7 @@ PublishStatus BusImpl::commit(Claim& claim) noexcept {
   c.position = claim.position_;
   c.expected_seq = claim.expected_seq_;
   c.slot = &seg_->slot(claim.ring_, claim.position_);
-  const std::uint64_t now = monotonic_ns();
+  const std::uint64_t now = fast_monotonic_ns();
   c.slot->timestamp_ns = now;
   rec_->heartbeat_ns.store(now, std::memory_order_relaxed);
   claim.data_ = nullptr;
@@ -436,7 +440,9 @@ Result<OwnedEvent> BusImpl::wait_for(std::string_view pattern, std::chrono::nano
 
 void BusImpl::dispatch(std::uint32_t ring, const ReadEvent& ev) noexcept {
   RingCounters& c = rec_->counters[ring];
-  c.consumed.fetch_add(1, std::memory_order_relaxed);
+  // consumed and delivered are written by this (the one dispatching) thread only: a plain
+  // load and store, no locked add on the dispatch path.
+  c.consumed.store(c.consumed.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   const SlotHeader& h = *ev.header;
   const CachedTopic* topic = dispatch_topic(h.topic_id);
   if (topic == nullptr) return;  // unregistered id in a slot: corrupt input, counted as consumed
@@ -471,7 +477,7 @@ void BusImpl::dispatch(std::uint32_t ring, const ReadEvent& ev) noexcept {
   in_dispatch_ = true;
   // One vDSO clock read per event (delivery latency) and one per timed handler call.
   const std::uint64_t budget = static_cast<std::uint64_t>(options_.handler_budget.count());
-  std::uint64_t t0 = monotonic_ns();
+  std::uint64_t t0 = fast_monotonic_ns();
   record_latency(t0 > h.timestamp_ns ? t0 - h.timestamp_ns : 0);
   for (std::size_t i = 0; i < matches->size(); ++i) {
     Subscription& s = subs_->at((*matches)[i]);
@@ -492,14 +498,14 @@ void BusImpl::dispatch(std::uint32_t ring, const ReadEvent& ev) noexcept {
       handler_failed(ring, ev, s, "unknown exception (not a std::exception)");
     }
     if (budget != 0) {
-      const std::uint64_t t1 = monotonic_ns();
+      const std::uint64_t t1 = fast_monotonic_ns();
       if (t1 - t0 > budget) handler_slow(ev, s, t1 - t0, t1);
       t0 = t1;
     }
   }
   in_dispatch_ = outer_dispatch;
   subs_->end_dispatch();
-  c.delivered.fetch_add(1, std::memory_order_relaxed);
+  c.delivered.store(c.delivered.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 // ---- handler isolation ----------------------------------------------------------------------
@@ -539,7 +545,7 @@ PublishStatus BusImpl::publish_system(TopicId topic, const void* data, std::size
   h.producer = self_;
   h.producer_epoch = rec_->epoch;
   h.producer_seq = producer_seq_.fetch_add(1, std::memory_order_relaxed) + 1;
-  h.timestamp_ns = monotonic_ns();
+  h.timestamp_ns = fast_monotonic_ns();
   h.flags = kFlagSystem;
   h.schema_version = static_cast<std::uint16_t>(info >> 32);
   if (size != 0) std::memcpy(reinterpret_cast<std::byte*>(&h) + sizeof(SlotHeader), data, size);
@@ -755,7 +761,10 @@ std::size_t BusImpl::poll_wait(std::size_t max_events, std::uint64_t timeout_ns)
   std::uint64_t deadline = ~0ull;
   for (std::uint32_t idle = 0;; ++idle) {
     if (const std::size_t n = poll(max_events); n != 0) return n;
-    if (stop_.exchange(false, std::memory_order_relaxed)) return 0;
+    // Load first: the idle loop must not run a locked exchange on every round.
+    if (stop_.load(std::memory_order_relaxed) && stop_.exchange(false, std::memory_order_relaxed)) {
+      return 0;
+    }
     // The clock is read only once idle, and then every 64 rounds.
     if ((idle & 63) == 0) {
       const std::uint64_t now = monotonic_ns();

@@ -55,6 +55,9 @@ ClaimOutcome RingWriter::try_claim(SlotClaim& out) noexcept {
     }
     self_->claiming[ring_].store((pos + 1) | kClaimConfirmed, std::memory_order_relaxed);
     SlotHeader& slot = seg_->slot(ring_, pos);
+    // Ask for the first payload line for writing now: its transfer from the subscriber that
+    // read it a lap ago overlaps the header-line checks below instead of following them.
+    __builtin_prefetch(reinterpret_cast<const std::byte*>(&slot) + sizeof(SlotHeader), 1);
     std::uint64_t old = slot.seq.load(std::memory_order_acquire);
     if ((old & ~kSeqPad) >= pos + 1) {
       // The supervisor already closed our claim (we stalled right after the CAS).
