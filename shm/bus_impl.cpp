@@ -18,6 +18,7 @@ namespace shmbus::detail {
 
 namespace {
 constexpr std::uint64_t kRecoverCheckNs = 20'000'000;  // stuck-on-dead-peer check period
+constexpr std::uint64_t kStuckCheckNs = 2'000'000;     // how often idle readers look at tails
 // Backpressure levels older than this (no supervisor heartbeat) are ignored.
 constexpr std::uint64_t kSupervisorStaleNs = 2'000'000'000;
 }  // namespace
@@ -261,15 +262,18 @@ PublishStatus BusImpl::publish(TopicId topic, const void* data, std::size_t size
     return count_topic(topic, s);
   }
   SlotHeader& h = *claim.slot;
+  // This locked add goes before the slot stores: it would otherwise wait for their cache
+  // lines to arrive (a locked instruction drains the store buffer).
+  const std::uint64_t producer_seq = producer_seq_.fetch_add(1, std::memory_order_relaxed) + 1;
   // Payload first, header last: a subscriber spinning on this slot's seq keeps pulling the
   // header line away, so the header stores and the commit CAS that follows them should
-  // find it owned, in one transfer (measured: a whole cross-core transfer per event less).
+  // find it owned, in one transfer.
   if (size != 0) std::memcpy(reinterpret_cast<std::byte*>(&h) + sizeof(SlotHeader), data, size);
   h.length = static_cast<std::uint32_t>(size);
   h.topic_id = topic;
   h.producer = self_;
   h.producer_epoch = rec_->epoch;
-  h.producer_seq = producer_seq_.fetch_add(1, std::memory_order_relaxed) + 1;
+  h.producer_seq = producer_seq;
   h.timestamp_ns = now;
   h.flags = flags;
   h.schema_version = static_cast<std::uint16_t>(info >> 32);
@@ -707,6 +711,10 @@ void BusImpl::recover_stuck() noexcept {
   // The supervisor handles this; without one, we sweep dead agents ourselves now and then.
   const std::uint64_t now = monotonic_ns();
   if (now - last_recover_ns_.load(std::memory_order_relaxed) < kRecoverCheckNs) return;
+  // Reading a ring's tail pulls the line every producer CASes away from them: an idle
+  // dispatcher that looked every few microseconds cost each publish a cross-core miss.
+  if (now - last_stuck_check_ns_ < kStuckCheckNs) return;
+  last_stuck_check_ns_ = now;
   bool stuck = false;
   for (const auto& r : readers_) stuck = stuck || (r.active() && r.tail() > r.position());
   if (!stuck) return;

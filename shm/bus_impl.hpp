@@ -118,6 +118,7 @@ class BusImpl {
   std::atomic<bool> stop_{false};
   std::uint64_t last_heartbeat_ns_ = 0;
   std::atomic<std::uint64_t> last_recover_ns_{0};  // publishers and dispatcher, relaxed
+  std::uint64_t last_stuck_check_ns_ = 0;          // dispatcher only
   std::unique_ptr<DeadLetterArea> dead_letters_;
   TopicId error_topic_ = kInvalidTopic;  // sys.error, registered on the first handler failure
   bool error_topic_tried_ = false;
