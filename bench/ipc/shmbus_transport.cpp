@@ -77,6 +77,7 @@ class ShmbusTransport {
    public:
     explicit Consumer(Bus bus) : bus_(std::move(bus)) {
       auto sub = bus_.on(kTopic, [this](const EventView& e) {
+        ++received_;
         size_ = std::min(e.payload.size(), buffer_.size());
         std::memcpy(buffer_.data(), e.payload.data(), size_);
       });
@@ -84,8 +85,10 @@ class ShmbusTransport {
     }
     std::size_t receive(std::span<std::byte> buffer) {
       buffer_ = buffer;
-      while (bus_.poll_wait(1, std::chrono::seconds(1)) == 0) {
-      }
+      // poll_wait counts every event it consumes, ours or not: the bus's own (a sys.error
+      // when a handler overran its budget, e.g. while the host stalled this vCPU) too.
+      const std::uint64_t before = received_;
+      while (received_ == before) (void)bus_.poll_wait(1, std::chrono::seconds(1));
       return size_;
     }
 
@@ -93,6 +96,7 @@ class ShmbusTransport {
     Bus bus_;
     std::span<std::byte> buffer_;
     std::size_t size_ = 0;
+    std::uint64_t received_ = 0;  // events our handler got
   };
 
   Producer make_producer() {
