@@ -14,8 +14,11 @@ struct BenchOptions {
   std::vector<std::string> transports;  ///< names; empty or "all" = every registered one
   std::vector<Mode> modes{Mode::kLatency};
   std::uint64_t messages = 1'000'000;  ///< measured messages per run
-  std::int64_t warmup = -1;            ///< -1: min(messages / 10, 100000), at least 1
-  std::vector<std::size_t> payloads;   ///< empty: 64 for latency, 64/256/1024 for throughput
+  /// Measured messages per throughput run; 0: `messages`. A run of 1M messages at 10M/s
+  /// lasts 0.1 s, a few timer ticks: throughput wants more for a steady figure.
+  std::uint64_t throughput_messages = 0;
+  std::int64_t warmup = -1;           ///< -1: min(messages / 10, 100000), at least 1
+  std::vector<std::size_t> payloads;  ///< empty: 64 for latency, 64/256/1024 for throughput
   int runs = 1;
   std::uint64_t gap_ns = 10'000;  ///< latency pacing: idle time after each ack
   std::size_t capacity = 1024;
@@ -29,9 +32,13 @@ struct BenchOptions {
   std::string markdown_file;
   std::string plot_dir;  ///< writes latency.dat and throughput.dat there
 
-  std::uint64_t effective_warmup() const {
+  std::uint64_t messages_for(Mode mode) const {
+    return mode == Mode::kThroughput && throughput_messages != 0 ? throughput_messages : messages;
+  }
+  std::uint64_t effective_warmup() const { return warmup_for(Mode::kLatency); }
+  std::uint64_t warmup_for(Mode mode) const {
     if (warmup >= 0) return warmup > 0 ? static_cast<std::uint64_t>(warmup) : 1;
-    const std::uint64_t tenth = messages / 10;
+    const std::uint64_t tenth = messages_for(mode) / 10;
     return tenth < 1 ? 1 : (tenth > 100'000 ? 100'000 : tenth);
   }
   std::vector<std::size_t> payloads_for(Mode mode) const {

@@ -1,14 +1,13 @@
 // BenchRunner: cases, repetitions, one process pair per run.
 #include "bench_runner.hpp"
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <exception>
 #include <stdexcept>
 #include <string>
 
 #include "clock.hpp"
+#include "preemptions.hpp"
 #include "process_pair.hpp"
 #include "report.hpp"
 #include "resource_names.hpp"
@@ -16,16 +15,6 @@
 #include "transport_registry.hpp"
 
 namespace shmbus::bench {
-namespace {
-
-/// Times this process (all its threads) was preempted so far.
-std::uint64_t involuntary_context_switches() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<std::uint64_t>(usage.ru_nivcsw);
-}
-
-}  // namespace
 
 std::vector<const TransportEntry*> select_transports(const BenchOptions& options) {
   const auto& registry = transport_registry();
@@ -65,8 +54,8 @@ RunResult run_once(const TransportEntry& entry, Mode mode, std::size_t message_b
   ChildContext ctx;
   ctx.mode = mode;
   ctx.message_bytes = message_bytes;
-  ctx.warmup = options.effective_warmup();
-  ctx.messages = options.messages;
+  ctx.warmup = options.warmup_for(mode);
+  ctx.messages = options.messages_for(mode);
   ctx.gap_ns = options.gap_ns;
   ctx.fault = options.fault;
   ctx.control = control;

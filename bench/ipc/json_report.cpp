@@ -2,6 +2,8 @@
 // max and ratio to the floor. Durations in nanoseconds, rates in messages/s.
 #include <nlohmann/json.hpp>
 
+#include "latency_json.hpp"
+
 #include "report.hpp"
 #include "transport_registry.hpp"
 
@@ -9,12 +11,6 @@ namespace shmbus::bench {
 namespace {
 
 using nlohmann::json;
-
-json latency_json(const LatencySummary& s) {
-  return {{"count", s.count},        {"min_ns", s.min_ns}, {"mean_ns", s.mean_ns},
-          {"p50_ns", s.p50_ns},      {"p99_ns", s.p99_ns}, {"p99_9_ns", s.p999_ns},
-          {"p99_99_ns", s.p9999_ns}, {"max_ns", s.max_ns}};
-}
 
 struct Metric {
   const char* key;
@@ -50,8 +46,10 @@ std::string json_report(const std::vector<CaseResult>& cases, const ReportContex
   if (ctx.cpus.consumer_cpu) cpus["consumer"] = *ctx.cpus.consumer_cpu;
   if (!ctx.cpus.note.empty()) cpus["note"] = ctx.cpus.note;
   doc["config"] = {
-      {"messages", o.messages},
-      {"warmup", o.effective_warmup()},
+      {"messages", o.messages_for(Mode::kLatency)},
+      {"warmup", o.warmup_for(Mode::kLatency)},
+      {"throughput_messages", o.messages_for(Mode::kThroughput)},
+      {"throughput_warmup", o.warmup_for(Mode::kThroughput)},
       {"runs", o.runs},
       {"capacity", o.capacity},
       {"latency_pacing",

@@ -125,6 +125,9 @@ int main(int argc, char** argv) {
   app.add_option("--messages", options.messages, "Measured messages per run")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 32))
       ->capture_default_str();
+  app.add_option("--throughput-messages", options.throughput_messages,
+                 "Measured messages per throughput run (default: --messages)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 32));
   app.add_option("--warmup", options.warmup,
                  "Unmeasured messages sent first (default: messages/10, at most 100000)")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 32));

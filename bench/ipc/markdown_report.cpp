@@ -33,14 +33,6 @@ std::string transport_cell(const CaseResult& c) {
   return cell;
 }
 
-/// "19.9" for 19.9 M/s: the spread next to a rate, unit implied.
-std::string format_millions(double per_second) {
-  char text[32];
-  const double millions = per_second / 1e6;
-  std::snprintf(text, sizeof text, millions < 10 ? "%.2f" : "%.1f", millions);
-  return text;
-}
-
 /// Largest producer/consumer preemption counts over the runs: "0/0" means both pinned
 /// processes had their cores to themselves for the whole run.
 std::string preemptions_cell(const CaseResult& c) {
@@ -55,16 +47,6 @@ std::string preemptions_cell(const CaseResult& c) {
 
 std::string runs_text(int runs) {
   return runs == 1 ? "1 run" : std::to_string(runs) + " runs";
-}
-
-std::string thousands(std::uint64_t n) {
-  const std::string digits = std::to_string(n);
-  std::string out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
-    out.push_back(digits[i]);
-  }
-  return out;
 }
 
 }  // namespace
@@ -169,8 +151,11 @@ std::string markdown_report(const std::vector<CaseResult>& cases, const ReportCo
   } else {
     md << "not pinned (" << ctx.cpus.note << ")";
   }
-  md << "; " << thousands(o.messages) << " measured messages per run after "
-     << thousands(o.effective_warmup()) << " warm-up messages; runs interleaved across "
+  md << "; " << format_thousands(o.messages_for(Mode::kLatency))
+     << " measured messages per latency run after "
+     << format_thousands(o.warmup_for(Mode::kLatency)) << " warm-up messages, "
+     << format_thousands(o.messages_for(Mode::kThroughput)) << " per throughput run after "
+     << format_thousands(o.warmup_for(Mode::kThroughput)) << "; runs interleaved across "
      << "transports. Latency: CLOCK_MONOTONIC stamped by the producer just before send, read by "
      << "the consumer just after receive; one message in flight (the producer waits for the "
      << "consumer's ack, then idles " << static_cast<double>(o.gap_ns) / 1000.0

@@ -3,9 +3,8 @@
 // the parent kill the other at once; a run that makes no progress for
 // `stall_timeout_ns`, or exceeds `hard_timeout_ns`, gets both children killed
 // and is reported as wedged. SIGINT/SIGTERM to the parent end the run the same way.
+// A two-child ProcessGroup (process_group.hpp) watching the ControlBlock.
 #pragma once
-
-#include <sys/types.h>
 
 #include <cstdint>
 #include <functional>
@@ -13,17 +12,9 @@
 #include <string>
 
 #include "control_block.hpp"
+#include "process_group.hpp"
 
 namespace shmbus::bench {
-
-struct ChildOutcome {
-  bool exited = false;  ///< exit() / _exit() (else killed by a signal)
-  int exit_code = 0;
-  int signal = 0;
-  bool killed_by_parent = false;
-  bool ok() const noexcept { return exited && exit_code == 0; }
-  std::string describe() const;
-};
 
 struct PairOptions {
   std::optional<int> producer_cpu;
@@ -44,18 +35,10 @@ struct PairOutcome {
   std::string describe() const;
 };
 
-/// Child entry point: returns the exit code; runs after fork in the child, which then _exit()s.
-using ChildMain = std::function<int()>;
-
 /// Forks both children and waits as described above. `on_attached` runs in the parent
 /// once the control block shows both ready flags (at most once).
 PairOutcome run_process_pair(const ChildMain& producer_main, const ChildMain& consumer_main,
                              ControlBlock& control, const std::function<void()>& on_attached,
                              const PairOptions& options);
-
-/// Installs the SIGINT/SIGTERM handler that run_process_pair() honours.
-void install_interrupt_handler();
-/// True once SIGINT or SIGTERM arrived.
-bool interrupted();
 
 }  // namespace shmbus::bench

@@ -12,6 +12,7 @@
 #include "bench_options.hpp"
 #include "cpu_affinity.hpp"
 #include "machine_info.hpp"
+#include "number_format.hpp"
 #include "run_result.hpp"
 
 namespace shmbus::bench {
@@ -34,10 +35,6 @@ std::string markdown_report(const std::vector<CaseResult>& cases, const ReportCo
 /// Writes latency.dat (first latency size) and throughput.dat into `dir`.
 void write_plot_data(const std::filesystem::path& dir, const std::vector<CaseResult>& cases);
 
-// Formatting shared by the text and markdown reports.
-std::string format_duration_ns(double ns);   ///< "0.16 µs", "18.8 µs", "1.20 ms"
-std::string format_rate(double per_second);  ///< "23.1 M/s", "0.84 M/s"
-std::string format_ratio(double ratio);      ///< "1.00×", "35×"
 /// "wedged: ..." texts of a case's failed runs, joined.
 std::string failed_runs_text(const CaseResult& c);
 

@@ -14,10 +14,14 @@ namespace shmbus::bench {
 namespace {
 
 constexpr std::string_view kPrefix = "shmbus-bench.";
+/// shmbus names the segment of bus B "shmbus.B"; the harnesses name their buses like any
+/// other resource, so a bus segment of a run is "shmbus.shmbus-bench.<pid>.<n>".
+constexpr std::string_view kBusSegmentPrefix = "shmbus.";
 const std::filesystem::path kShmDir = "/dev/shm";
 
-/// The pid in "shmbus-bench.<pid>[.<rest>]", if the name is one of ours.
+/// The pid in "[shmbus.]shmbus-bench.<pid>[.<rest>]", if the name is one of ours.
 std::optional<pid_t> owner_pid(std::string_view name) {
+  if (name.starts_with(kBusSegmentPrefix)) name.remove_prefix(kBusSegmentPrefix.size());
   if (!name.starts_with(kPrefix)) return std::nullopt;
   name.remove_prefix(kPrefix.size());
   pid_t pid = 0;

@@ -2,6 +2,7 @@
 #include "run_result.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace shmbus::bench {
 
@@ -15,15 +16,7 @@ Spread CaseResult::aggregate(const std::function<double(const RunResult&)>& metr
   for (const RunResult& run : runs) {
     if (run.ok) values.push_back(metric(run));
   }
-  Spread spread;
-  if (values.empty()) return spread;
-  std::sort(values.begin(), values.end());
-  const std::size_t n = values.size();
-  spread.median = n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-  spread.min = values.front();
-  spread.max = values.back();
-  spread.valid = true;
-  return spread;
+  return spread_of(std::move(values));
 }
 
 }  // namespace shmbus::bench

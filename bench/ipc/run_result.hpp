@@ -11,6 +11,7 @@
 
 #include "child_context.hpp"
 #include "latency_stats.hpp"
+#include "spread.hpp"
 #include "transport.hpp"
 
 namespace shmbus::bench {
@@ -28,13 +29,6 @@ struct RunResult {
   /// ran on their cores during the run (the figures include that disturbance).
   std::uint64_t producer_preemptions = 0;
   std::uint64_t consumer_preemptions = 0;
-};
-
-struct Spread {
-  double median = 0;
-  double min = 0;
-  double max = 0;
-  bool valid = false;
 };
 
 struct CaseResult {

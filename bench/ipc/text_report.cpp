@@ -42,8 +42,12 @@ void print_run_line(std::FILE* out, const CaseResult& c, const RunResult& run, i
 }
 
 void print_summary(std::FILE* out, const std::vector<CaseResult>& cases, const ReportContext& ctx) {
-  std::fprintf(out, "\nSummary: median of %d run(s); %llu measured messages per run\n",
-               ctx.options.runs, static_cast<unsigned long long>(ctx.options.messages));
+  std::fprintf(out,
+               "\nSummary: median of %d run(s); %llu measured messages per latency run, %llu per "
+               "throughput run\n",
+               ctx.options.runs,
+               static_cast<unsigned long long>(ctx.options.messages_for(Mode::kLatency)),
+               static_cast<unsigned long long>(ctx.options.messages_for(Mode::kThroughput)));
   Mode last_mode = Mode::kThroughput;
   std::size_t last_bytes = 0;
   bool first = true;
