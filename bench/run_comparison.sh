@@ -1,24 +1,30 @@
 #!/usr/bin/env bash
-# Builds shmbus-ipc-bench in Release (-O2) in its own build directory, runs every
-# transport (--runs 3, latency and throughput), then a wake-up-vs-idle-gap sweep
-# of the futex peers, and writes:
-#   bench/results/latest.md     machine description + tables (ratios to the floor)
-#   bench/results/latest.json   everything, per run (the harness's JSON + machine + sweep)
+# Builds the benchmarks in Release (-O2) in their own build directory, runs every
+# transport of shmbus-ipc-bench (--runs 3, latency and throughput), a wake-up-vs-idle-gap
+# sweep of the futex peers, shmbus-scaling-bench (fan-out, producers, priority under
+# load) and the Google Benchmark micro-benchmarks, and writes:
+#   bench/results/latest.md     machine description, DESIGN.md's targets judged, tables
+#   bench/results/latest.json   everything, per run (the harnesses' JSON + machine + sweep)
 #   bench/results/latency.png   p50/p99/p99.9 per transport (gnuplot)
 #   bench/results/throughput.png
 # and replaces the generated block of bench/README.md with latest.md.
 #
-# Environment: BUILD_DIR (default <repo>/build-bench), RUNS (3), MESSAGES (1000000),
-# GAP_US (10), SWEEP_MESSAGES (100000, 0 skips the sweep), EXTRA_ARGS (passed to the
-# harness), IDLE_MAX_BUSY (5) and IDLE_WAIT_S (600): other work on the cores shows up
-# in the tails, so it first waits up to IDLE_WAIT_S for the machine to be at most
-# IDLE_MAX_BUSY % busy, and records how busy it was before and after.
+# Environment: BUILD_DIR (default <repo>/build-bench), RUNS (3), MESSAGES (1000000, per
+# latency run), THROUGHPUT_MESSAGES (10000000, per throughput run), GAP_US (10),
+# SWEEP_MESSAGES (100000, 0 skips the sweep), SCALING_MESSAGES (1000000, 0 skips the
+# scaling runs), MICRO (1, 0 skips the micro-benchmarks), EXTRA_ARGS (passed to
+# shmbus-ipc-bench), IDLE_MAX_BUSY (5) and IDLE_WAIT_S (600): other work on the cores
+# shows up in the tails, so it first waits up to IDLE_WAIT_S for the machine to be at
+# most IDLE_MAX_BUSY % busy, and records how busy it was before and after.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build-bench}"
 RUNS="${RUNS:-3}"
 MESSAGES="${MESSAGES:-1000000}"
+THROUGHPUT_MESSAGES="${THROUGHPUT_MESSAGES:-10000000}"
+SCALING_MESSAGES="${SCALING_MESSAGES:-1000000}"
+MICRO="${MICRO:-1}"
 GAP_US="${GAP_US:-10}"
 SWEEP_MESSAGES="${SWEEP_MESSAGES:-100000}"
 SWEEP_GAPS_US=(0 2 5 10 20 50 100)
@@ -42,8 +48,11 @@ common=(-DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG" -DSH
 if [[ -f "$BUILD_DIR/CMakeCache.txt" ]]; then generator=(); fi  # keep the existing generator
 if cmake -S "$ROOT" -B "$BUILD_DIR" "${generator[@]}" "${common[@]}" -DSHMBUS_BUILD_BENCH=ON \
      -DSHMBUS_BUILD_TESTS=OFF -DSHMBUS_BUILD_AGENTS=OFF -DSHMBUS_INSTALL=OFF >"$TMP/configure.log" 2>&1 &&
-   cmake --build "$BUILD_DIR" --target shmbus-ipc-bench -j "$(nproc)" >"$TMP/build.log" 2>&1; then
+   cmake --build "$BUILD_DIR" --target shmbus-ipc-bench shmbus-scaling-bench publish_bench \
+     barrier_bench -j "$(nproc)" >"$TMP/build.log" 2>&1; then
   BIN="$BUILD_DIR/bench/shmbus-ipc-bench"
+  SCALING_BIN="$BUILD_DIR/bench/shmbus-scaling-bench"
+  MICRO_BINS=("$BUILD_DIR/bench/publish_bench" "$BUILD_DIR/bench/barrier_bench")
   build_note="built from the top-level project"
 else
   echo "run_comparison.sh: the top-level project did not configure or build" \
@@ -55,6 +64,8 @@ else
   cmake -S "$ROOT/bench" -B "$STANDALONE" "${sa_generator[@]}" "${common[@]}" >/dev/null
   cmake --build "$STANDALONE" --target shmbus-ipc-bench -j "$(nproc)" >/dev/null
   BIN="$STANDALONE/shmbus-ipc-bench"
+  SCALING_BIN=""
+  MICRO_BINS=()
   build_note="built from bench/ standalone (the library did not build): peers only"
 fi
 echo "harness: $BIN ($build_note)"
@@ -103,7 +114,8 @@ echo "$cpu_model, $cpus CPUs, $kernel, load average $load_before"
 # ---- the comparison -------------------------------------------------------------------
 status=0
 # shellcheck disable=SC2086
-"$BIN" --transport all --mode all --runs "$RUNS" --messages "$MESSAGES" --gap-us "$GAP_US" \
+"$BIN" --transport all --mode all --runs "$RUNS" --messages "$MESSAGES" \
+  --throughput-messages "$THROUGHPUT_MESSAGES" --gap-us "$GAP_US" \
   --json-file "$TMP/main.json" --markdown "$TMP/tables.md" --plot-dir "$TMP" $EXTRA_ARGS ||
   status=$?
 if [[ $status -ne 0 && $status -ne 1 ]]; then
@@ -126,6 +138,32 @@ if [[ "$SWEEP_MESSAGES" -gt 0 ]]; then
     fi
   done
 fi
+# ---- scaling: fan-out, several producers, CRITICAL under a LOW flood (shmbus only) ---------
+echo '{}' >"$TMP/scaling.json"
+: >"$TMP/scaling.md"
+if [[ -n "$SCALING_BIN" && "$SCALING_MESSAGES" -gt 0 ]]; then
+  scaling_status=0
+  "$SCALING_BIN" --scenario all --runs "$RUNS" --messages "$SCALING_MESSAGES" \
+    --json-file "$TMP/scaling.json" --markdown "$TMP/scaling.md" || scaling_status=$?
+  if [[ $scaling_status -ne 0 ]]; then
+    echo "run_comparison.sh: shmbus-scaling-bench exited with $scaling_status" >&2
+    [[ $scaling_status -eq 1 ]] || exit "$scaling_status"
+    status=1
+  fi
+fi
+
+# ---- micro-benchmarks (Google Benchmark, one process) -------------------------------------
+echo '[]' >"$TMP/micro.json"
+if [[ "$MICRO" -ne 0 ]]; then
+  for bin in "${MICRO_BINS[@]}"; do
+    "$bin" --benchmark_format=json --benchmark_min_time=0.5 >"$TMP/one.json" 2>/dev/null ||
+      { echo "run_comparison.sh: $bin failed" >&2; status=1; continue; }
+    jq --arg bin "$(basename "$bin")" --slurpfile one "$TMP/one.json" \
+       '. + [ $one[0].benchmarks[] | {binary: $bin, name, real_time, time_unit,
+                                      items_per_second} ]' "$TMP/micro.json" >"$TMP/micro.next"
+    mv "$TMP/micro.next" "$TMP/micro.json"
+  done
+fi
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 busy_after="$(cpu_busy_percent)"
 
@@ -134,12 +172,14 @@ jq --arg model "$cpu_model" --arg hv "$hypervisor" --argjson nproc "$cpus" --arg
    --arg started "$started" --arg rev "$revision" --arg lb "$load_before" --arg la "$load_after" \
    --arg note "$build_note" --slurpfile sweep "$TMP/sweep.json" \
    --argjson bb "$busy_before" --argjson ba "$busy_after" \
+   --slurpfile scaling "$TMP/scaling.json" --slurpfile micro "$TMP/micro.json" \
    '.machine.lscpu_model = $model | .machine.hypervisor = $hv | .machine.nproc = $nproc
     | .machine.uname = $kernel
     | .run = {started_utc: $started, revision: $rev, build: $note,
               load_average_before: $lb, load_average_after: $la,
               other_cpu_busy_percent_before: $bb, other_cpu_busy_percent_after: $ba}
-    | .gap_sweep = {messages: '"$SWEEP_MESSAGES"', results: $sweep[0]}' \
+    | .gap_sweep = {messages: '"$SWEEP_MESSAGES"', results: $sweep[0]}
+    | .scaling = $scaling[0] | .micro = $micro[0]' \
    "$TMP/main.json" >"$OUT/latest.json"
 
 # ---- latest.md --------------------------------------------------------------------------
@@ -161,7 +201,11 @@ us() {
   echo
   echo "- Machine: $cpu_model${hypervisor:+ ($hypervisor guest)}, $cpus CPUs (nproc), $kernel"
   echo "- Run: $started, revision $revision; $build_note; load average before $load_before, after $load_after; CPU busy with other work before ${busy_before}%, after ${busy_after}%"
-  echo "- Harness: \`shmbus-ipc-bench --transport all --mode all --runs $RUNS --messages $MESSAGES --gap-us $GAP_US\`"
+  echo "- Harness: \`shmbus-ipc-bench --transport all --mode all --runs $RUNS --messages $MESSAGES --throughput-messages $THROUGHPUT_MESSAGES --gap-us $GAP_US\`"
+  echo
+  echo "### DESIGN.md's targets, judged on this run"
+  echo
+  "$ROOT/bench/targets_table.sh" "$OUT/latest.json"
   echo
   cat "$TMP/tables.md"
   if [[ "$SWEEP_MESSAGES" -gt 0 ]]; then
@@ -187,6 +231,20 @@ us() {
   fi
   echo
   echo "Plots: [latency.png](latency.png), [throughput.png](throughput.png)."
+  if [[ -s "$TMP/scaling.md" ]]; then
+    echo
+    cat "$TMP/scaling.md"
+  fi
+  if [[ "$(jq length "$TMP/micro.json")" -gt 0 ]]; then
+    echo
+    echo "## Micro-benchmarks (one process, Google Benchmark)"
+    echo
+    echo "| benchmark | time per iteration | items/s |"
+    echo "|---|---|---|"
+    jq -r '.[] | "| `\(.binary)` \(.name) | \(.real_time * 10 | round / 10) \(.time_unit) | "
+                 + (if .items_per_second then (.items_per_second / 10000 | round / 100 | tostring)
+                    + " M/s" else "—" end) + " |"' "$TMP/micro.json"
+  fi
 } >"$OUT/latest.md"
 
 # ---- plots --------------------------------------------------------------------------------
