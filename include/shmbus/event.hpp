@@ -38,8 +38,11 @@ struct EventView {
   std::uint16_t flags = 0;
   std::uint16_t schema_version = 0;
   EventId id;
-  std::uint64_t timestamp_ns = 0;  ///< CLOCK_MONOTONIC at publish
-  std::uint64_t position = 0;      ///< position in its ring
+  /// CLOCK_MONOTONIC at publish (commit, for claim/commit). Where the kernel's clock runs
+  /// on the TSC it is read from the TSC and kept within a few ns of clock_gettime (one
+  /// rdtsc instead of a vDSO call on the publish path; see shm/fast_clock.hpp).
+  std::uint64_t timestamp_ns = 0;
+  std::uint64_t position = 0;  ///< position in its ring
   std::span<const std::byte> payload;
   std::string_view topic_name;  ///< name from the process's registry cache
 
