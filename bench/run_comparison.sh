@@ -7,6 +7,7 @@
 #   bench/results/latest.json   everything, per run (the harnesses' JSON + machine + sweep)
 #   bench/results/latency.png   p50/p99/p99.9 per transport (gnuplot)
 #   bench/results/throughput.png
+#   bench/results/ratios.png    every transport as a ratio to the floor (bench/plot_ratios.sh)
 # and replaces the generated block of bench/README.md with latest.md.
 #
 # Environment: BUILD_DIR (default <repo>/build-bench), RUNS (3), MESSAGES (1000000, per
@@ -274,7 +275,7 @@ us() {
     sed 's/^### /#### /' "$TMP/paired.md"
   fi
   echo
-  echo "Plots: [latency.png](latency.png), [throughput.png](throughput.png)."
+  echo "Plots: [latency.png](latency.png), [throughput.png](throughput.png), [ratios.png](ratios.png) (every transport as a ratio to the floor)."
   if [[ -s "$TMP/scaling.md" ]]; then
     echo
     cat "$TMP/scaling.md"
@@ -295,6 +296,8 @@ us() {
 gnuplot -e "datadir='$TMP'; outdir='$OUT'; subtitle='$cpu_model, $cpus CPUs, $kernel; $started'" \
   "$ROOT/bench/plot_results.gp"
 
+"$ROOT/bench/plot_ratios.sh" "$OUT/latest.json" "$OUT" "$cpu_model, $cpus CPUs; $started"
+
 # ---- bench/README.md: replace the generated block --------------------------------------
 begin='<!-- BEGIN run_comparison.sh output: generated, do not edit by hand -->'
 end='<!-- END run_comparison.sh output -->'
@@ -303,6 +306,7 @@ if [[ -f "$README" ]] && grep -qF "$begin" "$README" && grep -qF "$end" "$README
     $0 == begin { print; while ((getline line < body) > 0) {
                     sub(/\]\(latency\.png\)/, "](results/latency.png)", line);
                     sub(/\]\(throughput\.png\)/, "](results/throughput.png)", line);
+                    sub(/\]\(ratios\.png\)/, "](results/ratios.png)", line);
                     print line } skip = 1; next }
     $0 == end { skip = 0 }
     !skip { print }' "$README" >"$TMP/README.md"
@@ -310,5 +314,5 @@ if [[ -f "$README" ]] && grep -qF "$begin" "$README" && grep -qF "$end" "$README
   echo "updated the generated block of bench/README.md"
 fi
 
-echo "wrote $OUT/latest.md, latest.json, latency.png, throughput.png"
+echo "wrote $OUT/latest.md, latest.json, latency.png, throughput.png, ratios.png"
 exit "$status"
