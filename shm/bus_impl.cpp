@@ -479,7 +479,8 @@ void BusImpl::dispatch(std::uint32_t ring, const ReadEvent& ev) noexcept {
   subs_->begin_dispatch();
   const bool outer_dispatch = in_dispatch_;  // a handler may poll() (nested dispatch)
   in_dispatch_ = true;
-  // One vDSO clock read per event (delivery latency) and one per timed handler call.
+  // One clock read per event (delivery latency) and one per timed handler call: an rdtsc
+  // each where the kernel clock is the TSC (shm/fast_clock.hpp).
   const std::uint64_t budget = static_cast<std::uint64_t>(options_.handler_budget.count());
   std::uint64_t t0 = fast_monotonic_ns();
   record_latency(t0 > h.timestamp_ns ? t0 - h.timestamp_ns : 0);
