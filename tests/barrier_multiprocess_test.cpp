@@ -53,18 +53,6 @@ bool decode(const BarrierSignal& s, TestSignal& out) {
   return out.magic == kMagic && out.check == out.generation * 1000003 + out.participant;
 }
 
-BusConfig config_for(const std::string& name) {
-  BusConfig c;
-  c.name = name;
-  c.ring_capacity = {256, 256, 256, 256};
-  c.history_depth = 64;
-  c.max_agents = 24;
-  c.max_barriers = 4;
-  c.max_barrier_participants = 8;
-  c.barrier_signal_bytes = 64;
-  return c;
-}
-
 std::vector<std::string> names(std::uint32_t n) {
   std::vector<std::string> out;
   for (std::uint32_t i = 0; i < n; ++i) out.push_back("s" + std::to_string(i));
@@ -122,7 +110,8 @@ class BarrierMultiprocessTest : public ::testing::Test {
   void SetUp() override {
     name_ = unique_bus_name("barmp");
     guard_ = std::make_unique<SegmentGuard>(name_);
-    auto bus = Bus::create(config_for(name_), AgentOptions{.name = "parent"});
+    auto bus =
+        Bus::create(shmbus::testing::barrier_bus_config(name_), AgentOptions{.name = "parent"});
     ASSERT_TRUE(bus) << bus.message();
     parent_ = std::make_unique<Bus>(std::move(bus.value()));
   }

@@ -84,25 +84,13 @@ bool participant_attached(Bus& bus, std::size_t i) {
   return st && st->detail.size() > i && st->detail[i].attached;
 }
 
-BusConfig small_config(const std::string& name) {
-  BusConfig c;
-  c.name = name;
-  c.ring_capacity = {256, 256, 256, 256};
-  c.history_depth = 64;
-  c.max_agents = 24;
-  c.max_barriers = 4;
-  c.max_barrier_participants = 8;
-  c.barrier_signal_bytes = 64;
-  return c;
-}
-
 /// A bus with a creator agent ("cio", the waiter) and attached participant agents.
 class BarrierTest : public ::testing::Test {
  protected:
   void SetUp() override {
     name_ = unique_bus_name("bar");
     guard_ = std::make_unique<SegmentGuard>(name_);
-    auto bus = Bus::create(small_config(name_), AgentOptions{.name = "cio"});
+    auto bus = Bus::create(shmbus::testing::barrier_bus_config(name_), AgentOptions{.name = "cio"});
     ASSERT_TRUE(bus) << bus.message();
     cio_ = std::make_unique<Bus>(std::move(bus.value()));
   }

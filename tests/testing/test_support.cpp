@@ -34,6 +34,18 @@ BusConfig small_bus_config(const std::string& name, std::uint32_t max_agents,
   return c;
 }
 
+BusConfig barrier_bus_config(const std::string& name) {
+  BusConfig c;
+  c.name = name;
+  c.ring_capacity = {256, 256, 256, 256};
+  c.history_depth = 64;
+  c.max_agents = 24;
+  c.max_barriers = 4;
+  c.max_barrier_participants = 8;
+  c.barrier_signal_bytes = 64;
+  return c;
+}
+
 std::uint64_t scaled(std::uint64_t n) {
   double scale = 1.0;
   if (const char* s = std::getenv("SHMBUS_TEST_SCALE")) scale = std::atof(s);

@@ -35,6 +35,10 @@ class SegmentGuard {
 BusConfig small_bus_config(const std::string& name, std::uint32_t max_agents,
                            std::uint32_t max_topics);
 
+/// A bus for barrier tests: rings of 256 slots (64 of history), 24 agents, 4 barriers of up
+/// to 8 participants with 64-byte signals.
+BusConfig barrier_bus_config(const std::string& name);
+
 /// SHMBUS_TEST_SCALE (default 1.0; sanitizer runs set less) times `n`, at least 1.
 std::uint64_t scaled(std::uint64_t n);
 
