@@ -22,6 +22,10 @@
 
 namespace shmbus::detail {
 
+/// How often a publisher facing a full ring, or an idle reader stuck behind an uncommitted
+/// slot, sweeps dead agents when no supervisor does it (bus_publish.cpp, bus_wait.cpp).
+inline constexpr std::uint64_t kRecoverCheckNs = 20'000'000;
+
 class BusImpl {
  public:
   static Result<std::unique_ptr<BusImpl>> make(std::unique_ptr<Segment> segment,

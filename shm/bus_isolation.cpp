@@ -1,0 +1,134 @@
+// BusImpl, handler isolation: system events published from inside dispatch, ERROR events,
+// dead letters, auto-unsubscribe after repeated failures, slow-handler reports.
+#include "shm/bus_impl.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+
+#include "shm/clock.hpp"
+#include "shm/fast_clock.hpp"
+#include "shmbus/catalog.hpp"
+
+namespace shmbus::detail {
+
+PublishStatus BusImpl::publish_system(TopicId topic, const void* data, std::size_t size) noexcept {
+  // From inside dispatch: never wait (this dispatcher's own cursor may be what holds the ring),
+  // never shed (CRITICAL ring). A full ring drops the event, counted.
+  constexpr std::uint32_t ring = 0;  // CRITICAL
+  const std::uint64_t info = topic_info(topic);
+  if (info == 0 || size > config_.max_payload_bytes) return PublishStatus::kUnknownTopic;
+  SlotClaim claim;
+  switch (writers_[ring].try_claim(claim)) {
+    case ClaimOutcome::kClaimed:
+      break;
+    case ClaimOutcome::kAborted:
+      rec_->counters[ring].aborted.fetch_add(1, std::memory_order_relaxed);
+      return PublishStatus::kAborted;
+    case ClaimOutcome::kFull:
+      rec_->counters[ring].full.fetch_add(1, std::memory_order_relaxed);
+      return PublishStatus::kFull;
+  }
+  SlotHeader& h = *claim.slot;
+  h.length = static_cast<std::uint32_t>(size);
+  h.topic_id = topic;
+  h.producer = self_;
+  h.producer_epoch = rec_->epoch;
+  h.producer_seq = producer_seq_.fetch_add(1, std::memory_order_relaxed) + 1;
+  h.timestamp_ns = fast_monotonic_ns();
+  h.flags = kFlagSystem;
+  h.schema_version = static_cast<std::uint16_t>(info >> 32);
+  if (size != 0) std::memcpy(reinterpret_cast<std::byte*>(&h) + sizeof(SlotHeader), data, size);
+  return count_topic(topic, finish_commit(ring, claim));
+}
+
+void BusImpl::publish_error(std::uint32_t kind, const ReadEvent& ev, const Subscription& s,
+                            const char* message, std::uint64_t now_ns) noexcept {
+  if (!error_topic_tried_) {
+    // First failure in this process: register sys.error (cold, once).
+    error_topic_tried_ = true;
+    try {
+      auto id = register_topic(catalog::ErrorEvent::kTopic, sizeof(catalog::ErrorEvent),
+                               catalog::ErrorEvent::kSchemaVersion);
+      if (id) error_topic_ = *id;
+    } catch (...) {
+    }
+  }
+  if (error_topic_ == kInvalidTopic) return;
+  // Never recursively: a failure while handling an ERROR event reports nothing.
+  if (ev.header->topic_id == error_topic_) return;
+  catalog::ErrorEvent e{};
+  e.error_mono_ns = now_ns;
+  e.event_sequence = ev.header->producer_seq;
+  // Occurrences of this kind at this agent so far.
+  switch (static_cast<catalog::ErrorKind>(kind)) {
+    case catalog::ErrorKind::kHandlerSlow:
+      e.count = rec_->handler_slow.load(std::memory_order_relaxed);
+      break;
+    case catalog::ErrorKind::kHandlerUnsubscribed:
+      e.count = rec_->handlers_unsubscribed.load(std::memory_order_relaxed);
+      break;
+    default:
+      e.count = rec_->handler_errors.load(std::memory_order_relaxed);
+      break;
+  }
+  e.agent_index = self_;
+  e.topic = ev.header->topic_id;
+  e.kind = static_cast<catalog::ErrorKind>(kind);
+  e.errc = Errc::kOk;
+  std::strncpy(e.agent, options_.name.c_str(), sizeof e.agent - 1);
+  std::strncpy(e.handler, s.name.c_str(), sizeof e.handler - 1);
+  if (message != nullptr) std::strncpy(e.message, message, sizeof e.message - 1);
+  if (publish_system(error_topic_, &e, sizeof e) != PublishStatus::kOk) ++system_events_dropped_;
+}
+
+void BusImpl::handler_failed(std::uint32_t ring, const ReadEvent& ev, Subscription& s,
+                             const char* reason) noexcept {
+  ++s.errors;
+  ++s.error_streak;
+  rec_->handler_errors.fetch_add(1, std::memory_order_relaxed);
+  TopicAgentCounters& tc = seg_->topic_counters(self_, ev.header->topic_id);
+  tc.failed.store(tc.failed.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  rec_->handler_error_streak.store(s.error_streak, std::memory_order_relaxed);
+  const std::uint64_t now = monotonic_ns();
+  DeadLetterRecord letter;
+  letter.event = ev.header;
+  letter.payload = ev.payload;
+  letter.length = ev.length;
+  letter.priority = static_cast<std::uint8_t>(ring);
+  letter.failing_agent = self_;
+  letter.failed_ns = now;
+  letter.handler = s.name;
+  letter.reason = reason != nullptr ? std::string_view(reason) : std::string_view();
+  if (dead_letters_ && dead_letters_->write(letter)) {
+    rec_->dead_lettered.fetch_add(1, std::memory_order_relaxed);
+    tc.dead_lettered.store(tc.dead_lettered.load(std::memory_order_relaxed) + 1,
+                           std::memory_order_relaxed);
+  }
+  publish_error(static_cast<std::uint32_t>(catalog::ErrorKind::kHandlerException), ev, s, reason,
+                now);
+  const std::uint32_t limit = options_.max_handler_failures;
+  if (limit != 0 && s.error_streak >= limit && s.active) {
+    (void)subs_->remove(s.id);  // retired, not freed: we are inside its dispatch
+    rec_->handlers_unsubscribed.fetch_add(1, std::memory_order_relaxed);
+    char msg[80];
+    std::snprintf(msg, sizeof msg, "unsubscribed after %u failures in a row", s.error_streak);
+    publish_error(static_cast<std::uint32_t>(catalog::ErrorKind::kHandlerUnsubscribed), ev, s, msg,
+                  now);
+  }
+}
+
+void BusImpl::handler_slow(const ReadEvent& ev, Subscription& s, std::uint64_t took_ns,
+                           std::uint64_t now_ns) noexcept {
+  ++s.slow;
+  rec_->handler_slow.fetch_add(1, std::memory_order_relaxed);
+  if (s.last_slow_report_ns != 0 && now_ns - s.last_slow_report_ns < 1'000'000'000ull) return;
+  s.last_slow_report_ns = now_ns;
+  char msg[80];
+  std::snprintf(msg, sizeof msg, "handler took %llu ns (budget %lld ns)",
+                static_cast<unsigned long long>(took_ns),
+                static_cast<long long>(options_.handler_budget.count()));
+  publish_error(static_cast<std::uint32_t>(catalog::ErrorKind::kHandlerSlow), ev, s, msg, now_ns);
+}
+
+}  // namespace shmbus::detail
