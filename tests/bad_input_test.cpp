@@ -1006,6 +1006,21 @@ FullRing fill(Bus& pub, TopicId topic, std::uint64_t limit) {
   return r;
 }
 
+/// A bus created on `name` (rings of `capacity`) by a subscriber that appends every "seq.n"
+/// value it dispatches to `got`, in order.
+Result<Bus> recording_subscriber(const std::string& name, std::uint32_t capacity,
+                                 std::vector<std::uint64_t>& got) {
+  auto sub = Bus::create(small_config(name, capacity), agent("sub"));
+  if (!sub) return sub;
+  auto on = sub->on("seq.n", [&got](const EventView& v) {
+    std::uint64_t x = 0;
+    ASSERT_TRUE(v.copy_to(x));
+    got.push_back(x);
+  });
+  if (!on) return on.error();
+  return sub;
+}
+
 std::vector<std::uint64_t> drain(Bus& sub, std::vector<std::uint64_t>& got) {
   for (int i = 0; i < 100; ++i) {
     if (sub.poll() == 0) break;
@@ -1016,14 +1031,9 @@ std::vector<std::uint64_t> drain(Bus& sub, std::vector<std::uint64_t>& got) {
 TEST_F(BadInputTest, FullRingWithReturnPolicyIsFullAndLosesNothing) {
   const std::string name = unique_bus_name("full_ret");
   SegmentGuard guard(name);
-  auto sub = Bus::create(small_config(name, 64), agent("sub"));
-  ASSERT_TRUE(sub) << sub.message();
   std::vector<std::uint64_t> got;
-  ASSERT_TRUE(sub->on("seq.n", [&](const EventView& v) {
-    std::uint64_t x = 0;
-    ASSERT_TRUE(v.copy_to(x));
-    got.push_back(x);
-  }));
+  auto sub = recording_subscriber(name, 64, got);
+  ASSERT_TRUE(sub) << sub.message();
   auto pub = Bus::attach(name, agent("pub", FullPolicy::kReturn));
   ASSERT_TRUE(pub) << pub.message();
   auto topic = pub->register_topic("seq.n", 8);
@@ -1049,14 +1059,9 @@ TEST_F(BadInputTest, FullRingWithReturnPolicyIsFullAndLosesNothing) {
 TEST_F(BadInputTest, FullRingWithWaitPolicyTimesOutAndLosesNothing) {
   const std::string name = unique_bus_name("full_wait");
   SegmentGuard guard(name);
-  auto sub = Bus::create(small_config(name, 128), agent("sub"));
-  ASSERT_TRUE(sub) << sub.message();
   std::vector<std::uint64_t> got;
-  ASSERT_TRUE(sub->on("seq.n", [&](const EventView& v) {
-    std::uint64_t x = 0;
-    ASSERT_TRUE(v.copy_to(x));
-    got.push_back(x);
-  }));
+  auto sub = recording_subscriber(name, 128, got);
+  ASSERT_TRUE(sub) << sub.message();
   auto pub = Bus::attach(name, agent("pub", FullPolicy::kWait, 20ms));
   ASSERT_TRUE(pub) << pub.message();
   auto topic = pub->register_topic("seq.n", 8);
@@ -1080,14 +1085,9 @@ TEST_F(BadInputTest, FullRingWithWaitPolicyTimesOutAndLosesNothing) {
 TEST_F(BadInputTest, FullRingIsFullForNewlyAttachedPublisher) {
   const std::string name = unique_bus_name("full_new");
   SegmentGuard guard(name);
-  auto sub = Bus::create(small_config(name, 64), agent("sub"));
-  ASSERT_TRUE(sub) << sub.message();
   std::vector<std::uint64_t> got;
-  ASSERT_TRUE(sub->on("seq.n", [&](const EventView& v) {
-    std::uint64_t x = 0;
-    ASSERT_TRUE(v.copy_to(x));
-    got.push_back(x);
-  }));
+  auto sub = recording_subscriber(name, 64, got);
+  ASSERT_TRUE(sub) << sub.message();
   auto first = Bus::attach(name, agent("first", FullPolicy::kReturn));
   ASSERT_TRUE(first) << first.message();
   auto topic = first->register_topic("seq.n", 8);
