@@ -1,8 +1,8 @@
 // Wire format of the barrier region (region 5 of the segment, at RegionTable::barriers_offset):
 // a table header, then max_barriers fixed-size records, each a BarrierHeader followed by
 // max_barrier_participants participant records with two signal buffers each. Used by
-// shm/barrier_table.cpp (protocol) and shm/region_sizes.hpp (sizes); see the protocol argument
-// at the top of shm/barrier_table.cpp before changing any word here.
+// shm/barrier_round.cpp (protocol) and shm/region_sizes.hpp (sizes); see the protocol argument
+// at the top of shm/barrier_round.cpp before changing any word here.
 //
 //   barriers_offset          BarrierTableHeader (64 B)
 //   + 64 + i * record        BarrierHeader (256 B)

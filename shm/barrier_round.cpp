@@ -48,24 +48,16 @@
 // target (all seq_cst): either the re-check sees the arrival, or the arrival sees the sleeper
 // and bumps the word and wakes it. Sealing, advancing and dropping bump the word after their
 // change. Participants waiting for the next round use open_word / open_sleepers the same way.
-#include "shm/barrier_table.hpp"
+#include "shm/barrier_round.hpp"
 
-#include <algorithm>
 #include <atomic>
 #include <cstring>
 
-#include "shm/clock.hpp"
-#include "shm/control_mutex.hpp"
 #include "shm/futex.hpp"
-#include "shm/region_sizes.hpp"
 
 namespace shmbus::detail {
 
 namespace {
-
-std::string_view bounded(const char* s, std::size_t cap) noexcept {
-  return std::string_view(s, strnlen(s, cap));
-}
 
 std::atomic_ref<std::uint64_t> word_at(std::byte* p) noexcept {
   return std::atomic_ref<std::uint64_t>(*reinterpret_cast<std::uint64_t*>(p));
@@ -102,15 +94,6 @@ void load_signal(std::byte* dst, std::byte* src, std::size_t n) noexcept {
   }
 }
 
-bool name_equals(const char* stored, std::string_view name) noexcept {
-  return bounded(stored, kBarrierNameBytes) == name;
-}
-
-void set_name(char (&dst)[kBarrierNameBytes], std::string_view src) noexcept {
-  std::memset(dst, 0, sizeof(dst));
-  if (!src.empty()) std::memcpy(dst, src.data(), std::min(src.size(), sizeof(dst) - 1));
-}
-
 // Raises `word` to `value` unless it already holds a value at least as large.
 void raise_to(std::atomic<std::uint64_t>& word, std::uint64_t value) noexcept {
   std::uint64_t cur = word.load(std::memory_order_acquire);
@@ -119,206 +102,7 @@ void raise_to(std::atomic<std::uint64_t>& word, std::uint64_t value) noexcept {
   }
 }
 
-void wake_open(BarrierHeader& h) noexcept {
-  h.open_word.fetch_add(1, std::memory_order_seq_cst);
-  if (h.open_sleepers.load(std::memory_order_seq_cst) != 0) futex_wake_all(&h.open_word);
-}
-
 }  // namespace
-
-// ---- table view ----------------------------------------------------------------------------
-
-BarrierTable::BarrierTable(Segment& segment) noexcept
-    : seg_(&segment),
-      base_(segment.region(segment.plan().barriers_offset)),
-      record_bytes_(barrier_record_bytes(segment.config())),
-      participant_stride_(barrier_participant_stride(segment.config())),
-      signal_stride_(barrier_signal_stride(segment.config())),
-      capacity_(segment.config().max_barriers),
-      max_participants_(std::min(segment.config().max_barrier_participants, kMaxParticipants)),
-      signal_bytes_(segment.config().barrier_signal_bytes) {}
-
-std::uint32_t BarrierTable::participant_count(std::uint32_t b) const noexcept {
-  const std::uint32_t n = header(b).participant_count;
-  return n <= max_participants_ ? n : 0;
-}
-
-// ---- names ---------------------------------------------------------------------------------
-
-std::string validate_barrier_name(std::string_view name) {
-  if (name.empty()) return "barrier name is empty";
-  if (name.size() > kMaxBarrierName) {
-    return "barrier name '" + std::string(name.substr(0, 40)) + "...' is " +
-           std::to_string(name.size()) + " characters; at most " + std::to_string(kMaxBarrierName);
-  }
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '-' || c == '.';
-    if (!ok) {
-      return "barrier name '" + std::string(name) +
-             "' has a bad character (allowed: A-Z a-z 0-9 _ - .)";
-    }
-  }
-  return {};
-}
-
-std::string barrier_name(const BarrierHeader& h) {
-  return std::string(bounded(h.name, kBarrierNameBytes));
-}
-
-std::string participant_name(const BarrierParticipant& p) {
-  return std::string(bounded(p.name, kBarrierNameBytes));
-}
-
-// ---- registry ------------------------------------------------------------------------------
-
-Result<std::uint32_t> create_barrier(Segment& seg, std::string_view name,
-                                     std::span<const std::string> participants,
-                                     std::uint64_t timeout_ns) {
-  if (auto e = validate_barrier_name(name); !e.empty()) {
-    return make_error(Errc::kInvalidArgument, e);
-  }
-  BarrierTable t(seg);
-  const std::string what = "barrier '" + std::string(name) + "'";
-  if (participants.empty() || participants.size() > t.max_participants()) {
-    return make_error(Errc::kInvalidArgument, what + ": " + std::to_string(participants.size()) +
-                                                  " participants; must be 1.." +
-                                                  std::to_string(t.max_participants()) +
-                                                  " (max_barrier_participants)");
-  }
-  for (std::size_t i = 0; i < participants.size(); ++i) {
-    if (auto e = validate_agent_name(participants[i]); !e.empty()) {
-      return make_error(Errc::kInvalidArgument, what + ": participant " + e);
-    }
-    for (std::size_t j = 0; j < i; ++j) {
-      if (participants[j] == participants[i]) {
-        return make_error(Errc::kInvalidArgument,
-                          what + ": participant '" + participants[i] + "' listed twice");
-      }
-    }
-  }
-  if (timeout_ns == 0) return make_error(Errc::kInvalidArgument, what + ": timeout must be > 0");
-  if (t.capacity() == 0) {
-    return make_error(Errc::kCapacityExceeded, what + ": the bus has max_barriers = 0");
-  }
-
-  ControlLock lock(&seg.header().control_mutex);
-  if (!lock.ok()) return make_error(Errc::kBusy, "bus " + seg.bus_name() + ": " + lock.error());
-  const auto n = static_cast<std::uint32_t>(participants.size());
-  std::uint32_t free_index = kNoAgent;
-  for (std::uint32_t b = 0; b < t.capacity(); ++b) {
-    BarrierHeader& h = t.header(b);
-    const auto st = static_cast<BarrierRecordState>(h.state.load(std::memory_order_acquire));
-    if (st != BarrierRecordState::kActive) {
-      // kCreating here is a creator that died holding the (robust) mutex we now hold.
-      if (free_index == kNoAgent) free_index = b;
-      continue;
-    }
-    if (!name_equals(h.name, name)) continue;
-    bool same = h.participant_count == n && h.timeout_ns == timeout_ns;
-    for (std::uint32_t p = 0; same && p < n; ++p) {
-      same = name_equals(t.participant(b, p).name, participants[p]);
-    }
-    if (same) return b;
-    return make_error(Errc::kAlreadyExists,
-                      what + " exists with other participants or another timeout");
-  }
-  if (free_index == kNoAgent) {
-    return make_error(Errc::kCapacityExceeded, what + ": all " + std::to_string(t.capacity()) +
-                                                   " barrier records are in use (max_barriers)");
-  }
-  const std::uint32_t b = free_index;
-  BarrierHeader& h = t.header(b);
-  h.state.store(static_cast<std::uint32_t>(BarrierRecordState::kCreating),
-                std::memory_order_relaxed);
-  h.incarnation.store(0, std::memory_order_relaxed);
-  h.participant_count = n;
-  h.timeout_ns = timeout_ns;
-  h.created_ns = realtime_ns();
-  set_name(h.name, name);
-  // Generations keep growing across incarnations of a record, so an arrival still in flight for
-  // the previous barrier can only write a generation below every round of this one.
-  const std::uint64_t gen = round_gen(h.round.load(std::memory_order_relaxed)) + 1;
-  h.round.store(make_round(gen, false), std::memory_order_relaxed);
-  h.opened_ns.store(monotonic_ns(), std::memory_order_relaxed);
-  h.last_outcome.store(0, std::memory_order_relaxed);
-  h.wake_target.store(0, std::memory_order_relaxed);
-  h.waiter.store(0, std::memory_order_relaxed);
-  h.completed.store(0, std::memory_order_relaxed);
-  h.timed_out.store(0, std::memory_order_relaxed);
-  h.late.store(0, std::memory_order_relaxed);
-  h.drops.store(0, std::memory_order_relaxed);
-  for (std::uint32_t p = 0; p < t.max_participants(); ++p) {
-    BarrierParticipant& slot = t.participant(b, p);
-    set_name(slot.name, p < n ? std::string_view(participants[p]) : std::string_view());
-    slot.bound.store(0, std::memory_order_relaxed);
-    slot.dropped.store(0, std::memory_order_relaxed);
-    slot.accepted.store(0, std::memory_order_relaxed);
-    // arrived, outcome and tag keep their (older-generation) values: they only grow. The sleeper
-    // counts and open_sleeping are left alone: sleepers of the previous incarnation still
-    // decrement them when they wake (and leave, seeing the incarnation changed).
-  }
-  BarrierTableHeader& th = t.table_header();
-  const std::uint64_t inc = th.next_incarnation.load(std::memory_order_relaxed) + 1;
-  th.next_incarnation.store(inc, std::memory_order_relaxed);
-  h.incarnation.store(inc, std::memory_order_relaxed);
-  h.state.store(static_cast<std::uint32_t>(BarrierRecordState::kActive), std::memory_order_release);
-  // Sleepers left from a previous incarnation re-check and find it gone.
-  wake_open(h);
-  wake_waiter(h);
-  return b;
-}
-
-Result<void> remove_barrier(Segment& seg, std::string_view name) {
-  BarrierTable t(seg);
-  ControlLock lock(&seg.header().control_mutex);
-  if (!lock.ok()) return make_error(Errc::kBusy, "bus " + seg.bus_name() + ": " + lock.error());
-  auto b = find_barrier(t, name);
-  if (!b) return b.error();
-  BarrierHeader& h = t.header(*b);
-  h.incarnation.store(0, std::memory_order_release);
-  h.waiter.store(0, std::memory_order_relaxed);
-  h.state.store(static_cast<std::uint32_t>(BarrierRecordState::kFree), std::memory_order_release);
-  wake_open(h);
-  wake_waiter(h);
-  return {};
-}
-
-Result<std::uint32_t> find_barrier(const BarrierTable& t, std::string_view name) {
-  for (std::uint32_t b = 0; b < t.capacity(); ++b) {
-    const BarrierHeader& h = t.header(b);
-    if (h.state.load(std::memory_order_acquire) !=
-        static_cast<std::uint32_t>(BarrierRecordState::kActive)) {
-      continue;
-    }
-    if (name_equals(h.name, name)) return b;
-  }
-  return make_error(Errc::kNotFound,
-                    "bus " + t.segment().bus_name() + ": no barrier '" + std::string(name) + "'");
-}
-
-std::uint32_t find_participant(const BarrierTable& t, std::uint32_t b,
-                               std::string_view agent) noexcept {
-  const std::uint32_t n = t.participant_count(b);
-  for (std::uint32_t p = 0; p < n; ++p) {
-    if (name_equals(t.participant(b, p).name, agent)) return p;
-  }
-  return kNoAgent;
-}
-
-bool agent_ref_alive(Segment& seg, std::uint64_t ref, std::uint32_t self) noexcept {
-  if (ref == 0) return false;
-  const std::uint32_t index = agent_ref_index(ref);
-  if (index >= seg.config().max_agents) return false;
-  const AgentRecord& rec = seg.agent(index);
-  if (rec.state.load(std::memory_order_acquire) !=
-      static_cast<std::uint32_t>(AgentState::kActive)) {
-    return false;
-  }
-  if (rec.epoch != agent_ref_epoch(ref)) return false;
-  // Our own record: its lock is on our own open file description, never "held by another".
-  return index == self || seg.agent_alive(index);
-}
 
 // ---- arrive --------------------------------------------------------------------------------
 
@@ -520,7 +304,7 @@ bool copy_round(const BarrierTable& t, std::uint32_t b, const SealedRound& seale
   const std::uint64_t g = sealed.generation;
   const std::uint64_t parity = g & 1;
   const BarrierHeader& h = t.header(b);
-  out.barrier.assign(bounded(h.name, kBarrierNameBytes));
+  out.barrier.assign(stored_name(h.name));
   out.generation = g;
   out.complete = sealed.complete;
   out.participants = sealed.participants;
@@ -531,7 +315,7 @@ bool copy_round(const BarrierTable& t, std::uint32_t b, const SealedRound& seale
   std::size_t dropped = 0;
   for (std::uint32_t p = 0; p < sealed.participants; ++p) {
     BarrierParticipant& slot = t.participant(b, p);
-    const std::string_view name = bounded(slot.name, kBarrierNameBytes);
+    const std::string_view name = stored_name(slot.name);
     if (sealed.seal[p] != 0) {
       if (missing == out.missing.size()) out.missing.emplace_back();
       out.missing[missing++].assign(name);
@@ -560,89 +344,6 @@ bool copy_round(const BarrierTable& t, std::uint32_t b, const SealedRound& seale
   return true;
 }
 
-void drop_dead_participants(const BarrierTable& t, std::uint32_t b, std::uint32_t self,
-                            const std::function<void(std::uint32_t)>& on_drop) {
-  BarrierHeader& h = t.header(b);
-  const std::uint32_t n = t.participant_count(b);
-  bool any = false;
-  for (std::uint32_t p = 0; p < n; ++p) {
-    BarrierParticipant& slot = t.participant(b, p);
-    const std::uint64_t bound = slot.bound.load(std::memory_order_acquire);
-    if (bound == 0 || slot.dropped.load(std::memory_order_acquire) != 0) continue;
-    if (agent_ref_alive(t.segment(), bound, self)) continue;
-    std::uint32_t zero = 0;
-    if (!slot.dropped.compare_exchange_strong(zero, 1, std::memory_order_seq_cst)) continue;
-    if (slot.bound.load(std::memory_order_seq_cst) != bound) {
-      // Re-bound by a new agent of that name meanwhile: it is not dead.
-      slot.dropped.store(0, std::memory_order_seq_cst);
-      continue;
-    }
-    if (slot.open_sleeping.exchange(0, std::memory_order_seq_cst) == 1) {
-      h.open_sleepers.fetch_sub(1, std::memory_order_seq_cst);  // it died asleep in wait_open
-    }
-    h.drops.fetch_add(1, std::memory_order_relaxed);
-    any = true;
-    if (on_drop) on_drop(p);
-  }
-  if (any) wake_waiter(h);
-}
-
-// ---- status --------------------------------------------------------------------------------
-
-BarrierStatus read_status(const BarrierTable& t, std::uint32_t b, std::uint64_t now_ns,
-                          std::uint32_t self) {
-  BarrierHeader& h = t.header(b);
-  Segment& seg = t.segment();
-  BarrierStatus st;
-  st.name = barrier_name(h);
-  const std::uint64_t r = h.round.load(std::memory_order_acquire);
-  const std::uint64_t g = round_gen(r);
-  st.generation = g;
-  st.closing = round_closing(r);
-  st.participants = t.participant_count(b);
-  st.timeout = std::chrono::nanoseconds(
-      static_cast<std::int64_t>(std::min<std::uint64_t>(h.timeout_ns, INT64_MAX)));
-  std::uint64_t first = 0;
-  for (std::uint32_t p = 0; p < st.participants; ++p) {
-    BarrierParticipant& slot = t.participant(b, p);
-    BarrierParticipantStatus ps;
-    ps.name = participant_name(slot);
-    ps.arrived = slot.arrived.load(std::memory_order_acquire) == arrived_value(g);
-    ps.dropped = slot.dropped.load(std::memory_order_acquire) != 0;
-    ps.attached = agent_ref_alive(seg, slot.bound.load(std::memory_order_acquire), self);
-    ps.accepted = slot.accepted.load(std::memory_order_relaxed);
-    if (ps.arrived) {
-      ++st.arrived;
-      const std::uint64_t at = slot.arrive_ns[g & 1].load(std::memory_order_relaxed);
-      if (first == 0 || at < first) first = at;
-    } else {
-      st.missing.push_back(ps.name);
-    }
-    if (ps.dropped) st.dropped.push_back(ps.name);
-    st.detail.push_back(std::move(ps));
-  }
-  if (st.arrived > 0 && !st.closing) {
-    const auto deadline = static_cast<std::int64_t>(first + h.timeout_ns);
-    st.time_left = std::chrono::nanoseconds(deadline - static_cast<std::int64_t>(now_ns));
-  }
-  st.completed = h.completed.load(std::memory_order_relaxed);
-  st.timed_out = h.timed_out.load(std::memory_order_relaxed);
-  st.late = h.late.load(std::memory_order_relaxed);
-  st.drops = h.drops.load(std::memory_order_relaxed);
-  const std::uint64_t waiter = h.waiter.load(std::memory_order_acquire);
-  if (waiter != 0 && agent_ref_index(waiter) < seg.config().max_agents) {
-    const AgentRecord& rec = seg.agent(agent_ref_index(waiter));
-    st.waiter_alive = agent_ref_alive(seg, waiter, self);
-    st.waiter = st.waiter_alive ? agent_name(rec)
-                                : "(agent " + std::to_string(agent_ref_index(waiter)) + ", gone)";
-  }
-  const std::uint64_t last = h.last_outcome.load(std::memory_order_acquire);
-  st.last_generation = last >> 16;
-  st.last_complete = (last & (1u << 15)) != 0;
-  st.last_arrived = static_cast<std::uint32_t>(last & 0x7FFF);
-  return st;
-}
-
 // ---- supervisor ----------------------------------------------------------------------------
 
 BarrierEnforcement closed_round_record(const BarrierTable& t, std::uint32_t b,
@@ -650,7 +351,7 @@ BarrierEnforcement closed_round_record(const BarrierTable& t, std::uint32_t b,
   BarrierEnforcement e;
   e.kind = BarrierEnforcement::Kind::kRoundClosed;
   e.barrier_index = b;
-  e.barrier = barrier_name(t.header(b));
+  e.barrier = std::string(stored_name(t.header(b).name));
   e.generation = sealed.generation;
   e.complete = sealed.complete;
   e.arrived = sealed.arrived;
@@ -690,39 +391,9 @@ catalog::BarrierTimeout to_timeout_event(const BarrierEnforcement& e) noexcept {
   return ev;
 }
 
-void enforce_barriers(Segment& seg, std::uint64_t now_ns, const BarrierEnforcementSink& sink,
-                      std::uint32_t self) {
-  BarrierTable t(seg);
-  SealedRound sealed;
-  for (std::uint32_t b = 0; b < t.capacity(); ++b) {
-    BarrierHeader& h = t.header(b);
-    if (h.state.load(std::memory_order_acquire) !=
-        static_cast<std::uint32_t>(BarrierRecordState::kActive)) {
-      continue;
-    }
-    drop_dead_participants(t, b, self, [&](std::uint32_t p) {
-      if (!sink) return;
-      BarrierEnforcement e;
-      e.kind = BarrierEnforcement::Kind::kParticipantDropped;
-      e.barrier_index = b;
-      e.barrier = barrier_name(h);
-      e.generation = round_gen(h.round.load(std::memory_order_acquire));
-      e.participant = participant_name(t.participant(b, p));
-      e.participant_index = p;
-      e.agent_index = agent_ref_index(t.participant(b, p).bound.load(std::memory_order_relaxed));
-      sink(e);
-    });
-    const std::uint64_t r = h.round.load(std::memory_order_acquire);
-    bool close = round_closing(r);  // a closer is at work, or died half-way: help it
-    if (!close) {
-      const RoundScan s = scan_round(t, b);
-      close = s.round == r && s.arrived > 0 && now_ns >= s.first_arrive_ns + h.timeout_ns;
-    }
-    if (!close || seal_round(t, b, round_gen(r), sealed) != SealResult::kSealed) continue;
-    if (advance_round(t, b, sealed, now_ns) && sink) {
-      sink(closed_round_record(t, b, sealed, now_ns));
-    }
-  }
+void wake_open(BarrierHeader& h) noexcept {
+  h.open_word.fetch_add(1, std::memory_order_seq_cst);
+  if (h.open_sleepers.load(std::memory_order_seq_cst) != 0) futex_wake_all(&h.open_word);
 }
 
 }  // namespace shmbus::detail

@@ -1,4 +1,4 @@
-#include "shm/agent_roster.hpp"
+#include "supervisor/agent_roster.hpp"
 
 #include <atomic>
 #include <cstring>

@@ -1,4 +1,4 @@
-#include "shm/backpressure_monitor.hpp"
+#include "supervisor/backpressure_monitor.hpp"
 
 namespace shmbus::detail {
 

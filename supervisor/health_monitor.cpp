@@ -1,4 +1,4 @@
-#include "shm/health_monitor.hpp"
+#include "supervisor/health_monitor.hpp"
 
 #include <sys/types.h>
 

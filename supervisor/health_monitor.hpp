@@ -10,12 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "shm/agent_roster.hpp"
-#include "shm/backpressure_monitor.hpp"
 #include "shm/segment.hpp"
-#include "shm/slow_subscriber_monitor.hpp"
 #include "shmbus/catalog.hpp"
 #include "shmbus/supervisor.hpp"
+#include "supervisor/agent_roster.hpp"
+#include "supervisor/backpressure_monitor.hpp"
+#include "supervisor/slow_subscriber_monitor.hpp"
 
 namespace shmbus::detail {
 

@@ -1,7 +1,7 @@
 // MetricsCollector: builds the Prometheus families from inspect_bus() and read_stats() at
 // scrape time; MetricsServer: the Exposer around it. Series and their meaning are listed in
 // README.md ("Metrics").
-#include "shm/metrics_collector.hpp"
+#include "supervisor/metrics_collector.hpp"
 
 #include <prometheus/exposer.h>
 

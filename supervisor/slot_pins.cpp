@@ -1,4 +1,4 @@
-#include "shm/slot_pins.hpp"
+#include "supervisor/slot_pins.hpp"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "shm/slow_subscriber_monitor.hpp"
+#include "supervisor/slow_subscriber_monitor.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -11,11 +11,11 @@
 #include <cstdint>
 #include <vector>
 
-#include "shm/agent_roster.hpp"
 #include "shm/segment.hpp"
-#include "shm/slot_pins.hpp"
 #include "shmbus/catalog.hpp"
 #include "shmbus/supervisor.hpp"
+#include "supervisor/agent_roster.hpp"
+#include "supervisor/slot_pins.hpp"
 
 namespace shmbus::detail {
 

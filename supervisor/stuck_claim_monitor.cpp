@@ -1,4 +1,4 @@
-#include "shm/stuck_claim_monitor.hpp"
+#include "supervisor/stuck_claim_monitor.hpp"
 
 #include <algorithm>
 

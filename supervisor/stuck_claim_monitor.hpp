@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "shm/segment.hpp"
-#include "shm/slot_pins.hpp"
 #include "shmbus/supervisor.hpp"
+#include "supervisor/slot_pins.hpp"
 
 namespace shmbus::detail {
 

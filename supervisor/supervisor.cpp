@@ -9,10 +9,10 @@
 #include "shm/agent_table.hpp"
 #include "shm/clock.hpp"
 #include "shm/futex.hpp"
-#include "shm/metrics_collector.hpp"
 #include "shm/process_info.hpp"
-#include "shm/supervisor_impl.hpp"
-#include "shm/supervisor_log.hpp"
+#include "supervisor/metrics_collector.hpp"
+#include "supervisor/supervisor_impl.hpp"
+#include "supervisor/supervisor_log.hpp"
 
 namespace shmbus::detail {
 

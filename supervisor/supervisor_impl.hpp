@@ -1,8 +1,8 @@
 // SupervisorImpl: behind the public Supervisor handle. Owns the admin view of the segment
 // (with the supervisor liveness lock), the system-event agent and the monitors, and runs them
 // in order each tick: roster (recover the dead) -> stuck claims -> slow subscribers ->
-// backpressure -> health -> barriers (enforce_barriers, barrier_table.hpp); then logs and
-// publishes what changed. Not API.
+// backpressure -> health -> barriers (enforce_barriers, supervisor/barrier_enforcer.hpp); then
+// logs and publishes what changed. Not API.
 #pragma once
 
 #include <atomic>
@@ -11,16 +11,16 @@
 #include <mutex>
 #include <vector>
 
-#include "shm/agent_roster.hpp"
-#include "shm/backpressure_monitor.hpp"
-#include "shm/barrier_table.hpp"
-#include "shm/health_monitor.hpp"
 #include "shm/segment.hpp"
-#include "shm/slot_pins.hpp"
-#include "shm/slow_subscriber_monitor.hpp"
-#include "shm/stuck_claim_monitor.hpp"
-#include "shm/system_events.hpp"
 #include "shmbus/supervisor.hpp"
+#include "supervisor/agent_roster.hpp"
+#include "supervisor/backpressure_monitor.hpp"
+#include "supervisor/barrier_enforcer.hpp"
+#include "supervisor/health_monitor.hpp"
+#include "supervisor/slot_pins.hpp"
+#include "supervisor/slow_subscriber_monitor.hpp"
+#include "supervisor/stuck_claim_monitor.hpp"
+#include "supervisor/system_events.hpp"
 
 namespace spdlog {
 class logger;

@@ -1,4 +1,4 @@
-#include "shm/system_events.hpp"
+#include "supervisor/system_events.hpp"
 
 #include "shm/agent_table.hpp"
 #include "shm/bus_impl.hpp"

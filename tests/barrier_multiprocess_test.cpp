@@ -13,11 +13,14 @@
 #include <thread>
 #include <vector>
 
+#include "shm/barrier_registry.hpp"
+#include "shm/barrier_round.hpp"
 #include "shm/barrier_table.hpp"
 #include "shm/bus_impl.hpp"
 #include "shm/clock.hpp"
 #include "shmbus/barrier.hpp"
 #include "shmbus/bus.hpp"
+#include "supervisor/barrier_enforcer.hpp"
 #include "testing/test_support.hpp"
 
 namespace shmbus {

@@ -1,4 +1,4 @@
-// The supervisor's Prometheus endpoint (shm/metrics_collector.*, SupervisorConfig::
+// The supervisor's Prometheus endpoint (supervisor/metrics_collector.*, SupervisorConfig::
 // metrics_address): a supervisor run in-process serves /metrics on an ephemeral loopback port;
 // the test attaches agents, publishes a known number of events, closes a barrier round and
 // scrapes over a plain socket, checking the series against the bus. Also: the endpoint binds

@@ -1,5 +1,6 @@
-// The whole public API in one include: the bus handle, events and topics, the trading
-// event catalogue, barriers, dead letters, statistics, inspection and the supervisor.
+// The public API of the core library (shmbus::shmbus) in one include: the bus handle, events
+// and topics, the trading event catalogue, barriers, dead letters, statistics and inspection.
+// The supervisor is a separate library (shmbus::supervisor): include shmbus/supervisor.hpp.
 #pragma once
 
 #include "shmbus/barrier.hpp"
@@ -12,5 +13,4 @@
 #include "shmbus/priority.hpp"
 #include "shmbus/result.hpp"
 #include "shmbus/stats.hpp"
-#include "shmbus/supervisor.hpp"
 #include "shmbus/topic.hpp"
