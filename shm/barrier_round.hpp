@@ -27,7 +27,7 @@ struct ArriveContext {
   std::uint64_t incarnation = 0;
 };
 
-/// Arrives in round `generation` (see the protocol comment in barrier_table.cpp). Wakes the
+/// Arrives in round `generation` (see the protocol comment in barrier_round.cpp). Wakes the
 /// waiter only when it sleeps and wants this arrival.
 ArriveStatus arrive(const ArriveContext& ctx, std::span<const std::byte> signal,
                     std::uint64_t generation, std::uint64_t now_ns) noexcept;
