@@ -167,6 +167,11 @@ void wake_waiter(BarrierHeader& h) noexcept {
   if (h.sleepers.load(std::memory_order_seq_cst) != 0) futex_wake_all(&h.arrive_word);
 }
 
+void wake_open(BarrierHeader& h) noexcept {
+  h.open_word.fetch_add(1, std::memory_order_seq_cst);
+  if (h.open_sleepers.load(std::memory_order_seq_cst) != 0) futex_wake_all(&h.open_word);
+}
+
 RoundScan scan_round(const BarrierTable& t, std::uint32_t b) noexcept {
   BarrierHeader& h = t.header(b);
   RoundScan s;
@@ -344,7 +349,7 @@ bool copy_round(const BarrierTable& t, std::uint32_t b, const SealedRound& seale
   return true;
 }
 
-// ---- supervisor ----------------------------------------------------------------------------
+// ---- closed rounds (the waiter's and the supervisor's reports) -----------------------------
 
 BarrierEnforcement closed_round_record(const BarrierTable& t, std::uint32_t b,
                                        const SealedRound& sealed, std::uint64_t closed_ns) {
@@ -389,11 +394,6 @@ catalog::BarrierTimeout to_timeout_event(const BarrierEnforcement& e) noexcept {
   ev.arrived = e.arrived;
   ev.participants = e.participants;
   return ev;
-}
-
-void wake_open(BarrierHeader& h) noexcept {
-  h.open_word.fetch_add(1, std::memory_order_seq_cst);
-  if (h.open_sleepers.load(std::memory_order_seq_cst) != 0) futex_wake_all(&h.open_word);
 }
 
 }  // namespace shmbus::detail
