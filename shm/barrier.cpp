@@ -9,7 +9,7 @@
 #include <limits>
 
 #include "shm/barrier_table.hpp"
-#include "shm/bus_impl.hpp"
+#include "shm/bus_access.hpp"
 #include "shm/clock.hpp"
 #include "shm/futex.hpp"
 #include "shmbus/bus.hpp"
@@ -78,10 +78,12 @@ struct BarrierState {
     const BarrierEnforcement e = closed_round_record(table, index, s, now_ns);
     if (s.complete) {
       const catalog::BarrierCompleted ev = to_completed_event(e);
-      (void)impl->publish(completed_topic, &ev, sizeof(ev), Priority::kCritical, kFlagSystem);
+      (void)impl->publisher().publish(completed_topic, &ev, sizeof(ev), Priority::kCritical,
+                                      kFlagSystem);
     } else {
       const catalog::BarrierTimeout ev = to_timeout_event(e);
-      (void)impl->publish(timeout_topic, &ev, sizeof(ev), Priority::kCritical, kFlagSystem);
+      (void)impl->publisher().publish(timeout_topic, &ev, sizeof(ev), Priority::kCritical,
+                                      kFlagSystem);
     }
   }
 
@@ -123,7 +125,7 @@ struct BarrierState {
   }
 
   // The agent's heartbeat while it waits here. Only the atomic in the record: another thread may
-  // be dispatching on the same Bus (BusImpl::heartbeat is for the dispatching thread).
+  // be dispatching on the same Bus (Dispatcher::heartbeat is for the dispatching thread).
   void beat(std::uint64_t now) noexcept {
     impl->record().heartbeat_ns.store(now, std::memory_order_relaxed);
   }
@@ -295,7 +297,7 @@ Result<void> create_barrier(Bus& bus, std::string_view name,
       return make_error(Errc::kInvalidArgument,
                         "barrier '" + std::string(name) + "': timeout must be > 0");
     }
-    auto b = detail::create_barrier(bus.impl().segment(), name, participants,
+    auto b = detail::create_barrier(detail::BusAccess::impl(bus).segment(), name, participants,
                                     static_cast<std::uint64_t>(timeout.count()));
     if (!b) return b.error();
     return {};
@@ -306,7 +308,7 @@ Result<void> create_barrier(Bus& bus, std::string_view name,
 
 Result<void> remove_barrier(Bus& bus, std::string_view name) {
   try {
-    return detail::remove_barrier(bus.impl().segment(), name);
+    return detail::remove_barrier(detail::BusAccess::impl(bus).segment(), name);
   } catch (const std::exception& e) {
     return make_error(Errc::kSystem, std::string("remove barrier: ") + e.what());
   }
@@ -337,7 +339,7 @@ Result<std::vector<BarrierStatus>> list_in(detail::Segment& seg, std::uint32_t s
 
 Result<BarrierStatus> barrier_status(Bus& bus, std::string_view name) {
   try {
-    return status_in(bus.impl().segment(), name, bus.agent_index());
+    return status_in(detail::BusAccess::impl(bus).segment(), name, bus.agent_index());
   } catch (const std::exception& e) {
     return make_error(Errc::kSystem, std::string("barrier status: ") + e.what());
   }
@@ -355,7 +357,7 @@ Result<BarrierStatus> barrier_status(std::string_view bus_name, std::string_view
 
 Result<std::vector<BarrierStatus>> list_barriers(Bus& bus) {
   try {
-    return list_in(bus.impl().segment(), bus.agent_index());
+    return list_in(detail::BusAccess::impl(bus).segment(), bus.agent_index());
   } catch (const std::exception& e) {
     return make_error(Errc::kSystem, std::string("list barriers: ") + e.what());
   }
@@ -396,7 +398,7 @@ Result<Barrier> Barrier::open(Bus& bus, std::string_view name) {
     if (auto e = detail::validate_barrier_name(name); !e.empty()) {
       return make_error(Errc::kInvalidArgument, e);
     }
-    detail::BusImpl& impl = bus.impl();
+    detail::BusImpl& impl = detail::BusAccess::impl(bus);
     auto s = std::make_unique<BarrierState>(impl.segment());
     auto b = detail::find_barrier(s->table, name);
     if (!b) return b.error();

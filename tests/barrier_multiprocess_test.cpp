@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "shm/barrier_table.hpp"
-#include "shm/bus_impl.hpp"
+#include "shm/bus_access.hpp"
 #include "shm/clock.hpp"
 #include "shmbus/barrier.hpp"
 #include "shmbus/bus.hpp"
