@@ -7,6 +7,7 @@
 #include "shm/clock.hpp"
 #include "shm/control_mutex.hpp"
 #include "shm/process_info.hpp"
+#include "shm/ring/slot_seq.hpp"
 
 namespace shmbus::detail {
 
@@ -39,7 +40,8 @@ RecoveredAgent recover_locked(Segment& seg, std::uint32_t index) {
     std::uint64_t c = rec.claiming[r].load(std::memory_order_acquire);
     if ((c & kClaimConfirmed) != 0) {
       std::uint64_t pos = (c & ~kClaimConfirmed) - 1;
-      if (pos < seg.ring(r).tail.load(std::memory_order_acquire) && pad_slot(seg, r, pos)) {
+      if (pos < seg.ring(r).tail.load(std::memory_order_acquire) &&
+          pad_slot(seg.slot(r, pos), pos)) {
         ++out.claims_padded;
         seg.ring(r).padded.fetch_add(1, std::memory_order_relaxed);
         seg.header().claims_padded.fetch_add(1, std::memory_order_relaxed);
@@ -63,17 +65,6 @@ bool is_dead(Segment& seg, std::uint32_t i) {
 
 std::string agent_name(const AgentRecord& record) {
   return std::string(record.name, strnlen(record.name, kAgentNameBytes));
-}
-
-bool pad_slot(Segment& seg, std::uint32_t r, std::uint64_t pos) noexcept {
-  SlotHeader& slot = seg.slot(r, pos);
-  std::uint64_t s = slot.seq.load(std::memory_order_acquire);
-  while ((s & ~kSeqPad) < pos + 1) {
-    if (slot.seq.compare_exchange_weak(s, (pos + 1) | kSeqPad, std::memory_order_seq_cst)) {
-      return true;
-    }
-  }
-  return false;
 }
 
 Result<std::uint32_t> register_agent(Segment& seg, const std::string& name) {

@@ -34,9 +34,6 @@ void unregister_agent(Segment& segment, std::uint32_t index);
 /// except `self` (this handle's own record: its lock is on our own file description).
 std::vector<RecoveredAgent> sweep_dead_agents(Segment& segment, std::uint32_t self = kNoAgent);
 
-/// Pads position `pos` of ring `r` unless it is already committed or padded. True if padded.
-bool pad_slot(Segment& segment, std::uint32_t r, std::uint64_t pos) noexcept;
-
 /// Name of a record, bounded and NUL-safe.
 std::string agent_name(const AgentRecord& record);
 

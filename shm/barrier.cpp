@@ -11,7 +11,7 @@
 #include "shm/barrier_registry.hpp"
 #include "shm/barrier_round.hpp"
 #include "shm/barrier_state.hpp"
-#include "shm/bus_impl.hpp"
+#include "shm/bus_access.hpp"
 #include "shm/clock.hpp"
 #include "shm/futex.hpp"
 #include "shmbus/bus.hpp"
@@ -52,7 +52,7 @@ Result<void> create_barrier(Bus& bus, std::string_view name,
       return make_error(Errc::kInvalidArgument,
                         "barrier '" + std::string(name) + "': timeout must be > 0");
     }
-    auto b = detail::create_barrier(bus.impl().segment(), name, participants,
+    auto b = detail::create_barrier(detail::BusAccess::impl(bus).segment(), name, participants,
                                     static_cast<std::uint64_t>(timeout.count()));
     if (!b) return b.error();
     return {};
@@ -63,7 +63,7 @@ Result<void> create_barrier(Bus& bus, std::string_view name,
 
 Result<void> remove_barrier(Bus& bus, std::string_view name) {
   try {
-    return detail::remove_barrier(bus.impl().segment(), name);
+    return detail::remove_barrier(detail::BusAccess::impl(bus).segment(), name);
   } catch (const std::exception& e) {
     return make_error(Errc::kSystem, std::string("remove barrier: ") + e.what());
   }
@@ -94,7 +94,7 @@ Result<std::vector<BarrierStatus>> list_in(detail::Segment& seg, std::uint32_t s
 
 Result<BarrierStatus> barrier_status(Bus& bus, std::string_view name) {
   try {
-    return status_in(bus.impl().segment(), name, bus.agent_index());
+    return status_in(detail::BusAccess::impl(bus).segment(), name, bus.agent_index());
   } catch (const std::exception& e) {
     return make_error(Errc::kSystem, std::string("barrier status: ") + e.what());
   }
@@ -112,7 +112,7 @@ Result<BarrierStatus> barrier_status(std::string_view bus_name, std::string_view
 
 Result<std::vector<BarrierStatus>> list_barriers(Bus& bus) {
   try {
-    return list_in(bus.impl().segment(), bus.agent_index());
+    return list_in(detail::BusAccess::impl(bus).segment(), bus.agent_index());
   } catch (const std::exception& e) {
     return make_error(Errc::kSystem, std::string("list barriers: ") + e.what());
   }
@@ -153,7 +153,7 @@ Result<Barrier> Barrier::open(Bus& bus, std::string_view name) {
     if (auto e = detail::validate_barrier_name(name); !e.empty()) {
       return make_error(Errc::kInvalidArgument, e);
     }
-    detail::BusImpl& impl = bus.impl();
+    detail::BusImpl& impl = detail::BusAccess::impl(bus);
     auto s = std::make_unique<BarrierState>(impl.segment());
     auto b = detail::find_barrier(s->table, name);
     if (!b) return b.error();

@@ -70,7 +70,7 @@ struct BarrierState {
   }
 
   // The agent's heartbeat while it waits here. Only the atomic in the record: another thread may
-  // be dispatching on the same Bus (BusImpl::heartbeat is for the dispatching thread).
+  // be dispatching on the same Bus (Dispatcher::heartbeat is for the dispatching thread).
   void beat(std::uint64_t now) noexcept {
     impl->record().heartbeat_ns.store(now, std::memory_order_relaxed);
   }

@@ -20,10 +20,12 @@ void BarrierState::publish(const SealedRound& s, std::uint64_t now_ns) noexcept 
   const BarrierEnforcement e = closed_round_record(table, index, s, now_ns);
   if (s.complete) {
     const catalog::BarrierCompleted ev = to_completed_event(e);
-    (void)impl->publish(completed_topic, &ev, sizeof(ev), Priority::kCritical, kFlagSystem);
+    (void)impl->publisher().publish(completed_topic, &ev, sizeof(ev), Priority::kCritical,
+                                    kFlagSystem);
   } else {
     const catalog::BarrierTimeout ev = to_timeout_event(e);
-    (void)impl->publish(timeout_topic, &ev, sizeof(ev), Priority::kCritical, kFlagSystem);
+    (void)impl->publisher().publish(timeout_topic, &ev, sizeof(ev), Priority::kCritical,
+                                    kFlagSystem);
   }
 }
 

@@ -1,4 +1,5 @@
-// The public Bus handle: forwards to BusImpl. Nothing here may throw across the API.
+// The public Bus handle: forwards to BusImpl's Publisher and Dispatcher. Nothing here may
+// throw across the API.
 #include "shmbus/bus.hpp"
 
 #include "shm/bus_impl.hpp"
@@ -102,27 +103,27 @@ std::string_view Bus::topic_name(TopicId id) {
 PublishStatus Bus::publish(TopicId topic, std::span<const std::byte> payload,
                            Priority priority) noexcept {
   if (!impl_) return PublishStatus::kClosed;
-  return impl_->publish(topic, payload.data(), payload.size(), priority);
+  return impl_->publisher().publish(topic, payload.data(), payload.size(), priority);
 }
 
 Claim Bus::claim(TopicId topic, std::uint32_t size, Priority priority) noexcept {
   Claim c;
-  if (impl_) impl_->claim(c, topic, size, priority);
+  if (impl_) impl_->publisher().claim(c, topic, size, priority);
   return c;
 }
 
 PublishStatus Bus::commit(Claim& claim) noexcept {
   if (!impl_) return PublishStatus::kClosed;
-  return impl_->commit(claim);
+  return impl_->publisher().commit(claim);
 }
 
 void Bus::cancel(Claim& claim) noexcept {
-  if (impl_) impl_->cancel(claim);
+  if (impl_) impl_->publisher().cancel(claim);
 }
 
 Result<SubscriptionId> Bus::on(std::string_view pattern, Handler handler, HandlerOptions options) {
   try {
-    return impl_->subscribe(pattern, std::move(handler), std::move(options), false);
+    return impl_->dispatcher().subscribe(pattern, std::move(handler), std::move(options), false);
   } catch (const std::exception& e) {
     return make_error(Errc::kSystem, e.what());
   }
@@ -131,7 +132,7 @@ Result<SubscriptionId> Bus::on(std::string_view pattern, Handler handler, Handle
 Result<SubscriptionId> Bus::once(std::string_view pattern, Handler handler,
                                  HandlerOptions options) {
   try {
-    return impl_->subscribe(pattern, std::move(handler), std::move(options), true);
+    return impl_->dispatcher().subscribe(pattern, std::move(handler), std::move(options), true);
   } catch (const std::exception& e) {
     return make_error(Errc::kSystem, e.what());
   }
@@ -142,37 +143,37 @@ Result<SubscriptionId> Bus::on_any(Handler handler, HandlerOptions options) {
 }
 
 Result<void> Bus::off(SubscriptionId id) {
-  return impl_->unsubscribe(id);
+  return impl_->dispatcher().unsubscribe(id);
 }
 
 Result<OwnedEvent> Bus::wait_for(std::string_view pattern, std::chrono::nanoseconds timeout,
                                  std::function<bool(const EventView&)> predicate) {
   try {
-    return impl_->wait_for(pattern, timeout, std::move(predicate));
+    return impl_->dispatcher().wait_for(pattern, timeout, std::move(predicate));
   } catch (const std::exception& e) {
     return make_error(Errc::kSystem, e.what());
   }
 }
 
 std::size_t Bus::poll(std::size_t max_events) noexcept {
-  return impl_->poll(max_events);
+  return impl_->dispatcher().poll(max_events);
 }
 
 std::size_t Bus::poll_wait(std::size_t max_events, std::chrono::nanoseconds timeout) noexcept {
-  return impl_->poll_wait(max_events,
-                          timeout.count() < 0 ? 0 : static_cast<std::uint64_t>(timeout.count()));
+  return impl_->dispatcher().poll_wait(
+      max_events, timeout.count() < 0 ? 0 : static_cast<std::uint64_t>(timeout.count()));
 }
 
 void Bus::run() {
-  impl_->run(~0ull);
+  impl_->dispatcher().run(~0ull);
 }
 
 void Bus::run_for(std::chrono::nanoseconds duration) {
-  impl_->run(detail::monotonic_ns() + static_cast<std::uint64_t>(duration.count()));
+  impl_->dispatcher().run(detail::monotonic_ns() + static_cast<std::uint64_t>(duration.count()));
 }
 
 void Bus::stop() noexcept {
-  if (impl_) impl_->stop();
+  if (impl_) impl_->dispatcher().stop();
 }
 
 const std::string& Bus::bus_name() const noexcept {
@@ -188,7 +189,7 @@ const BusConfig& Bus::config() const noexcept {
   return impl_->config();
 }
 std::uint64_t Bus::events_missed() const noexcept {
-  return impl_->events_missed();
+  return impl_->dispatcher().events_missed();
 }
 Result<std::vector<OwnedEvent>> Bus::history(std::string_view pattern, std::size_t limit) {
   try {
@@ -199,7 +200,7 @@ Result<std::vector<OwnedEvent>> Bus::history(std::string_view pattern, std::size
   }
 }
 void Bus::on_gap(std::function<void(Priority, std::uint64_t)> handler) {
-  impl_->set_gap_handler(std::move(handler));
+  impl_->dispatcher().set_gap_handler(std::move(handler));
 }
 
 // The supervisor publishes these with kFlagSystem; anything else on the topic is ignored.
@@ -230,7 +231,7 @@ Result<SubscriptionId> Bus::on_health(
 }
 
 void Bus::heartbeat() noexcept {
-  impl_->heartbeat();
+  impl_->dispatcher().heartbeat();
 }
 
 }  // namespace shmbus

@@ -1,14 +1,6 @@
-// BusImpl: attaching an agent to a segment, and the process's topic cache. Publishing,
-// dispatch, handler isolation and waiting live in bus_publish.cpp, bus_dispatch.cpp,
-// bus_isolation.cpp and bus_wait.cpp.
+// BusImpl: attaching an agent to a segment (registering its record, clearing its topic
+// counters) and binding the Publisher and the Dispatcher to it; detaching.
 #include "shm/bus_impl.hpp"
-
-#include <cstring>
-#include <exception>
-#include <optional>
-
-#include "shm/clock.hpp"
-#include "shmbus/catalog.hpp"
 
 namespace shmbus::detail {
 
@@ -30,16 +22,10 @@ Result<std::unique_ptr<BusImpl>> BusImpl::make(std::unique_ptr<Segment> segment,
   impl->options_ = options;
   impl->config_ = impl->seg_->bus_config();
   const std::uint32_t max_topics = impl->config_.max_topics;
-  impl->topics_ = std::make_unique<TopicRegistry>(*impl->seg_);
-  impl->topic_sizes_ = std::make_unique<std::atomic<std::uint64_t>[]>(max_topics);
-  for (std::uint32_t i = 0; i < max_topics; ++i) impl->topic_sizes_[i].store(0);
-  impl->dispatch_topics_.reserve(max_topics);
-  impl->subs_ = std::make_unique<SubscriptionTable>(max_topics);
-  for (std::uint32_t r = 0; r < kRingCount; ++r) {
-    impl->writers_[r].init(impl->seg_.get(), r, impl->self_);
-    impl->readers_[r] = RingReader(impl->seg_.get(), r, impl->self_);
-  }
-  impl->dead_letters_ = std::make_unique<DeadLetterArea>(*impl->seg_);
+  impl->topics_ = std::make_unique<SharedTopics>(*impl->seg_);
+  impl->publisher_.init(*impl->seg_, impl->self_, options, *impl->topics_, impl->last_recover_ns_);
+  impl->dispatcher_.init(*impl->seg_, impl->self_, options, *impl->topics_, impl->publisher_,
+                         impl->last_recover_ns_);
   // This agent's row of the topic-stats region starts from zero (a previous holder of the
   // record may have left counts). Cold: max_topics lines.
   for (std::uint32_t t = 0; t < max_topics; ++t) {
@@ -50,7 +36,6 @@ Result<std::unique_ptr<BusImpl>> BusImpl::make(std::unique_ptr<Segment> segment,
     }
     tc.handlers.store(0, std::memory_order_relaxed);
   }
-  impl->last_heartbeat_ns_ = monotonic_ns();
   return impl;
 }
 
@@ -64,56 +49,9 @@ BusImpl::~BusImpl() {
   }
 }
 
-// ---- topics ---------------------------------------------------------------------------------
-
-Result<TopicId> BusImpl::register_topic(std::string_view name, std::uint32_t payload_size,
-                                        std::uint16_t schema_version) {
-  std::lock_guard<std::mutex> lock(topics_mu_);
-  return topics_->register_topic(name, payload_size, schema_version);
-}
-
-Result<TopicId> BusImpl::find_topic(std::string_view name) {
-  std::lock_guard<std::mutex> lock(topics_mu_);
-  return topics_->find(name);
-}
-
 std::string_view BusImpl::topic_name(TopicId id) {
-  if (const CachedTopic* t = dispatch_topic(id)) return t->name;
+  if (const CachedTopic* t = dispatcher_.topic(id)) return t->name;
   return {};
-}
-
-std::uint64_t BusImpl::topic_info(TopicId topic) noexcept {
-  if (topic >= config_.max_topics) return 0;
-  std::uint64_t v = topic_sizes_[topic].load(std::memory_order_relaxed);
-  if (v != 0) return v;
-  // First publish on a topic this process has not seen: look it up (cold, once per topic).
-  try {
-    std::lock_guard<std::mutex> lock(topics_mu_);
-    if (const CachedTopic* t = topics_->get(topic)) {
-      v = (std::uint64_t{t->schema_version} << 32) | (std::uint64_t{t->payload_size} + 1);
-      topic_sizes_[topic].store(v, std::memory_order_relaxed);
-    }
-  } catch (...) {
-    return 0;
-  }
-  return v;
-}
-
-const CachedTopic* BusImpl::dispatch_topic(TopicId id) noexcept {
-  if (id < dispatch_topics_.size()) return &dispatch_topics_[id];
-  if (id >= config_.max_topics) return nullptr;
-  try {
-    std::lock_guard<std::mutex> lock(topics_mu_);
-    if (topics_->get(id) == nullptr) return nullptr;
-    while (dispatch_topics_.size() <= id) {
-      const CachedTopic* t = topics_->get(static_cast<TopicId>(dispatch_topics_.size()));
-      if (t == nullptr) return nullptr;
-      dispatch_topics_.push_back(*t);
-    }
-  } catch (...) {
-    return nullptr;
-  }
-  return &dispatch_topics_[id];
 }
 
 }  // namespace shmbus::detail

@@ -3,7 +3,7 @@
 
 #include <exception>
 
-#include "shm/bus_impl.hpp"
+#include "shm/bus_access.hpp"
 #include "shm/dead_letter_area.hpp"
 #include "shm/topic_registry.hpp"
 #include "shmbus/bus.hpp"
@@ -53,7 +53,7 @@ Result<std::vector<DeadLetter>> list_dead_letters(std::string_view bus_name) {
 
 Result<std::vector<DeadLetter>> list_dead_letters(Bus& bus) {
   try {
-    return collect(bus.impl().segment());
+    return collect(detail::BusAccess::impl(bus).segment());
   } catch (const std::exception& e) {
     return make_error(Errc::kSystem, std::string("list dead letters: ") + e.what());
   }
@@ -76,14 +76,14 @@ Result<std::size_t> replay_dead_letters(Bus& bus, const DeadLetterFilter& filter
   }
   try {
     std::size_t published = 0;
-    for (const DeadLetter& d : collect(bus.impl().segment())) {
+    for (const DeadLetter& d : collect(detail::BusAccess::impl(bus).segment())) {
       if (d.index < filter.min_index) continue;
       if (!topic_matches(filter.pattern, d.topic_name)) continue;
       if (!filter.handler.empty() && filter.handler != d.handler) continue;
       if (filter.predicate && !filter.predicate(d)) continue;
-      const PublishStatus s =
-          bus.impl().publish(d.topic, d.payload.data(), d.payload.size(), d.priority,
-                             static_cast<std::uint16_t>(d.flags | kFlagReplayed));
+      const PublishStatus s = detail::BusAccess::impl(bus).publisher().publish(
+          d.topic, d.payload.data(), d.payload.size(), d.priority,
+          static_cast<std::uint16_t>(d.flags | kFlagReplayed));
       if (s != PublishStatus::kOk) {
         return make_error(Errc::kCapacityExceeded,
                           "replay of dead letter " + std::to_string(d.index) + " (" + d.topic_name +

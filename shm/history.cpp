@@ -4,6 +4,8 @@
 #include <atomic>
 #include <cstring>
 
+#include "shm/ring/slot_seq.hpp"
+
 namespace shmbus::detail {
 
 Result<std::vector<OwnedEvent>> read_history(Segment& seg, TopicRegistry& topics,
@@ -25,8 +27,8 @@ Result<std::vector<OwnedEvent>> read_history(Segment& seg, TopicRegistry& topics
       --p;
       SlotHeader& slot = seg.slot(r, p);
       const std::uint64_t s = slot.seq.load(std::memory_order_acquire);
-      if ((s & ~kSeqPad) > p + 1) break;  // a later lap owns the slot: older events are gone
-      if (s != p + 1) continue;           // padding, or a claim not committed yet
+      if (seq_lapped(s, p)) break;         // a later lap owns the slot: older events are gone
+      if (!seq_committed(s, p)) continue;  // padding, or a claim not committed yet
       const std::uint32_t len = slot.length;
       if (len > cfg.max_payload_bytes) continue;  // corrupt slot: never read past it
       std::memcpy(copy.data(), static_cast<const void*>(&slot), sizeof(SlotHeader) + len);

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <exception>
 
-#include "shm/bus_impl.hpp"
+#include "shm/bus_access.hpp"
 #include "shm/dead_letter_area.hpp"
 #include "shm/segment.hpp"
 #include "shm/topic_registry.hpp"
@@ -164,7 +164,7 @@ Result<BusStats> read_stats(std::string_view bus_name) {
 
 Result<BusStats> read_stats(Bus& bus) {
   try {
-    return collect(bus.impl().segment());
+    return collect(detail::BusAccess::impl(bus).segment());
   } catch (const std::exception& e) {
     return make_error(Errc::kSystem, std::string("read stats: ") + e.what());
   }

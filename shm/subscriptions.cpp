@@ -22,7 +22,6 @@ SubscriptionId SubscriptionTable::add(std::string pattern, Handler handler, std:
   s.handler = std::move(handler);
   s.once = once;
   s.active = true;
-  ++active_;
   ++generation_;
   return s.id;
 }
@@ -32,7 +31,6 @@ bool SubscriptionTable::remove(SubscriptionId id) {
     Subscription& s = subs_[i];
     if (s.active && s.id == id) {
       s.active = false;
-      --active_;
       ++generation_;
       if (depth_ > 0) {
         retired_.push_back(i);  // its handler may be running right now

@@ -1,7 +1,7 @@
 // The process-local subscription table: handlers with their patterns, and a
 // per-topic cache of which handlers match, rebuilt only when subscriptions
 // change or a new topic appears (so dispatch allocates nothing in steady state).
-// Used by BusImpl on its dispatching thread only.
+// Used by the Dispatcher on its dispatching thread only.
 #pragma once
 
 #include <cstdint>
@@ -38,7 +38,6 @@ class SubscriptionTable {
   /// Indices (into at()) of active handlers whose pattern matches this topic.
   const std::vector<std::uint32_t>& match(std::uint32_t topic, std::string_view topic_name);
   Subscription& at(std::uint32_t index) { return subs_[index]; }
-  std::size_t active_count() const noexcept { return active_; }
 
   /// Dispatch brackets: entries removed inside a handler are recycled at the outermost end.
   void begin_dispatch() noexcept { ++depth_; }
@@ -55,7 +54,6 @@ class SubscriptionTable {
   std::vector<TopicMatch> by_topic_;
   std::uint64_t generation_ = 1;
   SubscriptionId next_id_ = 1;
-  std::size_t active_ = 0;
   int depth_ = 0;
 };
 

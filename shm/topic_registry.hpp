@@ -23,7 +23,7 @@ struct CachedTopic {
   std::uint16_t schema_version = 0;
 };
 
-/// Process-local view of the registry. Not thread-safe for refresh; BusImpl serialises.
+/// Process-local view of the registry. Not thread-safe for refresh; SharedTopics serialises.
 class TopicRegistry {
  public:
   explicit TopicRegistry(Segment& segment) : seg_(segment) {}

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "shm/ring/slot_seq.hpp"
+
 namespace shmbus::detail {
 
 SlowSubscriberMonitor::SlowSubscriberMonitor(Segment& segment, SlotPins& pins,
@@ -103,7 +105,7 @@ bool SlowSubscriberMonitor::observe(std::uint32_t i, std::uint32_t r, const Agen
   // Ready: an event (or padding) waits at the cursor. A subscriber waiting at an uncommitted
   // slot is not slow: that is a stuck claim, closed by the unblock timeout.
   const std::uint64_t seq = seg_.slot(r, pos).seq.load(std::memory_order_acquire);
-  st.ready = pos < tail && (seq & ~kSeqPad) >= pos + 1;
+  st.ready = pos < tail && seq_settled(seq, pos);
   const std::uint64_t usable = seg_.config().ring_capacity[r] - seg_.config().history_depth;
   const auto lag_limit = static_cast<std::uint64_t>(
       std::ceil(config_.slow_subscribers.lag * static_cast<double>(usable)));

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "shm/agent_table.hpp"
+#include "shm/ring/slot_seq.hpp"
 
 namespace shmbus::detail {
 
@@ -15,8 +16,7 @@ bool active(const AgentRecord& rec) {
 
 bool StuckClaimMonitor::slot_done(std::uint32_t r, std::uint64_t pos) const noexcept {
   // Committed, padded, or already reused by a later lap.
-  const std::uint64_t s = seg_.slot(r, pos).seq.load(std::memory_order_acquire);
-  return (s & ~kSeqPad) >= pos + 1;
+  return seq_settled(seg_.slot(r, pos).seq.load(std::memory_order_acquire), pos);
 }
 
 std::uint32_t StuckClaimMonitor::live_claimant(std::uint32_t r, std::uint64_t pos) const noexcept {
@@ -93,7 +93,7 @@ void StuckClaimMonitor::close(const Candidate& c, std::uint64_t now_ns,
     pin.agent = out.claimant;
     pin.agent_epoch = seg_.agent(out.claimant).epoch;
     pins_.pin(pin);
-    padded = pad_slot(seg_, c.ring, c.position);
+    padded = pad_slot(seg_.slot(c.ring, c.position), c.position);
     if (!padded) {  // it committed meanwhile: nothing to hold
       pins_.release_if([&](const Pin& p) {
         return p.kind == PinKind::kClaim && p.ring == c.ring && p.position == c.position &&
@@ -102,7 +102,7 @@ void StuckClaimMonitor::close(const Candidate& c, std::uint64_t now_ns,
     }
     out.quarantined = padded;
   } else {
-    padded = pad_slot(seg_, c.ring, c.position);
+    padded = pad_slot(seg_.slot(c.ring, c.position), c.position);
   }
   if (!padded) return;
   seg_.ring(c.ring).padded.fetch_add(1, std::memory_order_relaxed);

@@ -1,7 +1,7 @@
 #include "supervisor/system_events.hpp"
 
 #include "shm/agent_table.hpp"
-#include "shm/bus_impl.hpp"
+#include "shm/bus_access.hpp"
 
 namespace shmbus::detail {
 
@@ -63,7 +63,8 @@ void SystemEvents::heartbeat() noexcept {
 
 bool SystemEvents::send(TopicId topic, const void* data, std::size_t size) noexcept {
   if (!bus_ || topic == kInvalidTopic) return false;
-  const PublishStatus s = bus_->impl().publish(topic, data, size, Priority::kCritical, kFlagSystem);
+  const PublishStatus s = BusAccess::impl(*bus_).publisher().publish(
+      topic, data, size, Priority::kCritical, kFlagSystem);
   if (s == PublishStatus::kOk) {
     ++published_;
     return true;

@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "shm/agent_table.hpp"
-#include "shm/bus_impl.hpp"
+#include "shm/bus_access.hpp"
 #include "shmbus/bus.hpp"
 #include "testing/test_support.hpp"
 
@@ -24,7 +24,7 @@ BusConfig cfg(const std::string& name) {
 TEST(AgentTableTest, RecordHoldsNamePidAndStartTime) {
   auto bus = Bus::create(cfg(unique_bus_name("agents")), AgentOptions{.name = "alpha"});
   ASSERT_TRUE(bus);
-  const detail::AgentRecord& rec = bus->impl().record();
+  const detail::AgentRecord& rec = detail::BusAccess::impl(*bus).record();
   EXPECT_EQ(detail::agent_name(rec), "alpha");
   EXPECT_EQ(rec.pid, static_cast<std::uint32_t>(::getpid()));
   EXPECT_NE(rec.start_time, 0u);
@@ -70,10 +70,12 @@ TEST(AgentTableTest, KilledAgentIsRecoveredAndItsCursorReleased) {
   ASSERT_TRUE(ready.wait(1, 10s));
   c.kill(SIGKILL);
   ASSERT_EQ(c.wait(10s), 128 + SIGKILL);
-  auto recovered = detail::sweep_dead_agents(bus->impl().segment(), bus->agent_index());
+  auto recovered =
+      detail::sweep_dead_agents(detail::BusAccess::impl(*bus).segment(), bus->agent_index());
   ASSERT_EQ(recovered.size(), 1u);
   EXPECT_EQ(recovered[0].name, "doomed");
-  for (const auto& cur : bus->impl().segment().agent(recovered[0].index).cursors) {
+  for (const auto& cur :
+       detail::BusAccess::impl(*bus).segment().agent(recovered[0].index).cursors) {
     EXPECT_EQ(cur.flags.load(), 0u);
   }
   EXPECT_TRUE(Bus::attach(name, AgentOptions{.name = "doomed"}));
@@ -85,7 +87,8 @@ TEST(AgentTableTest, LiveAgentIsNotSwept) {
   ASSERT_TRUE(bus);
   auto other = Bus::attach(name, AgentOptions{.name = "alive"});
   ASSERT_TRUE(other);
-  EXPECT_TRUE(detail::sweep_dead_agents(bus->impl().segment(), bus->agent_index()).empty());
+  EXPECT_TRUE(detail::sweep_dead_agents(detail::BusAccess::impl(*bus).segment(), bus->agent_index())
+                  .empty());
 }
 
 }  // namespace

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "shm/agent_table.hpp"
-#include "shm/bus_impl.hpp"
+#include "shm/bus_access.hpp"
 #include "shm/layout.hpp"
 #include "shm/segment.hpp"
 #include "shmbus/bus.hpp"
@@ -136,7 +136,9 @@ class BadInputTest : public ::testing::Test {
     bus_.reset();
     guard_.reset();
   }
-  std::uint64_t tail(Priority p) { return bus_->impl().segment().ring(index_of(p)).tail.load(); }
+  std::uint64_t tail(Priority p) {
+    return detail::BusAccess::impl(*bus_).segment().ring(index_of(p)).tail.load();
+  }
 
   std::string name_;
   std::unique_ptr<SegmentGuard> guard_;
@@ -159,7 +161,7 @@ TEST_F(BadInputTest, RejectsOtherMajorVersionNamingBoth) {
   SegmentGuard guard(name);
   auto owner = Bus::create(small_config(name), agent("owner"));
   ASSERT_TRUE(owner) << owner.message();
-  SegmentHeader& h = owner->impl().segment().header();
+  SegmentHeader& h = detail::BusAccess::impl(*owner).segment().header();
   h.layout_version = (2u << 16) | 0u;
   h.ready.store((2u << 16) | 0u, std::memory_order_release);
 
@@ -415,7 +417,7 @@ TEST_F(BadInputTest, RandomAgentRecordsBesideLiveAgentDoNotCrashIt) {
   ASSERT_TRUE(topic) << topic.message();
   std::uint64_t got = 0;
   ASSERT_TRUE(owner->on_any([&](const EventView&) { ++got; }));
-  Segment& s = owner->impl().segment();
+  Segment& s = detail::BusAccess::impl(*owner).segment();
   ASSERT_EQ(owner->agent_index(), 0u);
   fill_random(&s.agent(1), sizeof(AgentRecord) * (s.config().max_agents - 1), 31);
 
@@ -486,7 +488,7 @@ TEST_F(BadInputTest, RandomTopicTableGivesErrorsNotCrashes) {
     auto b = owner->register_topic("t.b", 0);
     auto c = owner->register_topic("t.c", 16);
     ASSERT_TRUE(a && b && c);
-    Segment& s = owner->impl().segment();
+    Segment& s = detail::BusAccess::impl(*owner).segment();
     fill_random(&s.topic(0), sizeof(TopicEntry) * s.config().max_topics, seed);
 
     auto late = Bus::attach(name, agent("late"));
@@ -525,7 +527,7 @@ TEST_F(BadInputTest, TopicEntryWithUnterminatedNameIsCorrupt) {
   auto owner = Bus::create(small_config(name), agent("owner"));
   ASSERT_TRUE(owner) << owner.message();
   ASSERT_TRUE(owner->register_topic("t.a", 8));
-  TopicEntry& e = owner->impl().segment().topic(0);
+  TopicEntry& e = detail::BusAccess::impl(*owner).segment().topic(0);
   std::memset(e.name, 'a', sizeof(e.name));  // 96 valid characters, no NUL
   auto late = Bus::attach(name, agent("late"));
   ASSERT_TRUE(late) << late.message();
@@ -539,7 +541,7 @@ TEST_F(BadInputTest, TopicEntryWithOversizePayloadIsCorrupt) {
   auto owner = Bus::create(small_config(name), agent("owner"));
   ASSERT_TRUE(owner) << owner.message();
   ASSERT_TRUE(owner->register_topic("t.a", 8));
-  owner->impl().segment().topic(0).payload_size = 1u << 30;
+  detail::BusAccess::impl(*owner).segment().topic(0).payload_size = 1u << 30;
   auto late = Bus::attach(name, agent("late"));
   ASSERT_TRUE(late) << late.message();
   EXPECT_EQ(late->find_topic("t.a").code(), Errc::kCorrupt);
@@ -557,7 +559,7 @@ TEST_F(BadInputTest, TopicCountGoingDownIsCorrupt) {
   ASSERT_TRUE(owner->register_topic("t.a", 8));
   ASSERT_TRUE(owner->register_topic("t.b", 8));
   ASSERT_TRUE(owner->register_topic("t.c", 8));
-  owner->impl().segment().header().topic_count.store(1);
+  detail::BusAccess::impl(*owner).segment().header().topic_count.store(1);
   auto reg = owner->register_topic("t.new", 4);
   if (reg) {
     EXPECT_EQ(owner->topic_name(*reg), "t.new") << "id " << *reg << " names another topic here";
@@ -593,7 +595,7 @@ void committed_garbage_then_real_events(std::uint32_t seed, bool tethered) {
     got.push_back(x);
   }));
 
-  Segment& s = sub->impl().segment();
+  Segment& s = detail::BusAccess::impl(*sub).segment();
   const std::uint32_t cap = s.config().ring_capacity[kNormalRing];
   const std::uint32_t max = s.config().max_payload_bytes;
   std::mt19937 rng(seed);
@@ -658,7 +660,7 @@ TEST_F(BadInputTest, WrongSizeEventOnTypedTopicIsNotDelivered) {
   ASSERT_TRUE(topic) << topic.message();
   std::vector<std::size_t> sizes;
   ASSERT_TRUE(sub->on("t.typed", [&](const EventView& v) { sizes.push_back(v.payload.size()); }));
-  Segment& s = sub->impl().segment();
+  Segment& s = detail::BusAccess::impl(*sub).segment();
   SlotHeader& slot = s.slot(kNormalRing, 0);
   slot.length = 40;
   slot.topic_id = *topic;
@@ -685,7 +687,7 @@ TEST_F(BadInputTest, RandomSlotsDoNotHangOrFeedSubscriber) {
           SHMBUS_CHILD_CHECK(topic);
           std::uint64_t delivered = 0;
           SHMBUS_CHILD_CHECK(sub->on_any([&](const EventView&) { ++delivered; }));
-          Segment& s = sub->impl().segment();
+          Segment& s = detail::BusAccess::impl(*sub).segment();
           for (std::uint32_t pos = 0; pos < s.config().ring_capacity[kNormalRing]; ++pos) {
             SlotHeader& slot = s.slot(kNormalRing, pos);
             fill_random(&slot, s.config().slot_stride, seed * 1000 + pos);
@@ -720,7 +722,7 @@ TEST_F(BadInputTest, RandomQuarantineWordsDoNotHangPublisher) {
           if (with_subscriber) {
             SHMBUS_CHILD_CHECK(owner->on_any([&](const EventView&) { ++delivered; }));
           }
-          Segment& s = owner->impl().segment();
+          Segment& s = detail::BusAccess::impl(*owner).segment();
           std::mt19937_64 rng(81);
           for (std::uint32_t pos = 0; pos < s.config().ring_capacity[kNormalRing]; ++pos) {
             s.slot(kNormalRing, pos).quarantine.store(rng() | 1);
@@ -1147,7 +1149,7 @@ TEST_F(BadInputTest, WaitingPublisherRecoversFromDeadSubscriber) {
   const auto elapsed = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(st, PublishStatus::kOk) << publish_status_name(st);
   EXPECT_LT(elapsed, 5s);
-  EXPECT_GE(owner->impl().segment().header().agents_recovered.load(), 1u);
+  EXPECT_GE(detail::BusAccess::impl(*owner).segment().header().agents_recovered.load(), 1u);
   // The ring is no longer held back: the owner can publish again without waiting.
   EXPECT_EQ(owner->publish(*topic, &v, 8), PublishStatus::kOk);
   // And the dead agent's name is free again.
@@ -1181,7 +1183,7 @@ TEST_F(BadInputTest, DeadAgentNameCanBeReused) {
   auto reborn = Bus::attach(name, agent("phoenix"));
   ASSERT_TRUE(reborn) << reborn.message();
   EXPECT_EQ(reborn->agent_index(), 1u);  // the dead agent's record, freed and reused
-  Segment& s = owner->impl().segment();
+  Segment& s = detail::BusAccess::impl(*owner).segment();
   EXPECT_EQ(s.header().agents_recovered.load(), 1u);
   EXPECT_EQ(s.agent(1).pid, static_cast<std::uint32_t>(::getpid()));
 }

@@ -16,7 +16,7 @@
 #include "shm/barrier_registry.hpp"
 #include "shm/barrier_round.hpp"
 #include "shm/barrier_table.hpp"
-#include "shm/bus_impl.hpp"
+#include "shm/bus_access.hpp"
 #include "shm/clock.hpp"
 #include "shmbus/barrier.hpp"
 #include "shmbus/bus.hpp"

@@ -25,7 +25,7 @@
 #include "shm/barrier_registry.hpp"
 #include "shm/barrier_round.hpp"
 #include "shm/barrier_table.hpp"
-#include "shm/bus_impl.hpp"
+#include "shm/bus_access.hpp"
 #include "shm/clock.hpp"
 #include "shmbus/bus.hpp"
 #include "shmbus/catalog.hpp"
@@ -309,7 +309,7 @@ TEST_F(BarrierTest, SupervisorClosesAtTheDeadlineWhenTheWaiterIsSlow) {
   Barrier w = open(*cio_, "decide");
   ASSERT_TRUE(w.become_waiter());
   ASSERT_EQ(s0.arrive(bytes_of(TestSignal{0, 0x5349474E, 1, 1})), ArriveStatus::kAccepted);
-  detail::Segment& seg = cio_->impl().segment();
+  detail::Segment& seg = detail::BusAccess::impl(*cio_).segment();
   std::vector<detail::BarrierEnforcement> seen;
   auto sink = [&](const detail::BarrierEnforcement& e) { seen.push_back(e); };
   detail::enforce_barriers(seg, detail::monotonic_ns(), sink);  // before the deadline: nothing
@@ -338,7 +338,7 @@ TEST_F(BarrierTest, WaiterFarBehindGetsTheLatestReadableRoundAndTheSkipCount) {
   Barrier s0 = open(attach("s0"), "decide");
   Barrier w = open(*cio_, "decide");
   ASSERT_TRUE(w.become_waiter());
-  detail::Segment& seg = cio_->impl().segment();
+  detail::Segment& seg = detail::BusAccess::impl(*cio_).segment();
   for (std::uint64_t g = 1; g <= 4; ++g) {
     // A one-participant round is all in at once; the supervisor closes it at its deadline.
     ASSERT_EQ(s0.arrive(bytes_of(TestSignal{0, 0x5349474E, g, g})), ArriveStatus::kAccepted);
@@ -359,7 +359,7 @@ TEST_F(BarrierTest, HalfClosedRoundOfADeadCloserIsFinishedByTheWaiter) {
   Barrier s1 = open(attach("s1"), "decide");
   ASSERT_EQ(s0.arrive(bytes_of(TestSignal{0, 0x5349474E, 1, 1})), ArriveStatus::kAccepted);
   // A closer seals round 1 and dies before advancing it.
-  detail::BarrierTable t(cio_->impl().segment());
+  detail::BarrierTable t(detail::BusAccess::impl(*cio_).segment());
   detail::SealedRound sealed;
   ASSERT_EQ(detail::seal_round(t, 0, 1, sealed), detail::SealResult::kSealed);
   EXPECT_TRUE(status_closing(*cio_));
@@ -400,10 +400,11 @@ TEST_F(BarrierTest, WaiterOfAGoneAgentIsTakenOver) {
   {
     auto gone = Bus::attach(name_, AgentOptions{.name = "cio1"});
     ASSERT_TRUE(gone);
-    gone_ref = detail::make_agent_ref(gone->agent_index(), gone->impl().record().epoch);
+    gone_ref =
+        detail::make_agent_ref(gone->agent_index(), detail::BusAccess::impl(*gone).record().epoch);
   }  // its agent record is freed (as after its process died and was recovered)
   // It was registered as the waiter when it went.
-  detail::BarrierTable t(cio_->impl().segment());
+  detail::BarrierTable t(detail::BusAccess::impl(*cio_).segment());
   t.header(0).waiter.store(gone_ref);
   EXPECT_FALSE(barrier_status(*cio_, "decide")->waiter_alive);
   Barrier w2 = open(attach("cio2"), "decide");
@@ -423,11 +424,11 @@ TEST_F(BarrierTest, ParticipantWhoseAgentIsGoneIsDroppedAndRoundsCompleteWithout
     EXPECT_TRUE(participant_attached(*cio_, 1));
   }  // s1's agent detaches (as if its process had died)
   // As if it had died asleep in wait_open: its count must not outlive it.
-  detail::BarrierTable t(cio_->impl().segment());
+  detail::BarrierTable t(detail::BusAccess::impl(*cio_).segment());
   t.participant(0, 1).open_sleeping.store(1);
   t.header(0).open_sleepers.fetch_add(1);
   std::vector<detail::BarrierEnforcement> seen;
-  detail::enforce_barriers(cio_->impl().segment(), detail::monotonic_ns(),
+  detail::enforce_barriers(detail::BusAccess::impl(*cio_).segment(), detail::monotonic_ns(),
                            [&](const detail::BarrierEnforcement& e) { seen.push_back(e); });
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].kind, detail::BarrierEnforcement::Kind::kParticipantDropped);
@@ -553,7 +554,7 @@ TEST_F(BarrierTest, ThreadsArriveRacingTheSealAgreeOnEveryRound) {
   create("decide", {"s0", "s1"}, 10s);
   Bus& s0bus = attach("s0");
   Barrier s0 = open(s0bus, "decide");
-  detail::BarrierTable t(s0bus.impl().segment());
+  detail::BarrierTable t(detail::BusAccess::impl(s0bus).segment());
   detail::ArriveContext ctx;
   ctx.header = &t.header(0);
   ctx.slot = &t.participant(0, 0);
@@ -575,7 +576,7 @@ TEST_F(BarrierTest, ThreadsArriveRacingTheSealAgreeOnEveryRound) {
       done.store(g, std::memory_order_release);
     }
   });
-  detail::BarrierTable ct(cio_->impl().segment());
+  detail::BarrierTable ct(detail::BusAccess::impl(*cio_).segment());
   detail::SealedRound sealed;
   BarrierRound round;
   for (std::uint64_t g = 1; g <= rounds; ++g) {

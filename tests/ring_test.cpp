@@ -1,5 +1,6 @@
-// The ring protocol with threads in one process (so ThreadSanitizer sees every
-// access): several producer threads, several subscriber handles, exactly-once
+// The ring protocol (shm/ring/): the slot seq word's encoding, checks and CASes on
+// staged words (SlotSeqTest); then threads in one process (so ThreadSanitizer sees
+// every access): several producer threads, several subscriber handles, exactly-once
 // and per-producer FIFO delivery; tiny rings so producers wrap and wait often.
 #include <gtest/gtest.h>
 
@@ -7,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "shm/ring/slot_seq.hpp"
 #include "shmbus/bus.hpp"
 #include "testing/test_support.hpp"
 
@@ -22,6 +24,103 @@ struct Msg {
   std::uint32_t pad;
   std::uint64_t n;
 };
+
+// ---- the seq word, staged ------------------------------------------------------------------
+// A plain array of slot headers stands in for a ring of kCap slots: each test writes the words
+// a lap would leave and checks what the helpers decide.
+
+constexpr std::uint64_t kCap = 4;
+
+struct StagedRing {
+  detail::SlotHeader slots[kCap]{};
+  detail::SlotHeader& at(std::uint64_t pos) { return slots[pos % kCap]; }
+  void stage(std::uint64_t pos, std::uint64_t seq) { at(pos).seq.store(seq); }
+};
+
+TEST(SlotSeqTest, EncodesCommittedAsPositionPlusOneAndPaddedWithTheTopBit) {
+  EXPECT_EQ(detail::committed_seq(0), 1u);
+  EXPECT_EQ(detail::committed_seq(41), 42u);
+  EXPECT_EQ(detail::padded_seq(41), 42u | detail::kSeqPad);
+  EXPECT_EQ(detail::kSeqPad, 1ull << 63);
+}
+
+TEST(SlotSeqTest, ClassifiesEveryWordASlotCanHoldForOnePosition) {
+  const std::uint64_t p = 9;  // slot 1, third lap
+  struct Case {
+    const char* what;
+    std::uint64_t seq;
+    bool committed, padded, settled, lapped;
+  };
+  const Case cases[] = {
+      {"never written", 0, false, false, false, false},
+      {"previous lap committed", detail::committed_seq(p - kCap), false, false, false, false},
+      {"previous lap padded", detail::padded_seq(p - kCap), false, false, false, false},
+      {"committed", detail::committed_seq(p), true, false, true, false},
+      {"padded", detail::padded_seq(p), false, true, true, false},
+      {"next lap committed", detail::committed_seq(p + kCap), false, false, true, true},
+      {"next lap padded", detail::padded_seq(p + kCap), false, false, true, true},
+  };
+  for (const Case& c : cases) {
+    StagedRing ring;
+    ring.stage(p, c.seq);
+    const std::uint64_t s = ring.at(p).seq.load();
+    EXPECT_EQ(detail::seq_committed(s, p), c.committed) << c.what;
+    EXPECT_EQ(detail::seq_padded(s, p), c.padded) << c.what;
+    EXPECT_EQ(detail::seq_settled(s, p), c.settled) << c.what;
+    EXPECT_EQ(detail::seq_lapped(s, p), c.lapped) << c.what;
+  }
+}
+
+TEST(SlotSeqTest, CommitOfAClaimWinsOverALaterPad) {
+  StagedRing ring;
+  const std::uint64_t p = 6;
+  const std::uint64_t before = detail::committed_seq(p - kCap);  // what the claimant saw
+  ring.stage(p, before);
+  EXPECT_TRUE(detail::commit_claimed(ring.at(p), p, before));
+  EXPECT_FALSE(detail::pad_slot(ring.at(p), p));
+  EXPECT_EQ(ring.at(p).seq.load(), detail::committed_seq(p));
+}
+
+TEST(SlotSeqTest, PadOfAStalledClaimMakesItsCommitFail) {
+  StagedRing ring;
+  const std::uint64_t p = 6;
+  const std::uint64_t before = detail::padded_seq(p - kCap);
+  ring.stage(p, before);
+  EXPECT_TRUE(detail::pad_slot(ring.at(p), p));
+  EXPECT_FALSE(detail::commit_claimed(ring.at(p), p, before));
+  EXPECT_FALSE(detail::pad_claimed(ring.at(p), p, before));  // nor can it cancel
+  EXPECT_EQ(ring.at(p).seq.load(), detail::padded_seq(p));
+}
+
+TEST(SlotSeqTest, ClaimantCancelPadsItsOwnSlot) {
+  StagedRing ring;
+  const std::uint64_t p = 3;
+  ring.stage(p, 0);
+  EXPECT_TRUE(detail::pad_claimed(ring.at(p), p, 0));
+  EXPECT_TRUE(detail::seq_padded(ring.at(p).seq.load(), p));
+}
+
+TEST(SlotSeqTest, PadSlotLeavesALaterLapAlone) {
+  StagedRing ring;
+  const std::uint64_t p = 5;
+  ring.stage(p, detail::committed_seq(p + kCap));
+  EXPECT_FALSE(detail::pad_slot(ring.at(p), p));
+  EXPECT_EQ(ring.at(p).seq.load(), detail::committed_seq(p + kCap));
+}
+
+TEST(SlotSeqTest, PadSlotLeavesOtherSlotsAlone) {
+  StagedRing ring;
+  for (std::uint64_t p = 0; p < kCap; ++p) ring.stage(p, detail::committed_seq(p));
+  ring.stage(kCap + 2, detail::committed_seq(2));  // slot 2 waits for position kCap + 2
+  EXPECT_TRUE(detail::pad_slot(ring.at(kCap + 2), kCap + 2));
+  for (std::uint64_t p = 0; p < kCap; ++p) {
+    if (p == 2) continue;
+    EXPECT_EQ(ring.at(p).seq.load(), detail::committed_seq(p)) << p;
+  }
+  EXPECT_EQ(ring.at(2).seq.load(), detail::padded_seq(kCap + 2));
+}
+
+// ---- the protocol with threads -------------------------------------------------------------
 
 TEST(RingTest, ThreadsExactlyOnceAndFifoWithWrapping) {
   const std::string name = unique_bus_name("ring");

@@ -25,7 +25,7 @@
 #include <gtest/gtest.h>
 
 #include "shm/agent_table.hpp"
-#include "shm/bus_impl.hpp"
+#include "shm/bus_access.hpp"
 #include "shm/clock.hpp"
 #include "shm/segment.hpp"
 #include "shmbus/barrier.hpp"
@@ -392,9 +392,9 @@ TEST(SupervisorTest, ClosesUnconfirmedClaimOfDeadProducer) {
   Child ghost = Child::fork([&] {
     auto bus = Bus::attach(name, agent("ghost"));
     if (!bus) return 10;
-    detail::Segment& s = bus->impl().segment();
+    detail::Segment& s = detail::BusAccess::impl(*bus).segment();
     std::uint64_t p = s.ring(kNormalRing).tail.load();
-    bus->impl().record().claiming[kNormalRing].store(p + 1);
+    detail::BusAccess::impl(*bus).record().claiming[kNormalRing].store(p + 1);
     if (!s.ring(kNormalRing).tail.compare_exchange_strong(p, p + 1)) ::_exit(11);
     ::_exit(0);  // dies holding the claim: no detach
   });

@@ -23,7 +23,9 @@ namespace shmbus {
 
 namespace detail {
 class BusImpl;
-}
+class Publisher;
+struct BusAccess;  // the library's own way in (shm/bus_access.hpp); not API
+}  // namespace detail
 namespace catalog {  // catalog.hpp
 struct AgentHealthChange;
 enum class BackpressureLevel : std::uint8_t;
@@ -56,8 +58,8 @@ class Claim {
   std::span<std::byte> data() const noexcept { return {data_, size_}; }
 
  private:
-  friend class detail::BusImpl;
-  detail::BusImpl* owner_ = nullptr;
+  friend class detail::Publisher;
+  detail::Publisher* owner_ = nullptr;
   std::byte* data_ = nullptr;
   std::uint32_t size_ = 0;
   std::uint32_t ring_ = 0;
@@ -187,9 +189,8 @@ class Bus {
   /// Writes the heartbeat now (dispatchers and publishers also do it as they work).
   void heartbeat() noexcept;
 
-  detail::BusImpl& impl() noexcept { return *impl_; }
-
  private:
+  friend struct detail::BusAccess;
   explicit Bus(std::unique_ptr<detail::BusImpl> impl);
   std::unique_ptr<detail::BusImpl> impl_;
 };

@@ -1,4 +1,5 @@
-#include "shm/ring_reader.hpp"
+// RingReader: activation, the zero-copy and copy-out reads, laps and re-tethering.
+#include "shm/ring/ring_reader.hpp"
 
 #include <cstring>
 
@@ -80,7 +81,7 @@ bool RingReader::next(ReadEvent& out) noexcept {
   for (;;) {
     SlotHeader& slot = seg_->slot(ring_, pos_);
     const std::uint64_t s = slot.seq.load(std::memory_order_acquire);
-    if (s == pos_ + 1) {
+    if (seq_committed(s, pos_)) {
       // Name the event in hand before touching it (see the cursor contract).
       if (stored_ != pos_) {
         cursor_->position.store(pos_, std::memory_order_release);
@@ -107,11 +108,11 @@ bool RingReader::next(ReadEvent& out) noexcept {
       on_lapped();
       continue;
     }
-    if (s == ((pos_ + 1) | kSeqPad)) {
+    if (seq_padded(s, pos_)) {
       ++pos_;
       continue;
     }
-    if ((s & ~kSeqPad) > pos_ + 1) {
+    if (seq_lapped(s, pos_)) {
       // A seq ahead of us means we were lapped, which needs the tail past us; otherwise the
       // slot is garbage (a corrupt segment): stop here rather than spin over it.
       if (seg_->ring(ring_).tail.load(std::memory_order_acquire) <= pos_) return false;

@@ -1,55 +1,39 @@
-// BusImpl, handler isolation: system events published from inside dispatch, ERROR events,
-// dead letters, auto-unsubscribe after repeated failures, slow-handler reports.
-#include "shm/bus_impl.hpp"
+// HandlerIsolation: ERROR events (published through the Publisher's system path), dead
+// letters, auto-unsubscribe after repeated failures, slow-handler reports.
+#include "shm/handler_isolation.hpp"
 
 #include <cstdio>
 #include <cstring>
 #include <exception>
 
+#include "shm/agent_table.hpp"
 #include "shm/clock.hpp"
-#include "shm/fast_clock.hpp"
 #include "shmbus/catalog.hpp"
 
 namespace shmbus::detail {
 
-PublishStatus BusImpl::publish_system(TopicId topic, const void* data, std::size_t size) noexcept {
-  // From inside dispatch: never wait (this dispatcher's own cursor may be what holds the ring),
-  // never shed (CRITICAL ring). A full ring drops the event, counted.
-  constexpr std::uint32_t ring = 0;  // CRITICAL
-  const std::uint64_t info = topic_info(topic);
-  if (info == 0 || size > config_.max_payload_bytes) return PublishStatus::kUnknownTopic;
-  SlotClaim claim;
-  switch (writers_[ring].try_claim(claim)) {
-    case ClaimOutcome::kClaimed:
-      break;
-    case ClaimOutcome::kAborted:
-      rec_->counters[ring].aborted.fetch_add(1, std::memory_order_relaxed);
-      return PublishStatus::kAborted;
-    case ClaimOutcome::kFull:
-      rec_->counters[ring].full.fetch_add(1, std::memory_order_relaxed);
-      return PublishStatus::kFull;
-  }
-  SlotHeader& h = *claim.slot;
-  h.length = static_cast<std::uint32_t>(size);
-  h.topic_id = topic;
-  h.producer = self_;
-  h.producer_epoch = rec_->epoch;
-  h.producer_seq = producer_seq_.fetch_add(1, std::memory_order_relaxed) + 1;
-  h.timestamp_ns = fast_monotonic_ns();
-  h.flags = kFlagSystem;
-  h.schema_version = static_cast<std::uint16_t>(info >> 32);
-  if (size != 0) std::memcpy(reinterpret_cast<std::byte*>(&h) + sizeof(SlotHeader), data, size);
-  return count_topic(topic, finish_commit(ring, claim));
+void HandlerIsolation::init(Segment& segment, std::uint32_t self, const AgentOptions& options,
+                            SharedTopics& topics, Publisher& publisher, SubscriptionTable& subs) {
+  seg_ = &segment;
+  rec_ = &segment.agent(self);
+  self_ = self;
+  agent_name_ = options.name;
+  max_handler_failures_ = options.max_handler_failures;
+  handler_budget_ns_ = options.handler_budget.count();
+  topics_ = &topics;
+  publisher_ = &publisher;
+  subs_ = &subs;
+  dead_letters_ = std::make_unique<DeadLetterArea>(segment);
 }
 
-void BusImpl::publish_error(std::uint32_t kind, const ReadEvent& ev, const Subscription& s,
-                            const char* message, std::uint64_t now_ns) noexcept {
+void HandlerIsolation::publish_error(std::uint32_t kind, const ReadEvent& ev, const Subscription& s,
+                                     const char* message, std::uint64_t now_ns) noexcept {
   if (!error_topic_tried_) {
     // First failure in this process: register sys.error (cold, once).
     error_topic_tried_ = true;
     try {
-      auto id = register_topic(catalog::ErrorEvent::kTopic, sizeof(catalog::ErrorEvent),
-                               catalog::ErrorEvent::kSchemaVersion);
+      auto id = topics_->register_topic(catalog::ErrorEvent::kTopic, sizeof(catalog::ErrorEvent),
+                                        catalog::ErrorEvent::kSchemaVersion);
       if (id) error_topic_ = *id;
     } catch (...) {
     }
@@ -76,14 +60,15 @@ void BusImpl::publish_error(std::uint32_t kind, const ReadEvent& ev, const Subsc
   e.topic = ev.header->topic_id;
   e.kind = static_cast<catalog::ErrorKind>(kind);
   e.errc = Errc::kOk;
-  std::strncpy(e.agent, options_.name.c_str(), sizeof e.agent - 1);
+  std::strncpy(e.agent, agent_name_.c_str(), sizeof e.agent - 1);
   std::strncpy(e.handler, s.name.c_str(), sizeof e.handler - 1);
   if (message != nullptr) std::strncpy(e.message, message, sizeof e.message - 1);
-  if (publish_system(error_topic_, &e, sizeof e) != PublishStatus::kOk) ++system_events_dropped_;
+  if (publisher_->publish_system(error_topic_, &e, sizeof e) != PublishStatus::kOk)
+    ++system_events_dropped_;
 }
 
-void BusImpl::handler_failed(std::uint32_t ring, const ReadEvent& ev, Subscription& s,
-                             const char* reason) noexcept {
+void HandlerIsolation::handler_failed(std::uint32_t ring, const ReadEvent& ev, Subscription& s,
+                                      const char* reason) noexcept {
   ++s.errors;
   ++s.error_streak;
   rec_->handler_errors.fetch_add(1, std::memory_order_relaxed);
@@ -107,7 +92,7 @@ void BusImpl::handler_failed(std::uint32_t ring, const ReadEvent& ev, Subscripti
   }
   publish_error(static_cast<std::uint32_t>(catalog::ErrorKind::kHandlerException), ev, s, reason,
                 now);
-  const std::uint32_t limit = options_.max_handler_failures;
+  const std::uint32_t limit = max_handler_failures_;
   if (limit != 0 && s.error_streak >= limit && s.active) {
     (void)subs_->remove(s.id);  // retired, not freed: we are inside its dispatch
     rec_->handlers_unsubscribed.fetch_add(1, std::memory_order_relaxed);
@@ -118,8 +103,8 @@ void BusImpl::handler_failed(std::uint32_t ring, const ReadEvent& ev, Subscripti
   }
 }
 
-void BusImpl::handler_slow(const ReadEvent& ev, Subscription& s, std::uint64_t took_ns,
-                           std::uint64_t now_ns) noexcept {
+void HandlerIsolation::handler_slow(const ReadEvent& ev, Subscription& s, std::uint64_t took_ns,
+                                    std::uint64_t now_ns) noexcept {
   ++s.slow;
   rec_->handler_slow.fetch_add(1, std::memory_order_relaxed);
   if (s.last_slow_report_ns != 0 && now_ns - s.last_slow_report_ns < 1'000'000'000ull) return;
@@ -127,7 +112,7 @@ void BusImpl::handler_slow(const ReadEvent& ev, Subscription& s, std::uint64_t t
   char msg[80];
   std::snprintf(msg, sizeof msg, "handler took %llu ns (budget %lld ns)",
                 static_cast<unsigned long long>(took_ns),
-                static_cast<long long>(options_.handler_budget.count()));
+                static_cast<long long>(handler_budget_ns_));
   publish_error(static_cast<std::uint32_t>(catalog::ErrorKind::kHandlerSlow), ev, s, msg, now_ns);
 }
 

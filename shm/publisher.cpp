@@ -1,12 +1,14 @@
-// BusImpl, publishing: admission (backpressure, rate limits), claiming a slot, writing
-// and committing it, waking sleeping dispatchers; and the claim/commit API.
-#include "shm/bus_impl.hpp"
+// Publisher: the topic size cache, admission (backpressure, rate limits), claiming a slot
+// (waiting on a full ring by the agent's policy), and the one publish path that publish,
+// claim/commit and system events share: check, admit, claim, fill, commit, wake.
+#include "shm/publisher.hpp"
 
 #include <sched.h>
 #include <time.h>
 
 #include <cstring>
 
+#include "shm/agent_table.hpp"
 #include "shm/clock.hpp"
 #include "shm/fast_clock.hpp"
 #include "shm/futex.hpp"
@@ -18,7 +20,43 @@ namespace {
 constexpr std::uint64_t kSupervisorStaleNs = 2'000'000'000;
 }  // namespace
 
-PublishStatus BusImpl::admit(std::uint32_t ring, Priority priority, std::uint64_t now_ns) noexcept {
+void Publisher::init(Segment& segment, std::uint32_t self, const AgentOptions& options,
+                     SharedTopics& topics, std::atomic<std::uint64_t>& last_recover_ns) {
+  seg_ = &segment;
+  rec_ = &segment.agent(self);
+  self_ = self;
+  const BusConfig config = segment.bus_config();
+  max_topics_ = config.max_topics;
+  max_payload_bytes_ = config.max_payload_bytes;
+  full_policy_ = options.full_policy;
+  publish_timeout_ns_ = static_cast<std::uint64_t>(options.publish_timeout.count());
+  topics_ = &topics;
+  topic_sizes_ = std::make_unique<std::atomic<std::uint64_t>[]>(max_topics_);
+  for (std::uint32_t i = 0; i < max_topics_; ++i) topic_sizes_[i].store(0);
+  for (std::uint32_t r = 0; r < kRingCount; ++r) writers_[r].init(&segment, r, self);
+  last_recover_ns_ = &last_recover_ns;
+}
+
+std::uint64_t Publisher::topic_info(TopicId topic) noexcept {
+  if (topic >= max_topics_) return 0;
+  std::uint64_t v = topic_sizes_[topic].load(std::memory_order_relaxed);
+  if (v != 0) return v;
+  // First publish on a topic this process has not seen: look it up (cold, once per topic).
+  try {
+    topics_->locked([&](TopicRegistry& registry) {
+      if (const CachedTopic* t = registry.get(topic)) {
+        v = (std::uint64_t{t->schema_version} << 32) | (std::uint64_t{t->payload_size} + 1);
+        topic_sizes_[topic].store(v, std::memory_order_relaxed);
+      }
+    });
+  } catch (...) {
+    return 0;
+  }
+  return v;
+}
+
+PublishStatus Publisher::admit(std::uint32_t ring, Priority priority,
+                               std::uint64_t now_ns) noexcept {
   RingCounters& c = rec_->counters[ring];
   auto level =
       static_cast<Level>(seg_->header().backpressure[ring].load(std::memory_order_relaxed));
@@ -46,12 +84,11 @@ PublishStatus BusImpl::admit(std::uint32_t ring, Priority priority, std::uint64_
   return PublishStatus::kOk;
 }
 
-PublishStatus BusImpl::claim_slot(std::uint32_t ring, SlotClaim& claim,
-                                  std::uint64_t now_ns) noexcept {
+PublishStatus Publisher::claim_slot(std::uint32_t ring, SlotClaim& claim,
+                                    std::uint64_t now_ns) noexcept {
   RingCounters& c = rec_->counters[ring];
-  const bool wait = options_.full_policy == FullPolicy::kWait;
-  const std::uint64_t deadline =
-      now_ns + static_cast<std::uint64_t>(options_.publish_timeout.count());
+  const bool wait = full_policy_ == FullPolicy::kWait;
+  const std::uint64_t deadline = now_ns + publish_timeout_ns_;
   for (std::uint32_t attempt = 0;; ++attempt) {
     switch (writers_[ring].try_claim(claim)) {
       case ClaimOutcome::kClaimed:
@@ -66,9 +103,9 @@ PublishStatus BusImpl::claim_slot(std::uint32_t ring, SlotClaim& claim,
     // subscriber holding the gate is cleaned up here too, supervisor or not (rate-limited).
     if (attempt == 0 || attempt >= 256) {
       const std::uint64_t now = monotonic_ns();
-      std::uint64_t last = last_recover_ns_.load(std::memory_order_relaxed);
+      std::uint64_t last = last_recover_ns_->load(std::memory_order_relaxed);
       if (now - last > kRecoverCheckNs &&
-          last_recover_ns_.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
+          last_recover_ns_->compare_exchange_strong(last, now, std::memory_order_relaxed)) {
         if (!sweep_dead_agents(*seg_, self_).empty()) continue;
       }
     }
@@ -94,7 +131,7 @@ PublishStatus BusImpl::claim_slot(std::uint32_t ring, SlotClaim& claim,
   }
 }
 
-void BusImpl::wake_sleepers() noexcept {
+void Publisher::wake_sleepers() noexcept {
   SegmentHeader& h = seg_->header();
   // seq_cst pairs with the sleeper's waiters increment: either it sees our commit, or we see
   // it waiting. No system call while nobody sleeps.
@@ -104,7 +141,7 @@ void BusImpl::wake_sleepers() noexcept {
   }
 }
 
-PublishStatus BusImpl::finish_commit(std::uint32_t ring, const SlotClaim& claim) noexcept {
+PublishStatus Publisher::finish_commit(std::uint32_t ring, const SlotClaim& claim) noexcept {
   if (!writers_[ring].commit(claim)) {
     rec_->counters[ring].aborted.fetch_add(1, std::memory_order_relaxed);
     return PublishStatus::kAborted;
@@ -114,7 +151,7 @@ PublishStatus BusImpl::finish_commit(std::uint32_t ring, const SlotClaim& claim)
   return PublishStatus::kOk;
 }
 
-PublishStatus BusImpl::count_topic(TopicId topic, PublishStatus status) noexcept {
+PublishStatus Publisher::count_topic(TopicId topic, PublishStatus status) noexcept {
   // This agent's own row of the topic-stats region: no line shared with another process.
   // Callers checked topic < max_topics (topic_info). Several publishing threads of this
   // process may count at once, hence the atomic adds.
@@ -133,11 +170,15 @@ PublishStatus BusImpl::count_topic(TopicId topic, PublishStatus status) noexcept
   return status;
 }
 
-PublishStatus BusImpl::publish(TopicId topic, const void* data, std::size_t size, Priority priority,
-                               std::uint16_t flags) noexcept {
+// Shared by publish and claim: the checks, admission and claim, then the header fields. On
+// any status but kOk nothing is held. Inlined into both, so publish keeps one straight path.
+[[gnu::always_inline]] inline PublishStatus Publisher::prepare(TopicId topic, std::size_t size,
+                                                               Priority priority,
+                                                               std::uint16_t flags, SlotClaim& slot,
+                                                               Prepared& out) noexcept {
   const std::uint32_t ring = index_of(priority);
   if (ring >= kRingCount) return PublishStatus::kUnknownTopic;
-  if (size > config_.max_payload_bytes) return PublishStatus::kTooLarge;
+  if (size > max_payload_bytes_) return PublishStatus::kTooLarge;
   const std::uint64_t info = topic_info(topic);
   if (info == 0) return PublishStatus::kUnknownTopic;
   const std::uint32_t sz = static_cast<std::uint32_t>(info);
@@ -146,87 +187,59 @@ PublishStatus BusImpl::publish(TopicId topic, const void* data, std::size_t size
   if (PublishStatus s = admit(ring, priority, now); s != PublishStatus::kOk) {
     return count_topic(topic, s);
   }
-  SlotClaim claim;
-  if (PublishStatus s = claim_slot(ring, claim, now); s != PublishStatus::kOk) {
+  if (PublishStatus s = claim_slot(ring, slot, now); s != PublishStatus::kOk) {
     return count_topic(topic, s);
   }
-  SlotHeader& h = *claim.slot;
+  out.ring = ring;
   // This locked add goes before the slot stores: it would otherwise wait for their cache
   // lines to arrive (a locked instruction drains the store buffer).
-  const std::uint64_t producer_seq = producer_seq_.fetch_add(1, std::memory_order_relaxed) + 1;
-  // Payload first, header last: a subscriber spinning on this slot's seq keeps pulling the
-  // header line away, so the header stores and the commit CAS that follows them should
-  // find it owned, in one transfer.
-  if (size != 0) std::memcpy(reinterpret_cast<std::byte*>(&h) + sizeof(SlotHeader), data, size);
-  h.length = static_cast<std::uint32_t>(size);
-  h.topic_id = topic;
-  h.producer = self_;
-  h.producer_epoch = rec_->epoch;
-  h.producer_seq = producer_seq;
-  h.timestamp_ns = now;
-  h.flags = flags;
-  h.schema_version = static_cast<std::uint16_t>(info >> 32);
-  rec_->heartbeat_ns.store(now, std::memory_order_relaxed);
-  return count_topic(topic, finish_commit(ring, claim));
+  out.stamp.producer_seq = producer_seq_.fetch_add(1, std::memory_order_relaxed) + 1;
+  out.stamp.topic_id = topic;
+  out.stamp.length = static_cast<std::uint32_t>(size);
+  out.stamp.timestamp_ns = now;
+  out.stamp.flags = flags;
+  out.stamp.schema_version = static_cast<std::uint16_t>(info >> 32);
+  return PublishStatus::kOk;
 }
 
-void BusImpl::claim(Claim& out, TopicId topic, std::uint32_t size, Priority priority) noexcept {
+PublishStatus Publisher::publish(TopicId topic, const void* data, std::size_t size,
+                                 Priority priority, std::uint16_t flags) noexcept {
+  SlotClaim slot;
+  Prepared p;
+  if (PublishStatus s = prepare(topic, size, priority, flags, slot, p); s != PublishStatus::kOk) {
+    return s;
+  }
+  writers_[p.ring].write(slot, p.stamp, data);
+  rec_->heartbeat_ns.store(p.stamp.timestamp_ns, std::memory_order_relaxed);
+  return count_topic(topic, finish_commit(p.ring, slot));
+}
+
+void Publisher::claim(Claim& out, TopicId topic, std::uint32_t size, Priority priority) noexcept {
   out.owner_ = this;
   out.data_ = nullptr;
   out.size_ = 0;
-  const std::uint32_t ring = index_of(priority);
-  if (ring >= kRingCount) {
-    out.status_ = PublishStatus::kUnknownTopic;
+  SlotClaim slot;
+  Prepared p;
+  if (PublishStatus s = prepare(topic, size, priority, 0, slot, p); s != PublishStatus::kOk) {
+    out.status_ = s;
     return;
   }
-  if (size > config_.max_payload_bytes) {
-    out.status_ = PublishStatus::kTooLarge;
-    return;
-  }
-  const std::uint64_t info = topic_info(topic);
-  const std::uint32_t sz = static_cast<std::uint32_t>(info);
-  if (info == 0) {
-    out.status_ = PublishStatus::kUnknownTopic;
-    return;
-  }
-  if (sz != 1 && sz - 1 != size) {
-    out.status_ = PublishStatus::kBadSize;
-    return;
-  }
-  const std::uint64_t now = fast_monotonic_ns();
-  if (PublishStatus s = admit(ring, priority, now); s != PublishStatus::kOk) {
-    out.status_ = count_topic(topic, s);
-    return;
-  }
-  SlotClaim c;
-  if (PublishStatus s = claim_slot(ring, c, now); s != PublishStatus::kOk) {
-    out.status_ = count_topic(topic, s);
-    return;
-  }
-  SlotHeader& h = *c.slot;
-  h.length = size;
-  h.topic_id = topic;
-  h.producer = self_;
-  h.producer_epoch = rec_->epoch;
-  h.producer_seq = producer_seq_.fetch_add(1, std::memory_order_relaxed) + 1;
-  h.flags = 0;
-  h.schema_version = static_cast<std::uint16_t>(info >> 32);
-  out.data_ = reinterpret_cast<std::byte*>(&h) + sizeof(SlotHeader);
+  out.data_ = writers_[p.ring].open(slot, p.stamp);
   out.size_ = size;
-  out.ring_ = ring;
-  out.position_ = c.position;
-  out.expected_seq_ = c.expected_seq;
+  out.ring_ = p.ring;
+  out.position_ = slot.position;
+  out.expected_seq_ = slot.expected_seq;
   out.status_ = PublishStatus::kOk;
 }
 
-PublishStatus BusImpl::commit(Claim& claim) noexcept {
+PublishStatus Publisher::commit(Claim& claim) noexcept {
   if (claim.owner_ != this || claim.data_ == nullptr) return PublishStatus::kClosed;
   SlotClaim c;
   c.position = claim.position_;
   c.expected_seq = claim.expected_seq_;
   c.slot = &seg_->slot(claim.ring_, claim.position_);
   const std::uint64_t now = fast_monotonic_ns();
-  c.slot->timestamp_ns = now;
+  RingWriter::stamp_commit_time(c, now);
   rec_->heartbeat_ns.store(now, std::memory_order_relaxed);
   claim.data_ = nullptr;
   const TopicId topic = c.slot->topic_id;  // ours until the commit below; read it first
@@ -234,7 +247,7 @@ PublishStatus BusImpl::commit(Claim& claim) noexcept {
   return claim.status_;
 }
 
-void BusImpl::cancel(Claim& claim) noexcept {
+void Publisher::cancel(Claim& claim) noexcept {
   if (claim.owner_ != this || claim.data_ == nullptr) return;
   SlotClaim c;
   c.position = claim.position_;
@@ -243,6 +256,33 @@ void BusImpl::cancel(Claim& claim) noexcept {
   writers_[claim.ring_].cancel(c);
   claim.data_ = nullptr;
   claim.status_ = PublishStatus::kClosed;
+}
+
+PublishStatus Publisher::publish_system(TopicId topic, const void* data,
+                                        std::size_t size) noexcept {
+  constexpr std::uint32_t ring = 0;  // CRITICAL
+  const std::uint64_t info = topic_info(topic);
+  if (info == 0 || size > max_payload_bytes_) return PublishStatus::kUnknownTopic;
+  SlotClaim claim;
+  switch (writers_[ring].try_claim(claim)) {
+    case ClaimOutcome::kClaimed:
+      break;
+    case ClaimOutcome::kAborted:
+      rec_->counters[ring].aborted.fetch_add(1, std::memory_order_relaxed);
+      return PublishStatus::kAborted;
+    case ClaimOutcome::kFull:
+      rec_->counters[ring].full.fetch_add(1, std::memory_order_relaxed);
+      return PublishStatus::kFull;
+  }
+  EventStamp e;
+  e.producer_seq = producer_seq_.fetch_add(1, std::memory_order_relaxed) + 1;
+  e.topic_id = topic;
+  e.length = static_cast<std::uint32_t>(size);
+  e.timestamp_ns = fast_monotonic_ns();
+  e.flags = kFlagSystem;
+  e.schema_version = static_cast<std::uint16_t>(info >> 32);
+  writers_[ring].write(claim, e, data);
+  return count_topic(topic, finish_commit(ring, claim));
 }
 
 }  // namespace shmbus::detail

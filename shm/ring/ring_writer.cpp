@@ -1,4 +1,5 @@
-#include "shm/ring_writer.hpp"
+// RingWriter: binding to a ring, the gate scan, claiming a free position, cancelling.
+#include "shm/ring/ring_writer.hpp"
 
 namespace shmbus::detail {
 
@@ -6,6 +7,7 @@ void RingWriter::init(Segment* segment, std::uint32_t ring, std::uint32_t self_i
   seg_ = segment;
   header_ = &segment->ring(ring);
   self_ = &segment->agent(self_index);
+  producer_ = self_index;
   ring_ = ring;
   capacity_ = segment->config().ring_capacity[ring];
   usable_ = capacity_ - segment->config().history_depth;
@@ -17,7 +19,6 @@ void RingWriter::init(Segment* segment, std::uint32_t ring, std::uint32_t self_i
 
 std::uint64_t RingWriter::scan_gate(std::uint64_t tail) noexcept {
   std::uint64_t gate = tail;
-  std::uint32_t holder = 0xFFFFFFFFu;
   const std::uint32_t n = seg_->config().max_agents;
   for (std::uint32_t i = 0; i < n; ++i) {
     const ReaderCursor& c = seg_->agent(i).cursors[ring_];
@@ -26,12 +27,8 @@ std::uint64_t RingWriter::scan_gate(std::uint64_t tail) noexcept {
     const std::uint32_t f = c.flags.load(std::memory_order_seq_cst);
     if ((f & (kReaderActive | kReaderTethered)) != (kReaderActive | kReaderTethered)) continue;
     const std::uint64_t pos = c.position.load(std::memory_order_acquire);
-    if (pos < gate) {
-      gate = pos;
-      holder = i;
-    }
+    if (pos < gate) gate = pos;
   }
-  gate_holder_.store(holder, std::memory_order_relaxed);
   header_->gate_hint.store(gate, std::memory_order_relaxed);
   return gate;
 }
@@ -59,14 +56,14 @@ ClaimOutcome RingWriter::try_claim(SlotClaim& out) noexcept {
     // read it a lap ago overlaps the header-line checks below instead of following them.
     __builtin_prefetch(reinterpret_cast<const std::byte*>(&slot) + sizeof(SlotHeader), 1);
     std::uint64_t old = slot.seq.load(std::memory_order_acquire);
-    if ((old & ~kSeqPad) >= pos + 1) {
+    if (seq_settled(old, pos)) {
       // The supervisor already closed our claim (we stalled right after the CAS).
       self_->claiming[ring_].store(0, std::memory_order_release);
       return ClaimOutcome::kAborted;
     }
     if (slot.quarantine.load(std::memory_order_seq_cst) != 0) {
       // A stalled writer or reader may still touch this slot: pad our lap of it, claim again.
-      if (slot.seq.compare_exchange_strong(old, (pos + 1) | kSeqPad, std::memory_order_seq_cst)) {
+      if (pad_claimed(slot, pos, old)) {
         header_->padded.fetch_add(1, std::memory_order_relaxed);
       }
       self_->claiming[ring_].store(0, std::memory_order_release);
@@ -83,9 +80,7 @@ ClaimOutcome RingWriter::try_claim(SlotClaim& out) noexcept {
 }
 
 void RingWriter::cancel(const SlotClaim& claim) noexcept {
-  std::uint64_t expected = claim.expected_seq;
-  claim.slot->seq.compare_exchange_strong(expected, (claim.position + 1) | kSeqPad,
-                                          std::memory_order_seq_cst);
+  (void)pad_claimed(*claim.slot, claim.position, claim.expected_seq);
   self_->claiming[ring_].store(0, std::memory_order_release);
 }
 

@@ -1,8 +1,9 @@
 // RingReader: one subscriber's view of one priority ring. Tethered readers gate
 // producers and read events zero-copy; untethered ones (set by the supervisor
 // when they fall behind) copy each event out and re-check its seq, so a lap is
-// reported as a gap with its count, never as a torn event. Owned by BusImpl and
-// used by the single dispatching thread only.
+// reported as a gap with its count, never as a torn event. Owned by the
+// Dispatcher and used by the single dispatching thread only. The seq-word checks
+// are those of slot_seq.hpp.
 //
 // Cursor contract (the supervisor relies on it): `cursor.position` is stored
 // before each event is handed out, so it names the event in hand; every
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "shm/layout.hpp"
+#include "shm/ring/slot_seq.hpp"
 #include "shm/segment.hpp"
 
 namespace shmbus::detail {
@@ -38,14 +40,12 @@ class RingReader {
   /// True when an event (or padding) is waiting at our position.
   bool pending() const noexcept {
     if (!active_) return false;
-    const std::uint64_t s = seg_->slot(ring_, pos_).seq.load(std::memory_order_acquire);
-    return (s & ~kSeqPad) >= pos_ + 1;
+    return seq_settled(seg_->slot(ring_, pos_).seq.load(std::memory_order_acquire), pos_);
   }
   /// Same, with a seq_cst load, for the check a dispatcher makes before it sleeps.
   bool pending_seq_cst() const noexcept {
     if (!active_) return false;
-    const std::uint64_t s = seg_->slot(ring_, pos_).seq.load(std::memory_order_seq_cst);
-    return (s & ~kSeqPad) >= pos_ + 1;
+    return seq_settled(seg_->slot(ring_, pos_).seq.load(std::memory_order_seq_cst), pos_);
   }
 
   /// Fetches the next committed event, skipping padding. False when none is ready.
