@@ -322,15 +322,7 @@ Result<BarrierStatus> status_in(detail::Segment& seg, std::string_view name, std
 }
 
 Result<std::vector<BarrierStatus>> list_in(detail::Segment& seg, std::uint32_t self) {
-  BarrierTable t(seg);
-  std::vector<BarrierStatus> out;
-  for (std::uint32_t b = 0; b < t.capacity(); ++b) {
-    if (t.header(b).state.load(std::memory_order_acquire) ==
-        static_cast<std::uint32_t>(detail::BarrierRecordState::kActive)) {
-      out.push_back(detail::read_status(t, b, detail::monotonic_ns(), self));
-    }
-  }
-  return out;
+  return detail::read_all_status(BarrierTable(seg), detail::monotonic_ns(), self);
 }
 
 }  // namespace

@@ -95,6 +95,18 @@ bool agent_ref_alive(Segment& segment, std::uint64_t ref, std::uint32_t self) no
 /// Status of barrier `b` as of `now_ns` (CLOCK_MONOTONIC); `self` as for agent_ref_alive.
 BarrierStatus read_status(const BarrierTable& table, std::uint32_t b, std::uint64_t now_ns,
                           std::uint32_t self = kNoAgent);
+/// Status of every active barrier, in record order (barrier.hpp's list_barriers, inspect_bus).
+inline std::vector<BarrierStatus> read_all_status(const BarrierTable& table, std::uint64_t now_ns,
+                                                  std::uint32_t self = kNoAgent) {
+  std::vector<BarrierStatus> out;
+  for (std::uint32_t b = 0; b < table.capacity(); ++b) {
+    if (table.header(b).state.load(std::memory_order_acquire) ==
+        static_cast<std::uint32_t>(BarrierRecordState::kActive)) {
+      out.push_back(read_status(table, b, now_ns, self));
+    }
+  }
+  return out;
+}
 
 // ---- participant hot path ------------------------------------------------------------------
 

@@ -19,22 +19,6 @@ std::string_view ring_name(std::uint32_t r) {
   return priority_name(static_cast<Priority>(r));
 }
 
-std::string_view state_name(HealthState s) {
-  switch (s) {
-    case HealthState::kHealthy:
-      return "HEALTHY";
-    case HealthState::kDegraded:
-      return "DEGRADED";
-    case HealthState::kUnhealthy:
-      return "UNHEALTHY";
-    case HealthState::kDead:
-      return "DEAD";
-    case HealthState::kUnknown:
-      break;
-  }
-  return "UNKNOWN";
-}
-
 // Keeps the worst finding; on a tie, the first one found (checks run most telling first).
 void worse(HealthVerdict& v, HealthState s, HealthReason why, std::string text) {
   if (static_cast<std::uint8_t>(s) > static_cast<std::uint8_t>(v.state)) {
@@ -148,7 +132,7 @@ HealthVerdict HealthMonitor::judge_bus(const AgentRoster& roster, std::uint32_t 
     // One sick agent degrades the bus; the bus itself keeps flowing (untethering, recovery).
     if (a.state == HealthState::kDegraded || a.state == HealthState::kUnhealthy) {
       worse(v, HealthState::kDegraded, a.reason,
-            "agent '" + roster.at(i).name + "' " + std::string(state_name(a.state)));
+            "agent '" + roster.at(i).name + "' " + std::string(health_name(a.state)));
     }
   }
   return v;

@@ -18,36 +18,6 @@ namespace shmbus::detail {
 
 namespace {
 
-std::string_view level_name(catalog::BackpressureLevel l) {
-  switch (l) {
-    case catalog::BackpressureLevel::kNormal:
-      return "NORMAL";
-    case catalog::BackpressureLevel::kWarning:
-      return "WARNING";
-    case catalog::BackpressureLevel::kHigh:
-      return "HIGH";
-    case catalog::BackpressureLevel::kCritical:
-      return "CRITICAL";
-  }
-  return "?";
-}
-
-std::string_view health_name(catalog::HealthState s) {
-  switch (s) {
-    case catalog::HealthState::kHealthy:
-      return "HEALTHY";
-    case catalog::HealthState::kDegraded:
-      return "DEGRADED";
-    case catalog::HealthState::kUnhealthy:
-      return "UNHEALTHY";
-    case catalog::HealthState::kDead:
-      return "DEAD";
-    case catalog::HealthState::kUnknown:
-      break;
-  }
-  return "UNKNOWN";
-}
-
 std::string_view ring_name(std::uint32_t r) {
   return priority_name(static_cast<Priority>(r));
 }
@@ -235,8 +205,8 @@ void SupervisorImpl::report() {
     const auto lvl = e.new_level >= catalog::BackpressureLevel::kHigh ? spdlog::level::warn
                                                                       : spdlog::level::info;
     log_->log(lvl, "ring {}: backpressure {} -> {} (fill {} of {})",
-              ring_name(static_cast<std::uint32_t>(e.ring)), level_name(e.old_level),
-              level_name(e.new_level), e.fill_slots, e.capacity);
+              ring_name(static_cast<std::uint32_t>(e.ring)), backpressure_level_name(e.old_level),
+              backpressure_level_name(e.new_level), e.fill_slots, e.capacity);
     events_.publish(e);
   }
   for (const auto& b : barriers_) {

@@ -15,8 +15,10 @@
 
 #include "shmbus/config.hpp"
 #include "shmbus/event.hpp"
+#include "shmbus/handler.hpp"
 #include "shmbus/priority.hpp"
 #include "shmbus/result.hpp"
+#include "shmbus/sys_events.hpp"
 #include "shmbus/topic.hpp"
 
 namespace shmbus {
@@ -24,20 +26,6 @@ namespace shmbus {
 namespace detail {
 class BusImpl;
 }
-namespace catalog {  // catalog.hpp
-struct AgentHealthChange;
-enum class BackpressureLevel : std::uint8_t;
-}  // namespace catalog
-
-using Handler = std::function<void(const EventView&)>;
-using SubscriptionId = std::uint64_t;
-
-/// Per-handler options.
-struct HandlerOptions {
-  /// Name used in error reports and statistics ("risk.check_limits"); defaults to the pattern.
-  std::string name;
-};
-
 /// A slot claimed for building an event in place. Obtain with Bus::claim, fill `data()`,
 /// then Bus::commit or Bus::cancel. Destroying an uncommitted claim cancels it.
 class Claim {

@@ -9,11 +9,11 @@
 #include <string_view>
 #include <vector>
 
-#include "shmbus/barrier.hpp"
-#include "shmbus/catalog.hpp"
+#include "shmbus/barrier_types.hpp"
 #include "shmbus/config.hpp"
 #include "shmbus/priority.hpp"
 #include "shmbus/result.hpp"
+#include "shmbus/sys_events.hpp"
 #include "shmbus/topic.hpp"
 
 namespace shmbus {
@@ -103,9 +103,7 @@ struct BusSnapshot {
 /// (no such bus), kVersionMismatch, kCorrupt, kNotReady, kPermission, kSystem.
 Result<BusSnapshot> inspect_bus(std::string_view bus_name);
 
-/// "healthy", "degraded", ... for logs and JSON.
-std::string_view health_name(catalog::HealthState state) noexcept;
-/// "normal", "warning", "high", "critical".
-std::string_view backpressure_level_name(catalog::BackpressureLevel level) noexcept;
+// Names of health states and backpressure levels: sys::health_name and
+// sys::backpressure_level_name (sys_events.hpp).
 
 }  // namespace shmbus
