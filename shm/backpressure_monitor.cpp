@@ -62,7 +62,7 @@ Level BackpressureMonitor::level_for(double ratio, Level current) const noexcept
 }
 
 void BackpressureMonitor::check(std::uint64_t now_ns,
-                                std::vector<catalog::BackpressureChange>& changes) {
+                                std::vector<sys::BackpressureChange>& changes) {
   for (std::uint32_t r = 0; r < kRingCount; ++r) {
     RingFill& f = rings_[r];
     const std::uint64_t g = gate(r);
@@ -78,14 +78,14 @@ void BackpressureMonitor::check(std::uint64_t now_ns,
     }
     seg_.header().backpressure[r].store(static_cast<std::uint32_t>(next),
                                         std::memory_order_relaxed);
-    catalog::BackpressureChange e{};
+    sys::BackpressureChange e{};
     e.change_mono_ns = now_ns;
     e.fill_slots = f.fill;
     e.capacity = seg_.config().ring_capacity[r];
     e.fill_ppm = static_cast<std::uint32_t>(f.fill * 1'000'000 / e.capacity);
     e.ring = static_cast<Priority>(r);
-    e.old_level = static_cast<catalog::BackpressureLevel>(f.level);
-    e.new_level = static_cast<catalog::BackpressureLevel>(next);
+    e.old_level = static_cast<sys::BackpressureLevel>(f.level);
+    e.new_level = static_cast<sys::BackpressureLevel>(next);
     changes.push_back(e);
     f.level = next;
     f.since_ns = now_ns;

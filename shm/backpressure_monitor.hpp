@@ -30,7 +30,7 @@ class BackpressureMonitor {
   /// Takes the levels stored in the segment as the current ones (after a restart).
   void adopt_levels();
   /// Recomputes every ring's fill and level; stores and reports changes.
-  void check(std::uint64_t now_ns, std::vector<catalog::BackpressureChange>& changes);
+  void check(std::uint64_t now_ns, std::vector<sys::BackpressureChange>& changes);
   /// Sets every ring back to NORMAL (the supervisor leaves; nobody would lower them).
   void reset_levels();
 

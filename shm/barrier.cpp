@@ -77,10 +77,10 @@ struct BarrierState {
   void publish(const SealedRound& s, std::uint64_t now_ns) noexcept {
     const BarrierEnforcement e = closed_round_record(table, index, s, now_ns);
     if (s.complete) {
-      const catalog::BarrierCompleted ev = to_completed_event(e);
+      const sys::BarrierCompleted ev = to_completed_event(e);
       (void)impl->publish(completed_topic, &ev, sizeof(ev), Priority::kCritical, kFlagSystem);
     } else {
-      const catalog::BarrierTimeout ev = to_timeout_event(e);
+      const sys::BarrierTimeout ev = to_timeout_event(e);
       (void)impl->publish(timeout_topic, &ev, sizeof(ev), Priority::kCritical, kFlagSystem);
     }
   }
@@ -514,13 +514,13 @@ Result<void> Barrier::become_waiter() {
     if (s.gone()) return s.gone_error();
     detail::BarrierHeader& h = s.header();
     if (s.completed_topic == kInvalidTopic) {
-      auto c = s.impl->register_topic(catalog::BarrierCompleted::kTopic,
-                                      sizeof(catalog::BarrierCompleted),
-                                      catalog::BarrierCompleted::kSchemaVersion);
+      auto c = s.impl->register_topic(sys::BarrierCompleted::kTopic,
+                                      sizeof(sys::BarrierCompleted),
+                                      sys::BarrierCompleted::kSchemaVersion);
       if (!c) return c.error();
       auto t =
-          s.impl->register_topic(catalog::BarrierTimeout::kTopic, sizeof(catalog::BarrierTimeout),
-                                 catalog::BarrierTimeout::kSchemaVersion);
+          s.impl->register_topic(sys::BarrierTimeout::kTopic, sizeof(sys::BarrierTimeout),
+                                 sys::BarrierTimeout::kSchemaVersion);
       if (!t) return t.error();
       s.completed_topic = *c;
       s.timeout_topic = *t;

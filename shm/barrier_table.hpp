@@ -221,8 +221,8 @@ void enforce_barriers(Segment& segment, std::uint64_t now_ns, const BarrierEnfor
                       std::uint32_t self = kNoAgent);
 
 /// The catalogue payloads for a closed round.
-catalog::BarrierCompleted to_completed_event(const BarrierEnforcement& round) noexcept;
-catalog::BarrierTimeout to_timeout_event(const BarrierEnforcement& round) noexcept;
+sys::BarrierCompleted to_completed_event(const BarrierEnforcement& round) noexcept;
+sys::BarrierTimeout to_timeout_event(const BarrierEnforcement& round) noexcept;
 /// The kRoundClosed record of a sealed round.
 BarrierEnforcement closed_round_record(const BarrierTable& table, std::uint32_t b,
                                        const SealedRound& sealed, std::uint64_t closed_ns);

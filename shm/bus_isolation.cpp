@@ -48,8 +48,8 @@ void BusImpl::publish_error(std::uint32_t kind, const ReadEvent& ev, const Subsc
     // First failure in this process: register sys.error (cold, once).
     error_topic_tried_ = true;
     try {
-      auto id = register_topic(catalog::ErrorEvent::kTopic, sizeof(catalog::ErrorEvent),
-                               catalog::ErrorEvent::kSchemaVersion);
+      auto id = register_topic(sys::ErrorEvent::kTopic, sizeof(sys::ErrorEvent),
+                               sys::ErrorEvent::kSchemaVersion);
       if (id) error_topic_ = *id;
     } catch (...) {
     }
@@ -57,15 +57,15 @@ void BusImpl::publish_error(std::uint32_t kind, const ReadEvent& ev, const Subsc
   if (error_topic_ == kInvalidTopic) return;
   // Never recursively: a failure while handling an ERROR event reports nothing.
   if (ev.header->topic_id == error_topic_) return;
-  catalog::ErrorEvent e{};
+  sys::ErrorEvent e{};
   e.error_mono_ns = now_ns;
   e.event_sequence = ev.header->producer_seq;
   // Occurrences of this kind at this agent so far.
-  switch (static_cast<catalog::ErrorKind>(kind)) {
-    case catalog::ErrorKind::kHandlerSlow:
+  switch (static_cast<sys::ErrorKind>(kind)) {
+    case sys::ErrorKind::kHandlerSlow:
       e.count = rec_->handler_slow.load(std::memory_order_relaxed);
       break;
-    case catalog::ErrorKind::kHandlerUnsubscribed:
+    case sys::ErrorKind::kHandlerUnsubscribed:
       e.count = rec_->handlers_unsubscribed.load(std::memory_order_relaxed);
       break;
     default:
@@ -74,7 +74,7 @@ void BusImpl::publish_error(std::uint32_t kind, const ReadEvent& ev, const Subsc
   }
   e.agent_index = self_;
   e.topic = ev.header->topic_id;
-  e.kind = static_cast<catalog::ErrorKind>(kind);
+  e.kind = static_cast<sys::ErrorKind>(kind);
   e.errc = Errc::kOk;
   std::strncpy(e.agent, options_.name.c_str(), sizeof e.agent - 1);
   std::strncpy(e.handler, s.name.c_str(), sizeof e.handler - 1);
@@ -105,7 +105,7 @@ void BusImpl::handler_failed(std::uint32_t ring, const ReadEvent& ev, Subscripti
     tc.dead_lettered.store(tc.dead_lettered.load(std::memory_order_relaxed) + 1,
                            std::memory_order_relaxed);
   }
-  publish_error(static_cast<std::uint32_t>(catalog::ErrorKind::kHandlerException), ev, s, reason,
+  publish_error(static_cast<std::uint32_t>(sys::ErrorKind::kHandlerException), ev, s, reason,
                 now);
   const std::uint32_t limit = options_.max_handler_failures;
   if (limit != 0 && s.error_streak >= limit && s.active) {
@@ -113,7 +113,7 @@ void BusImpl::handler_failed(std::uint32_t ring, const ReadEvent& ev, Subscripti
     rec_->handlers_unsubscribed.fetch_add(1, std::memory_order_relaxed);
     char msg[80];
     std::snprintf(msg, sizeof msg, "unsubscribed after %u failures in a row", s.error_streak);
-    publish_error(static_cast<std::uint32_t>(catalog::ErrorKind::kHandlerUnsubscribed), ev, s, msg,
+    publish_error(static_cast<std::uint32_t>(sys::ErrorKind::kHandlerUnsubscribed), ev, s, msg,
                   now);
   }
 }
@@ -128,7 +128,7 @@ void BusImpl::handler_slow(const ReadEvent& ev, Subscription& s, std::uint64_t t
   std::snprintf(msg, sizeof msg, "handler took %llu ns (budget %lld ns)",
                 static_cast<unsigned long long>(took_ns),
                 static_cast<long long>(options_.handler_budget.count()));
-  publish_error(static_cast<std::uint32_t>(catalog::ErrorKind::kHandlerSlow), ev, s, msg, now_ns);
+  publish_error(static_cast<std::uint32_t>(sys::ErrorKind::kHandlerSlow), ev, s, msg, now_ns);
 }
 
 }  // namespace shmbus::detail

@@ -17,19 +17,19 @@ namespace {
 
 using namespace detail;
 
-catalog::HealthState to_health(std::uint32_t v) noexcept {
+sys::HealthState to_health(std::uint32_t v) noexcept {
   // Segment bytes are input: an out-of-range value reads as unknown.
-  if (v > static_cast<std::uint32_t>(catalog::HealthState::kDead)) {
-    return catalog::HealthState::kUnknown;
+  if (v > static_cast<std::uint32_t>(sys::HealthState::kDead)) {
+    return sys::HealthState::kUnknown;
   }
-  return static_cast<catalog::HealthState>(v);
+  return static_cast<sys::HealthState>(v);
 }
 
-catalog::BackpressureLevel to_level(std::uint32_t v) noexcept {
-  if (v > static_cast<std::uint32_t>(catalog::BackpressureLevel::kCritical)) {
-    return catalog::BackpressureLevel::kNormal;
+sys::BackpressureLevel to_level(std::uint32_t v) noexcept {
+  if (v > static_cast<std::uint32_t>(sys::BackpressureLevel::kCritical)) {
+    return sys::BackpressureLevel::kNormal;
   }
-  return static_cast<catalog::BackpressureLevel>(v);
+  return static_cast<sys::BackpressureLevel>(v);
 }
 
 std::uint64_t age(std::uint64_t now, std::uint64_t then) noexcept {

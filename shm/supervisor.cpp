@@ -167,16 +167,16 @@ void SupervisorImpl::tick() {
 
 void SupervisorImpl::report() {
   for (const auto& e : left_) {
-    if (e.reason == catalog::LeaveReason::kDied) {
+    if (e.reason == sys::LeaveReason::kDied) {
       log_->warn("agent '{}' (index {}, pid {}) died; record recovered",
-                 catalog::symbol_view(e.agent), e.agent_index, e.pid);
+                 symbol_view(e.agent), e.agent_index, e.pid);
     } else {
-      log_->info("agent '{}' (index {}) left", catalog::symbol_view(e.agent), e.agent_index);
+      log_->info("agent '{}' (index {}) left", symbol_view(e.agent), e.agent_index);
     }
     events_.publish(e);
   }
   for (const auto& e : joined_) {
-    log_->info("agent '{}' (index {}, pid {}) joined", catalog::symbol_view(e.agent), e.agent_index,
+    log_->info("agent '{}' (index {}, pid {}) joined", symbol_view(e.agent), e.agent_index,
                e.pid);
     events_.publish(e);
   }
@@ -197,12 +197,12 @@ void SupervisorImpl::report() {
                u.stalled ? "stalled" : "too far behind", u.lag);
   }
   for (const auto& g : gaps_) {
-    log_->info("agent '{}' missed {} events of ring {}", catalog::symbol_view(g.agent), g.missed,
+    log_->info("agent '{}' missed {} events of ring {}", symbol_view(g.agent), g.missed,
                ring_name(static_cast<std::uint32_t>(g.ring)));
     events_.publish(g);
   }
   for (const auto& e : levels_) {
-    const auto lvl = e.new_level >= catalog::BackpressureLevel::kHigh ? spdlog::level::warn
+    const auto lvl = e.new_level >= sys::BackpressureLevel::kHigh ? spdlog::level::warn
                                                                       : spdlog::level::info;
     log_->log(lvl, "ring {}: backpressure {} -> {} (fill {} of {})",
               ring_name(static_cast<std::uint32_t>(e.ring)), backpressure_level_name(e.old_level),
@@ -225,11 +225,11 @@ void SupervisorImpl::report() {
   }
   for (const auto& e : health_changes_) {
     const auto lvl =
-        e.new_state >= catalog::HealthState::kUnhealthy ? spdlog::level::warn : spdlog::level::info;
-    log_->log(lvl, "{} '{}': {} -> {} ({})", e.agent_index == catalog::kBusWide ? "bus" : "agent",
-              e.agent_index == catalog::kBusWide ? std::string_view(bus_name_)
-                                                 : catalog::symbol_view(e.agent),
-              health_name(e.old_state), health_name(e.new_state), catalog::symbol_view(e.text));
+        e.new_state >= sys::HealthState::kUnhealthy ? spdlog::level::warn : spdlog::level::info;
+    log_->log(lvl, "{} '{}': {} -> {} ({})", e.agent_index == sys::kBusWide ? "bus" : "agent",
+              e.agent_index == sys::kBusWide ? std::string_view(bus_name_)
+                                                 : symbol_view(e.agent),
+              health_name(e.old_state), health_name(e.new_state), symbol_view(e.text));
     events_.publish(e);
   }
 }
@@ -249,7 +249,7 @@ void SupervisorImpl::take_snapshot(std::uint64_t now_ns) {
     rs.fill = f.fill;
     rs.usable = f.usable;
     rs.fill_ratio = f.ratio;
-    rs.level = static_cast<catalog::BackpressureLevel>(f.level);
+    rs.level = static_cast<sys::BackpressureLevel>(f.level);
     rs.padded = seg_->ring(r).padded.load(std::memory_order_relaxed);
     rs.quarantined = seg_->ring(r).quarantined.load(std::memory_order_relaxed);
   }
@@ -267,7 +267,7 @@ void SupervisorImpl::take_snapshot(std::uint64_t now_ns) {
       st.health = health_.agent(i).state;
       st.reason = health_.agent(i).reason;
     } else {
-      st.health = catalog::HealthState::kHealthy;
+      st.health = sys::HealthState::kHealthy;
     }
     const std::uint64_t beat = rec.heartbeat_ns.load(std::memory_order_relaxed);
     st.heartbeat_age_ns = now_ns > beat ? now_ns - beat : 0;

@@ -168,10 +168,10 @@ class Bus {
   /// the supervisor publishes (sys.backpressure). A subscription like any other: this agent's
   /// cursors then hold producers back, so keep dispatching (poll/run).
   Result<SubscriptionId> on_backpressure(
-      std::function<void(Priority ring, catalog::BackpressureLevel level)> handler);
+      std::function<void(Priority ring, sys::BackpressureLevel level)> handler);
   /// Calls `handler` on the dispatching thread for every health change of an agent or of the
-  /// bus (agent_index == catalog::kBusWide) the supervisor publishes (sys.health).
-  Result<SubscriptionId> on_health(std::function<void(const catalog::AgentHealthChange&)> handler);
+  /// bus (agent_index == sys::kBusWide) the supervisor publishes (sys.health).
+  Result<SubscriptionId> on_health(std::function<void(const sys::AgentHealthChange&)> handler);
   /// Writes the heartbeat now (dispatchers and publishers also do it as they work).
   void heartbeat() noexcept;
 

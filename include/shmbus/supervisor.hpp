@@ -33,7 +33,7 @@ struct RingStatus {
   std::uint64_t fill = 0;    ///< tail less the slowest tethered cursor
   std::uint64_t usable = 0;  ///< capacity less history_depth
   double fill_ratio = 0;     ///< fill / usable
-  catalog::BackpressureLevel level = catalog::BackpressureLevel::kNormal;
+  sys::BackpressureLevel level = sys::BackpressureLevel::kNormal;
   std::uint64_t padded = 0;       ///< slots padded (stuck claims, quarantined laps)
   std::uint64_t quarantined = 0;  ///< stuck claims of live producers quarantined
 };
@@ -44,8 +44,8 @@ struct AgentStatus {
   std::uint32_t epoch = 0;
   std::uint32_t pid = 0;
   std::string name;
-  catalog::HealthState health = catalog::HealthState::kUnknown;
-  catalog::HealthReason reason = catalog::HealthReason::kUnknown;
+  sys::HealthState health = sys::HealthState::kUnknown;
+  sys::HealthReason reason = sys::HealthReason::kUnknown;
   std::uint64_t heartbeat_age_ns = 0;
   std::uint32_t error_streak = 0;
   std::uint8_t reading_mask = 0;   ///< bit r: reads ring r
@@ -64,7 +64,7 @@ struct SupervisorSnapshot {
   std::uint64_t epoch = 0;  ///< supervisor_epoch in the segment
   std::uint64_t ticks = 0;
   bool reattached = false;  ///< started on a live segment rather than creating one
-  catalog::HealthState bus_health = catalog::HealthState::kUnknown;
+  sys::HealthState bus_health = sys::HealthState::kUnknown;
   std::array<RingStatus, kPriorityCount> rings{};
   std::vector<AgentStatus> agents;  ///< live agents, the supervisor's own included
   std::uint64_t claims_padded = 0;
