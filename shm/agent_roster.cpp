@@ -41,7 +41,7 @@ bool AgentRoster::read_identity(std::uint32_t i, AgentInfo& out) const {
 }
 
 sys::AgentLeft AgentRoster::make_left(std::uint32_t index, const AgentInfo& info,
-                                          sys::LeaveReason why, std::uint64_t now_ns) const {
+                                      sys::LeaveReason why, std::uint64_t now_ns) const {
   sys::AgentLeft e{};
   e.leave_mono_ns = now_ns;
   e.events_published = info.published;
@@ -55,8 +55,7 @@ sys::AgentLeft AgentRoster::make_left(std::uint32_t index, const AgentInfo& info
 }
 
 void AgentRoster::update(std::uint32_t self, std::uint64_t now_ns,
-                         std::vector<sys::AgentJoined>& joined,
-                         std::vector<sys::AgentLeft>& left) {
+                         std::vector<sys::AgentJoined>& joined, std::vector<sys::AgentLeft>& left) {
   const std::uint32_t n = size();
   // Totals first: a dead agent's record is cleared by the sweep below.
   for (std::uint32_t i = 0; i < n; ++i) {
@@ -83,8 +82,7 @@ void AgentRoster::update(std::uint32_t self, std::uint64_t now_ns,
       info.name = r.name;
       info.pid = r.pid;
     }
-    if (r.index != self)
-      left.push_back(make_left(r.index, info, sys::LeaveReason::kDied, now_ns));
+    if (r.index != self) left.push_back(make_left(r.index, info, sys::LeaveReason::kDied, now_ns));
     agents_[r.index] = AgentInfo{};
   }
 

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "shm/segment.hpp"
-#include "shmbus/catalog.hpp"
-#include "shmbus/supervisor.hpp"
+#include "shmbus/supervisor_config.hpp"
+#include "shmbus/sys_events.hpp"
 
 namespace shmbus::detail {
 
@@ -46,7 +46,7 @@ class AgentRoster {
  private:
   bool read_identity(std::uint32_t index, AgentInfo& out) const;
   sys::AgentLeft make_left(std::uint32_t index, const AgentInfo& info, sys::LeaveReason why,
-                               std::uint64_t now_ns) const;
+                           std::uint64_t now_ns) const;
 
   Segment& seg_;
   const SupervisorConfig& config_;

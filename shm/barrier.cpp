@@ -12,8 +12,7 @@
 #include "shm/bus_impl.hpp"
 #include "shm/clock.hpp"
 #include "shm/futex.hpp"
-#include "shmbus/bus.hpp"
-#include "shmbus/catalog.hpp"
+#include "shmbus/sys_events.hpp"
 
 namespace shmbus {
 
@@ -514,13 +513,11 @@ Result<void> Barrier::become_waiter() {
     if (s.gone()) return s.gone_error();
     detail::BarrierHeader& h = s.header();
     if (s.completed_topic == kInvalidTopic) {
-      auto c = s.impl->register_topic(sys::BarrierCompleted::kTopic,
-                                      sizeof(sys::BarrierCompleted),
+      auto c = s.impl->register_topic(sys::BarrierCompleted::kTopic, sizeof(sys::BarrierCompleted),
                                       sys::BarrierCompleted::kSchemaVersion);
       if (!c) return c.error();
-      auto t =
-          s.impl->register_topic(sys::BarrierTimeout::kTopic, sizeof(sys::BarrierTimeout),
-                                 sys::BarrierTimeout::kSchemaVersion);
+      auto t = s.impl->register_topic(sys::BarrierTimeout::kTopic, sizeof(sys::BarrierTimeout),
+                                      sys::BarrierTimeout::kSchemaVersion);
       if (!t) return t.error();
       s.completed_topic = *c;
       s.timeout_topic = *t;

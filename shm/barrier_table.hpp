@@ -16,9 +16,9 @@
 #include "shm/agent_table.hpp"
 #include "shm/barrier_layout.hpp"
 #include "shm/segment.hpp"
-#include "shmbus/barrier.hpp"
-#include "shmbus/catalog.hpp"
+#include "shmbus/barrier_types.hpp"
 #include "shmbus/result.hpp"
+#include "shmbus/sys_events.hpp"
 
 namespace shmbus::detail {
 

@@ -4,7 +4,6 @@
 #include "shm/bus_impl.hpp"
 #include "shm/clock.hpp"
 #include "shm/history.hpp"
-#include "shmbus/catalog.hpp"
 
 namespace shmbus {
 
@@ -216,8 +215,7 @@ Result<SubscriptionId> Bus::on_backpressure(
       HandlerOptions{"on_backpressure"});
 }
 
-Result<SubscriptionId> Bus::on_health(
-    std::function<void(const sys::AgentHealthChange&)> handler) {
+Result<SubscriptionId> Bus::on_health(std::function<void(const sys::AgentHealthChange&)> handler) {
   if (!handler) return make_error(Errc::kInvalidArgument, "on_health: handler is empty");
   return on(
       sys::AgentHealthChange::kTopic,

@@ -8,7 +8,7 @@
 #include <optional>
 
 #include "shm/clock.hpp"
-#include "shmbus/catalog.hpp"
+#include "shmbus/sys_events.hpp"
 
 namespace shmbus::detail {
 

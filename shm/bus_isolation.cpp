@@ -8,7 +8,7 @@
 
 #include "shm/clock.hpp"
 #include "shm/fast_clock.hpp"
-#include "shmbus/catalog.hpp"
+#include "shmbus/sys_events.hpp"
 
 namespace shmbus::detail {
 
@@ -105,8 +105,7 @@ void BusImpl::handler_failed(std::uint32_t ring, const ReadEvent& ev, Subscripti
     tc.dead_lettered.store(tc.dead_lettered.load(std::memory_order_relaxed) + 1,
                            std::memory_order_relaxed);
   }
-  publish_error(static_cast<std::uint32_t>(sys::ErrorKind::kHandlerException), ev, s, reason,
-                now);
+  publish_error(static_cast<std::uint32_t>(sys::ErrorKind::kHandlerException), ev, s, reason, now);
   const std::uint32_t limit = options_.max_handler_failures;
   if (limit != 0 && s.error_streak >= limit && s.active) {
     (void)subs_->remove(s.id);  // retired, not freed: we are inside its dispatch

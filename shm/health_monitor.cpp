@@ -117,11 +117,11 @@ HealthVerdict HealthMonitor::judge_bus(const AgentRoster& roster, std::uint32_t 
   v.state = HealthState::kHealthy;
   v.text = "agents healthy, rings below HIGH";
   for (std::uint32_t r = 0; r < kRingCount; ++r) {
-    const Level l = backpressure.ring(r).level;
-    if (l == Level::kCritical) {
+    const sys::BackpressureLevel l = backpressure.ring(r).level;
+    if (l == sys::BackpressureLevel::kCritical) {
       worse(v, HealthState::kUnhealthy, HealthReason::kStalled,
             "ring " + std::string(ring_name(r)) + " at CRITICAL");
-    } else if (l == Level::kHigh) {
+    } else if (l == sys::BackpressureLevel::kHigh) {
       worse(v, HealthState::kDegraded, HealthReason::kStalled,
             "ring " + std::string(ring_name(r)) + " at HIGH");
     }
@@ -168,8 +168,7 @@ void HealthMonitor::check(std::uint64_t now_ns, const AgentRoster& roster, std::
       dead.text = "liveness lock released; record recovered";
       const HealthState old_state =
           st.known && st.epoch == l.agent_epoch ? st.verdict.state : HealthState::kUnknown;
-      emit(l.agent_index, l.agent_epoch, std::string(symbol_view(l.agent)), old_state,
-           dead, 0);
+      emit(l.agent_index, l.agent_epoch, std::string(symbol_view(l.agent)), old_state, dead, 0);
     }
     st = Tracked{};
   }

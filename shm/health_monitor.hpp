@@ -14,8 +14,8 @@
 #include "shm/backpressure_monitor.hpp"
 #include "shm/segment.hpp"
 #include "shm/slow_subscriber_monitor.hpp"
-#include "shmbus/catalog.hpp"
-#include "shmbus/supervisor.hpp"
+#include "shmbus/supervisor_config.hpp"
+#include "shmbus/sys_events.hpp"
 
 namespace shmbus::detail {
 
@@ -32,8 +32,7 @@ class HealthMonitor {
   /// Judges every agent and the bus. `left` are this tick's departures (deaths become DEAD).
   void check(std::uint64_t now_ns, const AgentRoster& roster, std::uint32_t self,
              const SlowSubscriberMonitor& slow, const BackpressureMonitor& backpressure,
-             const std::vector<sys::AgentLeft>& left,
-             std::vector<sys::AgentHealthChange>& changes);
+             const std::vector<sys::AgentLeft>& left, std::vector<sys::AgentHealthChange>& changes);
 
   const HealthVerdict& agent(std::uint32_t index) const noexcept { return agents_[index].verdict; }
   const HealthVerdict& bus() const noexcept { return bus_; }

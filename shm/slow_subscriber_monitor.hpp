@@ -14,8 +14,8 @@
 #include "shm/agent_roster.hpp"
 #include "shm/segment.hpp"
 #include "shm/slot_pins.hpp"
-#include "shmbus/catalog.hpp"
-#include "shmbus/supervisor.hpp"
+#include "shmbus/supervisor_config.hpp"
+#include "shmbus/sys_events.hpp"
 
 namespace shmbus::detail {
 

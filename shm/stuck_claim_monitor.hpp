@@ -12,7 +12,7 @@
 
 #include "shm/segment.hpp"
 #include "shm/slot_pins.hpp"
-#include "shmbus/supervisor.hpp"
+#include "shmbus/supervisor_config.hpp"
 
 namespace shmbus::detail {
 

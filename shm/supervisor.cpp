@@ -168,16 +168,15 @@ void SupervisorImpl::tick() {
 void SupervisorImpl::report() {
   for (const auto& e : left_) {
     if (e.reason == sys::LeaveReason::kDied) {
-      log_->warn("agent '{}' (index {}, pid {}) died; record recovered",
-                 symbol_view(e.agent), e.agent_index, e.pid);
+      log_->warn("agent '{}' (index {}, pid {}) died; record recovered", symbol_view(e.agent),
+                 e.agent_index, e.pid);
     } else {
       log_->info("agent '{}' (index {}) left", symbol_view(e.agent), e.agent_index);
     }
     events_.publish(e);
   }
   for (const auto& e : joined_) {
-    log_->info("agent '{}' (index {}, pid {}) joined", symbol_view(e.agent), e.agent_index,
-               e.pid);
+    log_->info("agent '{}' (index {}, pid {}) joined", symbol_view(e.agent), e.agent_index, e.pid);
     events_.publish(e);
   }
   for (const auto& c : closed_) {
@@ -202,8 +201,8 @@ void SupervisorImpl::report() {
     events_.publish(g);
   }
   for (const auto& e : levels_) {
-    const auto lvl = e.new_level >= sys::BackpressureLevel::kHigh ? spdlog::level::warn
-                                                                      : spdlog::level::info;
+    const auto lvl =
+        e.new_level >= sys::BackpressureLevel::kHigh ? spdlog::level::warn : spdlog::level::info;
     log_->log(lvl, "ring {}: backpressure {} -> {} (fill {} of {})",
               ring_name(static_cast<std::uint32_t>(e.ring)), backpressure_level_name(e.old_level),
               backpressure_level_name(e.new_level), e.fill_slots, e.capacity);
@@ -227,8 +226,7 @@ void SupervisorImpl::report() {
     const auto lvl =
         e.new_state >= sys::HealthState::kUnhealthy ? spdlog::level::warn : spdlog::level::info;
     log_->log(lvl, "{} '{}': {} -> {} ({})", e.agent_index == sys::kBusWide ? "bus" : "agent",
-              e.agent_index == sys::kBusWide ? std::string_view(bus_name_)
-                                                 : symbol_view(e.agent),
+              e.agent_index == sys::kBusWide ? std::string_view(bus_name_) : symbol_view(e.agent),
               health_name(e.old_state), health_name(e.new_state), symbol_view(e.text));
     events_.publish(e);
   }
@@ -336,7 +334,8 @@ Result<void> SupervisorImpl::shutdown() {
   // Nobody would lower the levels after us; agents that go on must not shed forever.
   backpressure_.reset_levels();
   SegmentHeader& h = seg_->header();
-  h.bus_health.store(static_cast<std::uint32_t>(Health::kUnknown), std::memory_order_relaxed);
+  h.bus_health.store(static_cast<std::uint32_t>(sys::HealthState::kUnknown),
+                     std::memory_order_relaxed);
   h.supervisor_pid.store(0, std::memory_order_relaxed);
   const std::uint32_t live = live_agents(*seg_, kNoAgent);
   seg_->locks().unlock(kSupervisorLockByte);

@@ -12,6 +12,7 @@ Result<TopicId> register_sys(Bus& bus) {
 }
 }  // namespace
 
+SystemEvents::SystemEvents() = default;
 SystemEvents::~SystemEvents() {
   close();
 }

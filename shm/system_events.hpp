@@ -8,15 +8,19 @@
 #include <memory>
 #include <string>
 
-#include "shmbus/bus.hpp"
-#include "shmbus/catalog.hpp"
 #include "shmbus/result.hpp"
+#include "shmbus/sys_events.hpp"
+#include "shmbus/topic.hpp"
+
+namespace shmbus {
+class Bus;
+}  // namespace shmbus
 
 namespace shmbus::detail {
 
 class SystemEvents {
  public:
-  SystemEvents() = default;
+  SystemEvents();  // defined where Bus is complete
   ~SystemEvents();
   SystemEvents(const SystemEvents&) = delete;
   SystemEvents& operator=(const SystemEvents&) = delete;

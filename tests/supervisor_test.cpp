@@ -572,8 +572,8 @@ TEST(SupervisorTest, StoppedSubscriberIsUntetheredOthersGoOnAndItGetsExactGapCou
             static_cast<int>(sys::HealthState::kDegraded));
   EXPECT_TRUE(tick_until(
       *sup,
-      [&] { return !slow_health.empty() && slow_health.back() == sys::HealthState::kHealthy; },
-      5s, [&] { watcher->poll(); }))
+      [&] { return !slow_health.empty() && slow_health.back() == sys::HealthState::kHealthy; }, 5s,
+      [&] { watcher->poll(); }))
       << "healthy again once it runs";
   rec->done.store(true);
   EXPECT_EQ(slow.wait(10s), 0);
@@ -798,8 +798,7 @@ TEST(SupervisorTest, ReportsAgentAndBusHealthChangesAndRosterEvents) {
   std::vector<sys::AgentHealthChange> health;
   std::vector<std::string> joined;
   std::vector<std::pair<std::string, sys::LeaveReason>> left;
-  ASSERT_TRUE(
-      watcher->on_health([&](const sys::AgentHealthChange& h) { health.push_back(h); }));
+  ASSERT_TRUE(watcher->on_health([&](const sys::AgentHealthChange& h) { health.push_back(h); }));
   ASSERT_TRUE(watcher->on("sys.agent.joined", [&](const EventView& v) {
     sys::AgentJoined j;
     if (v.copy_to(j)) joined.emplace_back(catalog::symbol_view(j.agent));
@@ -845,15 +844,15 @@ TEST(SupervisorTest, ReportsAgentAndBusHealthChangesAndRosterEvents) {
   }
   bool bus_degraded = false;
   for (const auto& h : health) {
-    bus_degraded = bus_degraded || (h.agent_index == sys::kBusWide &&
-                                    h.new_state == sys::HealthState::kDegraded);
+    bus_degraded = bus_degraded ||
+                   (h.agent_index == sys::kBusWide && h.new_state == sys::HealthState::kDegraded);
   }
   EXPECT_TRUE(bus_degraded) << "a sick agent degrades the bus";
   {
     auto seg = Segment::open(name);
     ASSERT_TRUE(seg);
     EXPECT_EQ(seg.value()->agent(idle->agent_index()).health.load(),
-              static_cast<std::uint32_t>(detail::Health::kUnhealthy));
+              static_cast<std::uint32_t>(sys::HealthState::kUnhealthy));
   }
   idle->heartbeat();
   ASSERT_TRUE(tick_until(

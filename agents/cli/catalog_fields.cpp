@@ -11,6 +11,7 @@ namespace shmbus::cli {
 namespace {
 
 using namespace shmbus::catalog;
+using namespace shmbus::sys;
 
 #define SHMBUS_FIELD(T, m) describe_field<decltype(T::m)>(#m, offsetof(T, m))
 #define SHMBUS_RESERVED(T, m) reserved_field(offsetof(T, m), sizeof(T::m))

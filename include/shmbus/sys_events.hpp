@@ -272,24 +272,3 @@ struct Heartbeat {
 SHMBUS_PAYLOAD_PIN(Heartbeat, 88);
 
 }  // namespace shmbus::sys
-
-namespace shmbus::catalog {
-// Transitional: the sys.* types under their old catalogue names, until callers say sys::.
-using sys::AgentHealthChange;
-using sys::AgentJoined;
-using sys::AgentLeft;
-using sys::BackpressureChange;
-using sys::BackpressureLevel;
-using sys::BarrierCompleted;
-using sys::BarrierTimeout;
-using sys::ErrorEvent;
-using sys::ErrorKind;
-using sys::GapNotice;
-using sys::GapReason;
-using sys::HealthReason;
-using sys::HealthState;
-using sys::Heartbeat;
-using sys::kBusWide;
-using sys::LeaveReason;
-
-}  // namespace shmbus::catalog
