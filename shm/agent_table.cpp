@@ -7,6 +7,7 @@
 #include "shm/clock.hpp"
 #include "shm/control_mutex.hpp"
 #include "shm/process_info.hpp"
+#include "shmbus/sys_events.hpp"
 
 namespace shmbus::detail {
 

@@ -10,6 +10,7 @@
 #include "shm/clock.hpp"
 #include "shm/fast_clock.hpp"
 #include "shm/futex.hpp"
+#include "shmbus/sys_events.hpp"
 
 namespace shmbus::detail {
 

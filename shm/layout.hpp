@@ -30,8 +30,6 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "shmbus/sys_events.hpp"
-
 namespace shmbus::detail {
 
 inline constexpr std::size_t kCacheLine = 64;
@@ -176,10 +174,8 @@ enum ReaderFlags : std::uint32_t {
 /// Claim word bits (AgentRecord::claiming[r]): position+1 of the claim in progress.
 inline constexpr std::uint64_t kClaimConfirmed = 1ull << 63;  // the tail CAS succeeded
 
-// Health words (SegmentHeader::bus_health, AgentRecord::health) hold a sys::HealthState, and the
-// backpressure words (SegmentHeader::backpressure[r], set by the supervisor) a
-// sys::BackpressureLevel, each widened to 32 bits (sys_events.hpp; the values are pinned there
-// and by layout_test).
+// The health words hold sys::HealthState values and the backpressure words (set by the
+// supervisor) sys::BackpressureLevel values (sys_events.hpp), widened to 32 bits.
 
 inline constexpr std::size_t kAgentNameBytes = 32;
 inline constexpr std::size_t kLastErrorBytes = 128;

@@ -17,6 +17,7 @@
 #include "shm/region_sizes.hpp"
 #include "shm/segment.hpp"
 #include "shmbus/config.hpp"
+#include "shmbus/sys_events.hpp"
 
 namespace shmbus::detail {
 namespace {

@@ -55,8 +55,9 @@ constexpr FieldKind integer_kind() noexcept {
 /// The descriptor of a member of type M named `name` at `offset`.
 template <typename M>
 constexpr FieldDesc describe_field(std::string_view name, std::size_t offset) noexcept {
-  if (name.substr(0, 8) == "reserved")
+  if (name.substr(0, 8) == "reserved") {
     return FieldDesc{name, offset, sizeof(M), 1, FieldKind::kReserved};
+  }
   if constexpr (std::is_array_v<M>) {
     using E = std::remove_extent_t<M>;
     if constexpr (std::is_same_v<E, char>) {
@@ -69,9 +70,12 @@ constexpr FieldDesc describe_field(std::string_view name, std::size_t offset) no
   }
 }
 
-// SHMBUS_FIELDS' loop over its member names (C++20 __VA_OPT__; up to 64 names).
+// SHMBUS_FIELDS' loop over its member names (C++20 __VA_OPT__): each name takes one rescan, and
+// the nested EXPANDs give 3^4 = 81 of them, so a struct may list up to 80 members.
 #define SHMBUS_DETAIL_PARENS ()
 #define SHMBUS_DETAIL_EXPAND(...) \
+  SHMBUS_DETAIL_EXPAND4(SHMBUS_DETAIL_EXPAND4(SHMBUS_DETAIL_EXPAND4(__VA_ARGS__)))
+#define SHMBUS_DETAIL_EXPAND4(...) \
   SHMBUS_DETAIL_EXPAND3(SHMBUS_DETAIL_EXPAND3(SHMBUS_DETAIL_EXPAND3(__VA_ARGS__)))
 #define SHMBUS_DETAIL_EXPAND3(...) \
   SHMBUS_DETAIL_EXPAND2(SHMBUS_DETAIL_EXPAND2(SHMBUS_DETAIL_EXPAND2(__VA_ARGS__)))

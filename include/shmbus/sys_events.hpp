@@ -1,8 +1,9 @@
 // The bus's own protocol: the sys.* payloads the supervisor and the dispatchers publish (health,
 // backpressure, errors, barrier rounds, gaps, agents joining and leaving, heartbeats), their
-// enums with one name function each, and kBusWide. Used by the core, the supervisor,
-// Bus::on_health / on_backpressure and tools; the trading catalogue lists these types too but
-// this header does not depend on it. Wire conventions as in catalog/common.hpp.
+// enums (with the one name function of health states and of backpressure levels) and kBusWide.
+// Used by the core, the supervisor, Bus::on_health / on_backpressure and tools; the trading
+// catalogue lists these types too, but this header does not depend on it. Wire conventions as
+// in catalog/common.hpp.
 #pragma once
 
 #include <cstddef>

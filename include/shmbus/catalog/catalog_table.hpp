@@ -36,6 +36,7 @@ concept CatalogPayload = std::is_standard_layout_v<T> && std::is_trivially_copya
   { T::kTopic } -> std::convertible_to<std::string_view>;
   { T::kSchemaVersion } -> std::convertible_to<std::uint16_t>;
   { T::kDescription } -> std::convertible_to<std::string_view>;
+  {T::fields()};  // SHMBUS_FIELDS (fields.hpp)
 };
 
 template <typename... Ts>
