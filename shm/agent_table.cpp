@@ -8,6 +8,7 @@
 #include "shm/control_mutex.hpp"
 #include "shm/process_info.hpp"
 #include "shm/ring/slot_seq.hpp"
+#include "shmbus/sys_events.hpp"
 
 namespace shmbus::detail {
 
@@ -114,7 +115,8 @@ Result<std::uint32_t> register_agent(Segment& seg, const std::string& name) {
   rec.attach_time_ns = realtime_ns();
   std::memcpy(rec.name, name.data(), name.size());
   rec.heartbeat_ns.store(monotonic_ns(), std::memory_order_relaxed);
-  rec.health.store(static_cast<std::uint32_t>(Health::kHealthy), std::memory_order_relaxed);
+  rec.health.store(static_cast<std::uint32_t>(sys::HealthState::kHealthy),
+                   std::memory_order_relaxed);
   rec.state.store(static_cast<std::uint32_t>(AgentState::kActive), std::memory_order_release);
   return free_index;
 }

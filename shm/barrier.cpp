@@ -14,8 +14,7 @@
 #include "shm/bus_access.hpp"
 #include "shm/clock.hpp"
 #include "shm/futex.hpp"
-#include "shmbus/bus.hpp"
-#include "shmbus/catalog.hpp"
+#include "shmbus/sys_events.hpp"
 
 namespace shmbus {
 
@@ -79,15 +78,7 @@ Result<BarrierStatus> status_in(detail::Segment& seg, std::string_view name, std
 }
 
 Result<std::vector<BarrierStatus>> list_in(detail::Segment& seg, std::uint32_t self) {
-  BarrierTable t(seg);
-  std::vector<BarrierStatus> out;
-  for (std::uint32_t b = 0; b < t.capacity(); ++b) {
-    if (t.header(b).state.load(std::memory_order_acquire) ==
-        static_cast<std::uint32_t>(detail::BarrierRecordState::kActive)) {
-      out.push_back(detail::read_status(t, b, detail::monotonic_ns(), self));
-    }
-  }
-  return out;
+  return detail::read_all_status(BarrierTable(seg), detail::monotonic_ns(), self);
 }
 
 }  // namespace
@@ -279,13 +270,11 @@ Result<void> Barrier::become_waiter() {
     if (s.gone()) return s.gone_error();
     detail::BarrierHeader& h = s.header();
     if (s.completed_topic == kInvalidTopic) {
-      auto c = s.impl->register_topic(catalog::BarrierCompleted::kTopic,
-                                      sizeof(catalog::BarrierCompleted),
-                                      catalog::BarrierCompleted::kSchemaVersion);
+      auto c = s.impl->register_topic(sys::BarrierCompleted::kTopic, sizeof(sys::BarrierCompleted),
+                                      sys::BarrierCompleted::kSchemaVersion);
       if (!c) return c.error();
-      auto t =
-          s.impl->register_topic(catalog::BarrierTimeout::kTopic, sizeof(catalog::BarrierTimeout),
-                                 catalog::BarrierTimeout::kSchemaVersion);
+      auto t = s.impl->register_topic(sys::BarrierTimeout::kTopic, sizeof(sys::BarrierTimeout),
+                                      sys::BarrierTimeout::kSchemaVersion);
       if (!t) return t.error();
       s.completed_topic = *c;
       s.timeout_topic = *t;

@@ -285,4 +285,16 @@ BarrierStatus read_status(const BarrierTable& t, std::uint32_t b, std::uint64_t 
   return st;
 }
 
+std::vector<BarrierStatus> read_all_status(const BarrierTable& t, std::uint64_t now_ns,
+                                           std::uint32_t self) {
+  std::vector<BarrierStatus> out;
+  for (std::uint32_t b = 0; b < t.capacity(); ++b) {
+    if (t.header(b).state.load(std::memory_order_acquire) ==
+        static_cast<std::uint32_t>(BarrierRecordState::kActive)) {
+      out.push_back(read_status(t, b, now_ns, self));
+    }
+  }
+  return out;
+}
+
 }  // namespace shmbus::detail

@@ -8,11 +8,12 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "shm/agent_table.hpp"
 #include "shm/barrier_table.hpp"
 #include "shm/segment.hpp"
-#include "shmbus/barrier.hpp"
+#include "shmbus/barrier_types.hpp"
 #include "shmbus/result.hpp"
 
 namespace shmbus::detail {
@@ -42,6 +43,9 @@ bool agent_ref_alive(Segment& segment, std::uint64_t ref, std::uint32_t self) no
 /// Status of barrier `b` as of `now_ns` (CLOCK_MONOTONIC); `self` as for agent_ref_alive.
 BarrierStatus read_status(const BarrierTable& table, std::uint32_t b, std::uint64_t now_ns,
                           std::uint32_t self = kNoAgent);
+/// Status of every active barrier, in record order (barrier.hpp's list_barriers, inspect_bus).
+std::vector<BarrierStatus> read_all_status(const BarrierTable& table, std::uint64_t now_ns,
+                                           std::uint32_t self = kNoAgent);
 
 /// Drops participants of barrier `b` whose bound agent is gone; calls `on_drop(p)` for each.
 /// Wakes the waiter when one was dropped (the round may be complete now).

@@ -369,28 +369,28 @@ BarrierEnforcement closed_round_record(const BarrierTable& t, std::uint32_t b,
   return e;
 }
 
-catalog::BarrierCompleted to_completed_event(const BarrierEnforcement& e) noexcept {
-  catalog::BarrierCompleted ev{};
+sys::BarrierCompleted to_completed_event(const BarrierEnforcement& e) noexcept {
+  sys::BarrierCompleted ev{};
   ev.generation = e.generation;
   ev.arrived_mask = e.arrived_mask;
   ev.elapsed_ns = e.first_arrive_ns != 0 && e.closed_ns > e.first_arrive_ns
                       ? e.closed_ns - e.first_arrive_ns
                       : 0;
   ev.complete_mono_ns = e.closed_ns;
-  catalog::set_symbol(ev.barrier, e.barrier);
+  set_symbol(ev.barrier, e.barrier);
   ev.arrived = e.arrived;
   ev.participants = e.participants;
   return ev;
 }
 
-catalog::BarrierTimeout to_timeout_event(const BarrierEnforcement& e) noexcept {
-  catalog::BarrierTimeout ev{};
+sys::BarrierTimeout to_timeout_event(const BarrierEnforcement& e) noexcept {
+  sys::BarrierTimeout ev{};
   ev.generation = e.generation;
   ev.arrived_mask = e.arrived_mask;
   ev.missing_mask = e.missing_mask;
   ev.timeout_ns = e.timeout_ns;
   ev.deadline_mono_ns = e.first_arrive_ns != 0 ? e.first_arrive_ns + e.timeout_ns : 0;
-  catalog::set_symbol(ev.barrier, e.barrier);
+  set_symbol(ev.barrier, e.barrier);
   ev.arrived = e.arrived;
   ev.participants = e.participants;
   return ev;

@@ -11,8 +11,8 @@
 
 #include "shm/agent_table.hpp"
 #include "shm/barrier_table.hpp"
-#include "shmbus/barrier.hpp"
-#include "shmbus/catalog.hpp"
+#include "shmbus/barrier_types.hpp"
+#include "shmbus/sys_events.hpp"
 
 namespace shmbus::detail {
 
@@ -115,8 +115,8 @@ struct BarrierEnforcement {
 };
 
 /// The catalogue payloads for a closed round.
-catalog::BarrierCompleted to_completed_event(const BarrierEnforcement& round) noexcept;
-catalog::BarrierTimeout to_timeout_event(const BarrierEnforcement& round) noexcept;
+sys::BarrierCompleted to_completed_event(const BarrierEnforcement& round) noexcept;
+sys::BarrierTimeout to_timeout_event(const BarrierEnforcement& round) noexcept;
 /// The kRoundClosed record of a sealed round.
 BarrierEnforcement closed_round_record(const BarrierTable& table, std::uint32_t b,
                                        const SealedRound& sealed, std::uint64_t closed_ns);

@@ -14,7 +14,7 @@
 #include "shm/barrier_round.hpp"
 #include "shm/barrier_table.hpp"
 #include "shm/bus_impl.hpp"
-#include "shmbus/barrier.hpp"
+#include "shmbus/barrier_types.hpp"
 #include "shmbus/result.hpp"
 
 namespace shmbus::detail {

@@ -9,7 +9,7 @@
 #include "shm/barrier_state.hpp"
 #include "shm/clock.hpp"
 #include "shm/futex.hpp"
-#include "shmbus/catalog.hpp"
+#include "shmbus/sys_events.hpp"
 
 namespace shmbus::detail {
 
@@ -19,11 +19,11 @@ namespace shmbus::detail {
 void BarrierState::publish(const SealedRound& s, std::uint64_t now_ns) noexcept {
   const BarrierEnforcement e = closed_round_record(table, index, s, now_ns);
   if (s.complete) {
-    const catalog::BarrierCompleted ev = to_completed_event(e);
+    const sys::BarrierCompleted ev = to_completed_event(e);
     (void)impl->publisher().publish(completed_topic, &ev, sizeof(ev), Priority::kCritical,
                                     kFlagSystem);
   } else {
-    const catalog::BarrierTimeout ev = to_timeout_event(e);
+    const sys::BarrierTimeout ev = to_timeout_event(e);
     (void)impl->publisher().publish(timeout_topic, &ev, sizeof(ev), Priority::kCritical,
                                     kFlagSystem);
   }

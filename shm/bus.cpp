@@ -5,7 +5,6 @@
 #include "shm/bus_impl.hpp"
 #include "shm/clock.hpp"
 #include "shm/history.hpp"
-#include "shmbus/catalog.hpp"
 
 namespace shmbus {
 
@@ -205,25 +204,24 @@ void Bus::on_gap(std::function<void(Priority, std::uint64_t)> handler) {
 
 // The supervisor publishes these with kFlagSystem; anything else on the topic is ignored.
 Result<SubscriptionId> Bus::on_backpressure(
-    std::function<void(Priority, catalog::BackpressureLevel)> handler) {
+    std::function<void(Priority, sys::BackpressureLevel)> handler) {
   if (!handler) return make_error(Errc::kInvalidArgument, "on_backpressure: handler is empty");
   return on(
-      catalog::BackpressureChange::kTopic,
+      sys::BackpressureChange::kTopic,
       [h = std::move(handler)](const EventView& v) {
-        catalog::BackpressureChange e;
+        sys::BackpressureChange e;
         if ((v.flags & kFlagSystem) == 0 || !v.copy_to(e)) return;
         h(e.ring, e.new_level);
       },
       HandlerOptions{"on_backpressure"});
 }
 
-Result<SubscriptionId> Bus::on_health(
-    std::function<void(const catalog::AgentHealthChange&)> handler) {
+Result<SubscriptionId> Bus::on_health(std::function<void(const sys::AgentHealthChange&)> handler) {
   if (!handler) return make_error(Errc::kInvalidArgument, "on_health: handler is empty");
   return on(
-      catalog::AgentHealthChange::kTopic,
+      sys::AgentHealthChange::kTopic,
       [h = std::move(handler)](const EventView& v) {
-        catalog::AgentHealthChange e;
+        sys::AgentHealthChange e;
         if ((v.flags & kFlagSystem) == 0 || !v.copy_to(e)) return;
         h(e);
       },

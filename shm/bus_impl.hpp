@@ -15,7 +15,6 @@
 #include "shm/publisher.hpp"
 #include "shm/segment.hpp"
 #include "shm/shared_topics.hpp"
-#include "shmbus/bus.hpp"
 
 namespace shmbus::detail {
 

@@ -6,7 +6,6 @@
 #include "shm/bus_access.hpp"
 #include "shm/dead_letter_area.hpp"
 #include "shm/topic_registry.hpp"
-#include "shmbus/bus.hpp"
 
 namespace shmbus {
 

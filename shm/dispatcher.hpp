@@ -23,7 +23,7 @@
 #include "shm/shared_topics.hpp"
 #include "shm/subscriptions.hpp"
 #include "shm/topic_registry.hpp"
-#include "shmbus/bus.hpp"
+#include "shmbus/handler.hpp"
 
 namespace shmbus::detail {
 

@@ -8,7 +8,7 @@
 
 #include "shm/agent_table.hpp"
 #include "shm/clock.hpp"
-#include "shmbus/catalog.hpp"
+#include "shmbus/sys_events.hpp"
 
 namespace shmbus::detail {
 
@@ -32,8 +32,8 @@ void HandlerIsolation::publish_error(std::uint32_t kind, const ReadEvent& ev, co
     // First failure in this process: register sys.error (cold, once).
     error_topic_tried_ = true;
     try {
-      auto id = topics_->register_topic(catalog::ErrorEvent::kTopic, sizeof(catalog::ErrorEvent),
-                                        catalog::ErrorEvent::kSchemaVersion);
+      auto id = topics_->register_topic(sys::ErrorEvent::kTopic, sizeof(sys::ErrorEvent),
+                                        sys::ErrorEvent::kSchemaVersion);
       if (id) error_topic_ = *id;
     } catch (...) {
     }
@@ -41,15 +41,15 @@ void HandlerIsolation::publish_error(std::uint32_t kind, const ReadEvent& ev, co
   if (error_topic_ == kInvalidTopic) return;
   // Never recursively: a failure while handling an ERROR event reports nothing.
   if (ev.header->topic_id == error_topic_) return;
-  catalog::ErrorEvent e{};
+  sys::ErrorEvent e{};
   e.error_mono_ns = now_ns;
   e.event_sequence = ev.header->producer_seq;
   // Occurrences of this kind at this agent so far.
-  switch (static_cast<catalog::ErrorKind>(kind)) {
-    case catalog::ErrorKind::kHandlerSlow:
+  switch (static_cast<sys::ErrorKind>(kind)) {
+    case sys::ErrorKind::kHandlerSlow:
       e.count = rec_->handler_slow.load(std::memory_order_relaxed);
       break;
-    case catalog::ErrorKind::kHandlerUnsubscribed:
+    case sys::ErrorKind::kHandlerUnsubscribed:
       e.count = rec_->handlers_unsubscribed.load(std::memory_order_relaxed);
       break;
     default:
@@ -58,7 +58,7 @@ void HandlerIsolation::publish_error(std::uint32_t kind, const ReadEvent& ev, co
   }
   e.agent_index = self_;
   e.topic = ev.header->topic_id;
-  e.kind = static_cast<catalog::ErrorKind>(kind);
+  e.kind = static_cast<sys::ErrorKind>(kind);
   e.errc = Errc::kOk;
   std::strncpy(e.agent, agent_name_.c_str(), sizeof e.agent - 1);
   std::strncpy(e.handler, s.name.c_str(), sizeof e.handler - 1);
@@ -90,15 +90,14 @@ void HandlerIsolation::handler_failed(std::uint32_t ring, const ReadEvent& ev, S
     tc.dead_lettered.store(tc.dead_lettered.load(std::memory_order_relaxed) + 1,
                            std::memory_order_relaxed);
   }
-  publish_error(static_cast<std::uint32_t>(catalog::ErrorKind::kHandlerException), ev, s, reason,
-                now);
+  publish_error(static_cast<std::uint32_t>(sys::ErrorKind::kHandlerException), ev, s, reason, now);
   const std::uint32_t limit = max_handler_failures_;
   if (limit != 0 && s.error_streak >= limit && s.active) {
     (void)subs_->remove(s.id);  // retired, not freed: we are inside its dispatch
     rec_->handlers_unsubscribed.fetch_add(1, std::memory_order_relaxed);
     char msg[80];
     std::snprintf(msg, sizeof msg, "unsubscribed after %u failures in a row", s.error_streak);
-    publish_error(static_cast<std::uint32_t>(catalog::ErrorKind::kHandlerUnsubscribed), ev, s, msg,
+    publish_error(static_cast<std::uint32_t>(sys::ErrorKind::kHandlerUnsubscribed), ev, s, msg,
                   now);
   }
 }
@@ -113,7 +112,7 @@ void HandlerIsolation::handler_slow(const ReadEvent& ev, Subscription& s, std::u
   std::snprintf(msg, sizeof msg, "handler took %llu ns (budget %lld ns)",
                 static_cast<unsigned long long>(took_ns),
                 static_cast<long long>(handler_budget_ns_));
-  publish_error(static_cast<std::uint32_t>(catalog::ErrorKind::kHandlerSlow), ev, s, msg, now_ns);
+  publish_error(static_cast<std::uint32_t>(sys::ErrorKind::kHandlerSlow), ev, s, msg, now_ns);
 }
 
 }  // namespace shmbus::detail

@@ -15,7 +15,7 @@
 #include "shm/segment.hpp"
 #include "shm/shared_topics.hpp"
 #include "shm/subscriptions.hpp"
-#include "shmbus/bus.hpp"
+#include "shmbus/handler.hpp"
 
 namespace shmbus::detail {
 

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <exception>
 
+#include "shm/barrier_registry.hpp"
 #include "shm/clock.hpp"
 #include "shm/layout.hpp"
 #include "shm/segment.hpp"
@@ -16,19 +17,19 @@ namespace {
 
 using namespace detail;
 
-catalog::HealthState to_health(std::uint32_t v) noexcept {
+sys::HealthState to_health(std::uint32_t v) noexcept {
   // Segment bytes are input: an out-of-range value reads as unknown.
-  if (v > static_cast<std::uint32_t>(catalog::HealthState::kDead)) {
-    return catalog::HealthState::kUnknown;
+  if (v > static_cast<std::uint32_t>(sys::HealthState::kDead)) {
+    return sys::HealthState::kUnknown;
   }
-  return static_cast<catalog::HealthState>(v);
+  return static_cast<sys::HealthState>(v);
 }
 
-catalog::BackpressureLevel to_level(std::uint32_t v) noexcept {
-  if (v > static_cast<std::uint32_t>(catalog::BackpressureLevel::kCritical)) {
-    return catalog::BackpressureLevel::kNormal;
+sys::BackpressureLevel to_level(std::uint32_t v) noexcept {
+  if (v > static_cast<std::uint32_t>(sys::BackpressureLevel::kCritical)) {
+    return sys::BackpressureLevel::kNormal;
   }
-  return static_cast<catalog::BackpressureLevel>(v);
+  return static_cast<sys::BackpressureLevel>(v);
 }
 
 std::uint64_t age(std::uint64_t now, std::uint64_t then) noexcept {
@@ -164,11 +165,10 @@ Result<BusSnapshot> inspect(std::string_view bus_name) {
   fill_rings(s);
   read_topics(seg, s);
 
-  auto barriers = list_barriers(bus_name);
-  if (barriers) {
-    s.barriers = std::move(barriers.value());
-  } else {
-    s.barriers_error = barriers.message();
+  try {
+    s.barriers = read_all_status(BarrierTable(**opened), monotonic_ns());
+  } catch (const std::exception& e) {
+    s.barriers_error = std::string("list barriers: ") + e.what();
   }
   return s;
 }
@@ -181,36 +181,6 @@ Result<BusSnapshot> inspect_bus(std::string_view bus_name) {
   } catch (const std::exception& e) {
     return make_error(Errc::kSystem, "inspect " + std::string(bus_name) + ": " + e.what());
   }
-}
-
-std::string_view health_name(catalog::HealthState state) noexcept {
-  switch (state) {
-    case catalog::HealthState::kHealthy:
-      return "healthy";
-    case catalog::HealthState::kDegraded:
-      return "degraded";
-    case catalog::HealthState::kUnhealthy:
-      return "unhealthy";
-    case catalog::HealthState::kDead:
-      return "dead";
-    case catalog::HealthState::kUnknown:
-      break;
-  }
-  return "unknown";
-}
-
-std::string_view backpressure_level_name(catalog::BackpressureLevel level) noexcept {
-  switch (level) {
-    case catalog::BackpressureLevel::kNormal:
-      return "normal";
-    case catalog::BackpressureLevel::kWarning:
-      return "warning";
-    case catalog::BackpressureLevel::kHigh:
-      return "high";
-    case catalog::BackpressureLevel::kCritical:
-      return "critical";
-  }
-  return "normal";
 }
 
 }  // namespace shmbus

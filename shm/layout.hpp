@@ -107,7 +107,7 @@ struct alignas(kCacheLine) SegmentHeader {
 
   // line 4: supervisor state
   alignas(kCacheLine) std::atomic<std::uint32_t> supervisor_pid;
-  std::atomic<std::uint32_t> bus_health;  // Health enum
+  std::atomic<std::uint32_t> bus_health;  // sys::HealthState
   std::atomic<std::uint64_t> supervisor_start_time;
   std::atomic<std::uint64_t> supervisor_heartbeat_ns;  // CLOCK_MONOTONIC
   std::atomic<std::uint64_t> supervisor_epoch;         // bumped per supervisor start
@@ -174,10 +174,8 @@ enum ReaderFlags : std::uint32_t {
 /// Claim word bits (AgentRecord::claiming[r]): position+1 of the claim in progress.
 inline constexpr std::uint64_t kClaimConfirmed = 1ull << 63;  // the tail CAS succeeded
 
-enum class Health : std::uint32_t { kUnknown = 0, kHealthy, kDegraded, kUnhealthy, kDead };
-
-/// Backpressure level of a ring (SegmentHeader::backpressure), set by the supervisor.
-enum class Level : std::uint32_t { kNormal = 0, kWarning, kHigh, kCritical };
+// The health words hold sys::HealthState values and the backpressure words (set by the
+// supervisor) sys::BackpressureLevel values (sys_events.hpp), widened to 32 bits.
 
 inline constexpr std::size_t kAgentNameBytes = 32;
 inline constexpr std::size_t kLastErrorBytes = 128;
@@ -220,7 +218,7 @@ struct alignas(kCacheLine) AgentRecord {
 
   // line 1: liveness and health, written by the agent (heartbeat) and supervisor (health)
   alignas(kCacheLine) std::atomic<std::uint64_t> heartbeat_ns;  // CLOCK_MONOTONIC
-  std::atomic<std::uint32_t> health;                            // Health, set by supervisor
+  std::atomic<std::uint32_t> health;                            // sys::HealthState, by supervisor
   std::atomic<std::uint32_t> handler_error_streak;
   std::atomic<std::uint64_t> handler_errors;
   std::atomic<std::uint64_t> max_delivery_latency_ns;  // since the supervisor last read it

@@ -12,6 +12,7 @@
 #include "shm/clock.hpp"
 #include "shm/fast_clock.hpp"
 #include "shm/futex.hpp"
+#include "shmbus/sys_events.hpp"
 
 namespace shmbus::detail {
 
@@ -58,20 +59,25 @@ std::uint64_t Publisher::topic_info(TopicId topic) noexcept {
 PublishStatus Publisher::admit(std::uint32_t ring, Priority priority,
                                std::uint64_t now_ns) noexcept {
   RingCounters& c = rec_->counters[ring];
-  auto level =
-      static_cast<Level>(seg_->header().backpressure[ring].load(std::memory_order_relaxed));
+  using sys::BackpressureLevel;
+  const std::uint32_t word = seg_->header().backpressure[ring].load(std::memory_order_relaxed);
+  // Segment bytes are input: a word past kCritical acts as kCritical (sheds), as it always has.
+  auto level = word > static_cast<std::uint32_t>(BackpressureLevel::kCritical)
+                   ? BackpressureLevel::kCritical
+                   : static_cast<BackpressureLevel>(word);
   // Levels are the supervisor's word; one that died (stale heartbeat) no longer sheds or
   // throttles anybody. Read only off the NORMAL path, so the common case costs nothing more.
-  if (level != Level::kNormal &&
+  if (level != BackpressureLevel::kNormal &&
       now_ns > seg_->header().supervisor_heartbeat_ns.load(std::memory_order_relaxed) +
                    kSupervisorStaleNs) {
-    level = Level::kNormal;
+    level = BackpressureLevel::kNormal;
   }
-  if (level >= Level::kCritical && (priority == Priority::kNormal || priority == Priority::kLow)) {
+  if (level >= BackpressureLevel::kCritical &&
+      (priority == Priority::kNormal || priority == Priority::kLow)) {
     c.shed.fetch_add(1, std::memory_order_relaxed);
     return PublishStatus::kShed;
   }
-  if (level >= Level::kHigh && priority == Priority::kLow &&
+  if (level >= BackpressureLevel::kHigh && priority == Priority::kLow &&
       !low_limiter_.allow(seg_->header().low_rate_at_high_per_s.load(std::memory_order_relaxed),
                           now_ns)) {
     c.rate_limited.fetch_add(1, std::memory_order_relaxed);

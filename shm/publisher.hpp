@@ -16,7 +16,8 @@
 #include "shm/ring/ring_writer.hpp"
 #include "shm/segment.hpp"
 #include "shm/shared_topics.hpp"
-#include "shmbus/bus.hpp"
+#include "shmbus/claim.hpp"
+#include "shmbus/config.hpp"
 
 namespace shmbus::detail {
 

@@ -8,7 +8,6 @@
 #include "shm/dead_letter_area.hpp"
 #include "shm/segment.hpp"
 #include "shm/topic_registry.hpp"
-#include "shmbus/bus.hpp"
 
 namespace shmbus {
 

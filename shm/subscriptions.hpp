@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "shmbus/bus.hpp"
+#include "shmbus/handler.hpp"
 
 namespace shmbus::detail {
 

@@ -40,9 +40,9 @@ bool AgentRoster::read_identity(std::uint32_t i, AgentInfo& out) const {
   return true;
 }
 
-catalog::AgentLeft AgentRoster::make_left(std::uint32_t index, const AgentInfo& info,
-                                          catalog::LeaveReason why, std::uint64_t now_ns) const {
-  catalog::AgentLeft e{};
+sys::AgentLeft AgentRoster::make_left(std::uint32_t index, const AgentInfo& info,
+                                      sys::LeaveReason why, std::uint64_t now_ns) const {
+  sys::AgentLeft e{};
   e.leave_mono_ns = now_ns;
   e.events_published = info.published;
   e.events_consumed = info.consumed;
@@ -50,13 +50,12 @@ catalog::AgentLeft AgentRoster::make_left(std::uint32_t index, const AgentInfo& 
   e.agent_index = index;
   e.agent_epoch = info.epoch;
   e.reason = why;
-  catalog::set_symbol(e.agent, info.name);
+  set_symbol(e.agent, info.name);
   return e;
 }
 
 void AgentRoster::update(std::uint32_t self, std::uint64_t now_ns,
-                         std::vector<catalog::AgentJoined>& joined,
-                         std::vector<catalog::AgentLeft>& left) {
+                         std::vector<sys::AgentJoined>& joined, std::vector<sys::AgentLeft>& left) {
   const std::uint32_t n = size();
   // Totals first: a dead agent's record is cleared by the sweep below.
   for (std::uint32_t i = 0; i < n; ++i) {
@@ -83,8 +82,7 @@ void AgentRoster::update(std::uint32_t self, std::uint64_t now_ns,
       info.name = r.name;
       info.pid = r.pid;
     }
-    if (r.index != self)
-      left.push_back(make_left(r.index, info, catalog::LeaveReason::kDied, now_ns));
+    if (r.index != self) left.push_back(make_left(r.index, info, sys::LeaveReason::kDied, now_ns));
     agents_[r.index] = AgentInfo{};
   }
 
@@ -101,9 +99,9 @@ void AgentRoster::update(std::uint32_t self, std::uint64_t now_ns,
     const bool present = read_identity(i, now);
     AgentInfo& known = agents_[i];
     if (known.present && (!present || now.epoch != known.epoch)) {
-      catalog::LeaveReason why = catalog::LeaveReason::kDetached;
+      sys::LeaveReason why = sys::LeaveReason::kDetached;
       if (by_others > 0) {
-        why = catalog::LeaveReason::kDied;
+        why = sys::LeaveReason::kDied;
         --by_others;
       }
       if (i != self) left.push_back(make_left(i, known, why, now_ns));
@@ -114,13 +112,13 @@ void AgentRoster::update(std::uint32_t self, std::uint64_t now_ns,
     if (i == self) continue;
     seg_.agent(i).rate_limit_per_s.store(rate_limit_for(known.name), std::memory_order_relaxed);
     if (!baseline_taken_) continue;
-    catalog::AgentJoined e{};
+    sys::AgentJoined e{};
     e.join_mono_ns = now_ns;
     e.pid = static_cast<std::int32_t>(known.pid);
     e.agent_index = i;
     e.agent_epoch = known.epoch;
     e.process_start_ticks = known.start_time;
-    catalog::set_symbol(e.agent, known.name);
+    set_symbol(e.agent, known.name);
     joined.push_back(e);
   }
   baseline_taken_ = true;

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "shm/segment.hpp"
-#include "shmbus/catalog.hpp"
-#include "shmbus/supervisor.hpp"
+#include "shmbus/supervisor_config.hpp"
+#include "shmbus/sys_events.hpp"
 
 namespace shmbus::detail {
 
@@ -31,8 +31,8 @@ class AgentRoster {
 
   /// Recovers dead agents and rescans the table. `self` is the supervisor's own agent (no
   /// events about it). The first call only takes the baseline: no joined events.
-  void update(std::uint32_t self, std::uint64_t now_ns, std::vector<catalog::AgentJoined>& joined,
-              std::vector<catalog::AgentLeft>& left);
+  void update(std::uint32_t self, std::uint64_t now_ns, std::vector<sys::AgentJoined>& joined,
+              std::vector<sys::AgentLeft>& left);
 
   std::uint32_t size() const noexcept { return static_cast<std::uint32_t>(agents_.size()); }
   const AgentInfo& at(std::uint32_t index) const noexcept { return agents_[index]; }
@@ -45,8 +45,8 @@ class AgentRoster {
 
  private:
   bool read_identity(std::uint32_t index, AgentInfo& out) const;
-  catalog::AgentLeft make_left(std::uint32_t index, const AgentInfo& info, catalog::LeaveReason why,
-                               std::uint64_t now_ns) const;
+  sys::AgentLeft make_left(std::uint32_t index, const AgentInfo& info, sys::LeaveReason why,
+                           std::uint64_t now_ns) const;
 
   Segment& seg_;
   const SupervisorConfig& config_;

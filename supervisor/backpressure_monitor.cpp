@@ -12,16 +12,17 @@ BackpressureMonitor::BackpressureMonitor(Segment& segment, const SupervisorConfi
 void BackpressureMonitor::adopt_levels() {
   for (std::uint32_t r = 0; r < kRingCount; ++r) {
     std::uint32_t v = seg_.header().backpressure[r].load(std::memory_order_relaxed);
-    if (v > static_cast<std::uint32_t>(Level::kCritical)) v = 0;  // segment bytes are input
-    rings_[r].level = static_cast<Level>(v);
+    if (v > static_cast<std::uint32_t>(sys::BackpressureLevel::kCritical))
+      v = 0;  // segment bytes are input
+    rings_[r].level = static_cast<sys::BackpressureLevel>(v);
   }
 }
 
 void BackpressureMonitor::reset_levels() {
   for (std::uint32_t r = 0; r < kRingCount; ++r) {
-    seg_.header().backpressure[r].store(static_cast<std::uint32_t>(Level::kNormal),
+    seg_.header().backpressure[r].store(static_cast<std::uint32_t>(sys::BackpressureLevel::kNormal),
                                         std::memory_order_relaxed);
-    rings_[r].level = Level::kNormal;
+    rings_[r].level = sys::BackpressureLevel::kNormal;
   }
 }
 
@@ -44,25 +45,26 @@ std::uint64_t BackpressureMonitor::gate(std::uint32_t r) const noexcept {
   return gate;
 }
 
-Level BackpressureMonitor::level_for(double ratio, Level current) const noexcept {
+sys::BackpressureLevel BackpressureMonitor::level_for(
+    double ratio, sys::BackpressureLevel current) const noexcept {
   const BackpressurePolicy& p = config_.backpressure;
   const double thresholds[] = {p.warning, p.high, p.critical};
   auto raw = [&](double shift) {
-    Level l = Level::kNormal;
+    sys::BackpressureLevel l = sys::BackpressureLevel::kNormal;
     for (int i = 0; i < 3; ++i) {
-      if (ratio >= thresholds[i] - shift) l = static_cast<Level>(i + 1);
+      if (ratio >= thresholds[i] - shift) l = static_cast<sys::BackpressureLevel>(i + 1);
     }
     return l;
   };
-  const Level up = raw(0);
+  const sys::BackpressureLevel up = raw(0);
   if (up >= current) return up;
   // Going down: only as far as the fill is clear of each threshold by the hysteresis.
-  const Level down = raw(p.hysteresis);
+  const sys::BackpressureLevel down = raw(p.hysteresis);
   return down < current ? down : current;
 }
 
 void BackpressureMonitor::check(std::uint64_t now_ns,
-                                std::vector<catalog::BackpressureChange>& changes) {
+                                std::vector<sys::BackpressureChange>& changes) {
   for (std::uint32_t r = 0; r < kRingCount; ++r) {
     RingFill& f = rings_[r];
     const std::uint64_t g = gate(r);
@@ -70,7 +72,7 @@ void BackpressureMonitor::check(std::uint64_t now_ns,
     f.tail = seg_.ring(r).tail.load(std::memory_order_acquire);
     f.fill = (g == ~0ull || g >= f.tail) ? 0 : f.tail - g;
     f.ratio = f.usable == 0 ? 0 : static_cast<double>(f.fill) / static_cast<double>(f.usable);
-    const Level next = level_for(f.ratio, f.level);
+    const sys::BackpressureLevel next = level_for(f.ratio, f.level);
     if (next == f.level) continue;
     if (next < f.level &&
         now_ns - f.since_ns < static_cast<std::uint64_t>(config_.backpressure.min_dwell.count())) {
@@ -78,14 +80,14 @@ void BackpressureMonitor::check(std::uint64_t now_ns,
     }
     seg_.header().backpressure[r].store(static_cast<std::uint32_t>(next),
                                         std::memory_order_relaxed);
-    catalog::BackpressureChange e{};
+    sys::BackpressureChange e{};
     e.change_mono_ns = now_ns;
     e.fill_slots = f.fill;
     e.capacity = seg_.config().ring_capacity[r];
     e.fill_ppm = static_cast<std::uint32_t>(f.fill * 1'000'000 / e.capacity);
     e.ring = static_cast<Priority>(r);
-    e.old_level = static_cast<catalog::BackpressureLevel>(f.level);
-    e.new_level = static_cast<catalog::BackpressureLevel>(next);
+    e.old_level = f.level;
+    e.new_level = next;
     changes.push_back(e);
     f.level = next;
     f.since_ns = now_ns;

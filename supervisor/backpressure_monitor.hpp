@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "shm/segment.hpp"
-#include "shmbus/catalog.hpp"
-#include "shmbus/supervisor.hpp"
+#include "shmbus/supervisor_config.hpp"
+#include "shmbus/sys_events.hpp"
 
 namespace shmbus::detail {
 
@@ -19,7 +19,7 @@ struct RingFill {
   std::uint64_t fill = 0;
   std::uint64_t usable = 0;
   double ratio = 0;
-  Level level = Level::kNormal;
+  sys::BackpressureLevel level = sys::BackpressureLevel::kNormal;
   std::uint64_t since_ns = 0;  // when `level` was entered
 };
 
@@ -30,13 +30,13 @@ class BackpressureMonitor {
   /// Takes the levels stored in the segment as the current ones (after a restart).
   void adopt_levels();
   /// Recomputes every ring's fill and level; stores and reports changes.
-  void check(std::uint64_t now_ns, std::vector<catalog::BackpressureChange>& changes);
+  void check(std::uint64_t now_ns, std::vector<sys::BackpressureChange>& changes);
   /// Sets every ring back to NORMAL (the supervisor leaves; nobody would lower them).
   void reset_levels();
 
   const RingFill& ring(std::uint32_t r) const noexcept { return rings_[r]; }
   /// The level a fill ratio maps to, from `current` (hysteresis applies on the way down).
-  Level level_for(double ratio, Level current) const noexcept;
+  sys::BackpressureLevel level_for(double ratio, sys::BackpressureLevel current) const noexcept;
 
  private:
   std::uint64_t gate(std::uint32_t r) const noexcept;

@@ -10,29 +10,13 @@ namespace shmbus::detail {
 
 namespace {
 
-using catalog::HealthReason;
-using catalog::HealthState;
+using sys::HealthReason;
+using sys::HealthState;
 
 constexpr std::uint64_t kPidCheckNs = 500'000'000;  // /proc reads: twice a second per agent
 
 std::string_view ring_name(std::uint32_t r) {
   return priority_name(static_cast<Priority>(r));
-}
-
-std::string_view state_name(HealthState s) {
-  switch (s) {
-    case HealthState::kHealthy:
-      return "HEALTHY";
-    case HealthState::kDegraded:
-      return "DEGRADED";
-    case HealthState::kUnhealthy:
-      return "UNHEALTHY";
-    case HealthState::kDead:
-      return "DEAD";
-    case HealthState::kUnknown:
-      break;
-  }
-  return "UNKNOWN";
 }
 
 // Keeps the worst finding; on a tie, the first one found (checks run most telling first).
@@ -133,11 +117,11 @@ HealthVerdict HealthMonitor::judge_bus(const AgentRoster& roster, std::uint32_t 
   v.state = HealthState::kHealthy;
   v.text = "agents healthy, rings below HIGH";
   for (std::uint32_t r = 0; r < kRingCount; ++r) {
-    const Level l = backpressure.ring(r).level;
-    if (l == Level::kCritical) {
+    const sys::BackpressureLevel l = backpressure.ring(r).level;
+    if (l == sys::BackpressureLevel::kCritical) {
       worse(v, HealthState::kUnhealthy, HealthReason::kStalled,
             "ring " + std::string(ring_name(r)) + " at CRITICAL");
-    } else if (l == Level::kHigh) {
+    } else if (l == sys::BackpressureLevel::kHigh) {
       worse(v, HealthState::kDegraded, HealthReason::kStalled,
             "ring " + std::string(ring_name(r)) + " at HIGH");
     }
@@ -148,7 +132,7 @@ HealthVerdict HealthMonitor::judge_bus(const AgentRoster& roster, std::uint32_t 
     // One sick agent degrades the bus; the bus itself keeps flowing (untethering, recovery).
     if (a.state == HealthState::kDegraded || a.state == HealthState::kUnhealthy) {
       worse(v, HealthState::kDegraded, a.reason,
-            "agent '" + roster.at(i).name + "' " + std::string(state_name(a.state)));
+            "agent '" + roster.at(i).name + "' " + std::string(health_name(a.state)));
     }
   }
   return v;
@@ -157,35 +141,34 @@ HealthVerdict HealthMonitor::judge_bus(const AgentRoster& roster, std::uint32_t 
 void HealthMonitor::check(std::uint64_t now_ns, const AgentRoster& roster, std::uint32_t self,
                           const SlowSubscriberMonitor& slow,
                           const BackpressureMonitor& backpressure,
-                          const std::vector<catalog::AgentLeft>& left,
-                          std::vector<catalog::AgentHealthChange>& changes) {
+                          const std::vector<sys::AgentLeft>& left,
+                          std::vector<sys::AgentHealthChange>& changes) {
   auto emit = [&](std::uint32_t index, std::uint32_t epoch, const std::string& name,
                   HealthState old_state, const HealthVerdict& v, std::uint64_t beat_age) {
-    catalog::AgentHealthChange e{};
+    sys::AgentHealthChange e{};
     e.change_mono_ns = now_ns;
     e.heartbeat_age_ns = beat_age;
     e.agent_index = index;
     e.agent_epoch = epoch;
-    catalog::set_symbol(e.agent, name);
-    catalog::set_symbol(e.text, v.text);
+    set_symbol(e.agent, name);
+    set_symbol(e.text, v.text);
     e.old_state = old_state;
     e.new_state = v.state;
     e.reason = v.reason;
     changes.push_back(e);
   };
 
-  for (const catalog::AgentLeft& l : left) {
+  for (const sys::AgentLeft& l : left) {
     if (l.agent_index >= agents_.size()) continue;
     Tracked& st = agents_[l.agent_index];
-    if (l.reason == catalog::LeaveReason::kDied) {
+    if (l.reason == sys::LeaveReason::kDied) {
       HealthVerdict dead;
       dead.state = HealthState::kDead;
       dead.reason = HealthReason::kDied;
       dead.text = "liveness lock released; record recovered";
       const HealthState old_state =
           st.known && st.epoch == l.agent_epoch ? st.verdict.state : HealthState::kUnknown;
-      emit(l.agent_index, l.agent_epoch, std::string(catalog::symbol_view(l.agent)), old_state,
-           dead, 0);
+      emit(l.agent_index, l.agent_epoch, std::string(symbol_view(l.agent)), old_state, dead, 0);
     }
     st = Tracked{};
   }
@@ -222,7 +205,7 @@ void HealthMonitor::check(std::uint64_t now_ns, const AgentRoster& roster, std::
   if (b.state != bus_.state) {
     const HealthState old_state = bus_.state;
     seg_.header().bus_health.store(static_cast<std::uint32_t>(b.state), std::memory_order_relaxed);
-    emit(catalog::kBusWide, 0, "bus", old_state, b, 0);
+    emit(sys::kBusWide, 0, "bus", old_state, b, 0);
   }
   bus_ = b;
 }

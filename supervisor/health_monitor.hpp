@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "shm/segment.hpp"
-#include "shmbus/catalog.hpp"
-#include "shmbus/supervisor.hpp"
+#include "shmbus/supervisor_config.hpp"
+#include "shmbus/sys_events.hpp"
 #include "supervisor/agent_roster.hpp"
 #include "supervisor/backpressure_monitor.hpp"
 #include "supervisor/slow_subscriber_monitor.hpp"
@@ -20,8 +20,8 @@
 namespace shmbus::detail {
 
 struct HealthVerdict {
-  catalog::HealthState state = catalog::HealthState::kUnknown;
-  catalog::HealthReason reason = catalog::HealthReason::kUnknown;
+  sys::HealthState state = sys::HealthState::kUnknown;
+  sys::HealthReason reason = sys::HealthReason::kUnknown;
   std::string text;
 };
 
@@ -32,8 +32,7 @@ class HealthMonitor {
   /// Judges every agent and the bus. `left` are this tick's departures (deaths become DEAD).
   void check(std::uint64_t now_ns, const AgentRoster& roster, std::uint32_t self,
              const SlowSubscriberMonitor& slow, const BackpressureMonitor& backpressure,
-             const std::vector<catalog::AgentLeft>& left,
-             std::vector<catalog::AgentHealthChange>& changes);
+             const std::vector<sys::AgentLeft>& left, std::vector<sys::AgentHealthChange>& changes);
 
   const HealthVerdict& agent(std::uint32_t index) const noexcept { return agents_[index].verdict; }
   const HealthVerdict& bus() const noexcept { return bus_; }

@@ -52,7 +52,7 @@ void SlowSubscriberMonitor::untether(std::uint32_t agent, std::uint32_t r, Curso
 }
 
 bool SlowSubscriberMonitor::observe(std::uint32_t i, std::uint32_t r, const AgentInfo& a,
-                                    std::uint64_t now_ns, std::vector<catalog::GapNotice>& gaps) {
+                                    std::uint64_t now_ns, std::vector<sys::GapNotice>& gaps) {
   AgentRecord& rec = seg_.agent(i);
   CursorState& st = state(i, r);
   bool moved = false;
@@ -82,16 +82,16 @@ bool SlowSubscriberMonitor::observe(std::uint32_t i, std::uint32_t r, const Agen
   // Gap notices: the reader counts positions it lost to laps (only possible untethered).
   const std::uint64_t missed = rec.counters[r].missed.load(std::memory_order_relaxed);
   if (missed > st.missed_seen) {
-    catalog::GapNotice g{};
+    sys::GapNotice g{};
     g.first_missed_position = st.untethered_by_us ? std::max(prev_pos, st.untethered_at) : prev_pos;
     g.missed = missed - st.missed_seen;
     g.detect_mono_ns = now_ns;
     g.agent_index = i;
     g.ring = static_cast<Priority>(r);
     g.reason = cur.gap_pending.load(std::memory_order_relaxed) != 0 || st.untethered_by_us
-                   ? catalog::GapReason::kUntethered
-                   : catalog::GapReason::kLapped;
-    catalog::set_symbol(g.agent, a.name);
+                   ? sys::GapReason::kUntethered
+                   : sys::GapReason::kLapped;
+    set_symbol(g.agent, a.name);
     gaps.push_back(g);
     cur.gap_pending.store(0, std::memory_order_relaxed);
     st.missed_seen = missed;
@@ -124,7 +124,7 @@ bool SlowSubscriberMonitor::observe(std::uint32_t i, std::uint32_t r, const Agen
 
 void SlowSubscriberMonitor::check(std::uint64_t now_ns, const AgentRoster& roster,
                                   std::uint32_t self, std::vector<UntetherAction>& untethered,
-                                  std::vector<catalog::GapNotice>& gaps) {
+                                  std::vector<sys::GapNotice>& gaps) {
   const SlowSubscriberPolicy& policy = config_.slow_subscribers;
   const auto stall_ns = static_cast<std::uint64_t>(policy.stall_timeout.count());
   const auto behind_ns = static_cast<std::uint64_t>(policy.behind_for.count());

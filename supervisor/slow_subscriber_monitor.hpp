@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "shm/segment.hpp"
-#include "shmbus/catalog.hpp"
-#include "shmbus/supervisor.hpp"
+#include "shmbus/supervisor_config.hpp"
+#include "shmbus/sys_events.hpp"
 #include "supervisor/agent_roster.hpp"
 #include "supervisor/slot_pins.hpp"
 
@@ -33,7 +33,7 @@ class SlowSubscriberMonitor {
 
   /// Observes cursors, untethers slow ones, reports gaps and re-tethers, releases reader pins.
   void check(std::uint64_t now_ns, const AgentRoster& roster, std::uint32_t self,
-             std::vector<UntetherAction>& untethered, std::vector<catalog::GapNotice>& gaps);
+             std::vector<UntetherAction>& untethered, std::vector<sys::GapNotice>& gaps);
 
   /// How long the agent has had an event waiting while none of its cursors moved.
   std::uint64_t stalled_for(std::uint32_t agent, std::uint64_t now_ns) const noexcept;
@@ -66,7 +66,7 @@ class SlowSubscriberMonitor {
   }
   /// Reads one cursor; true when it moved since the last look.
   bool observe(std::uint32_t agent, std::uint32_t ring, const AgentInfo& info, std::uint64_t now_ns,
-               std::vector<catalog::GapNotice>& gaps);
+               std::vector<sys::GapNotice>& gaps);
   void untether(std::uint32_t agent, std::uint32_t ring, CursorState& st, std::uint64_t tail,
                 bool stalled, std::vector<UntetherAction>& out);
 

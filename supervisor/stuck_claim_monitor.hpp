@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "shm/segment.hpp"
-#include "shmbus/supervisor.hpp"
+#include "shmbus/supervisor_config.hpp"
 #include "supervisor/slot_pins.hpp"
 
 namespace shmbus::detail {

@@ -198,7 +198,8 @@ Result<void> SupervisorImpl::shutdown() {
   // Nobody would lower the levels after us; agents that go on must not shed forever.
   backpressure_.reset_levels();
   SegmentHeader& h = seg_->header();
-  h.bus_health.store(static_cast<std::uint32_t>(Health::kUnknown), std::memory_order_relaxed);
+  h.bus_health.store(static_cast<std::uint32_t>(sys::HealthState::kUnknown),
+                     std::memory_order_relaxed);
   h.supervisor_pid.store(0, std::memory_order_relaxed);
   const std::uint32_t live = live_agents(*seg_, kNoAgent);
   seg_->locks().unlock(kSupervisorLockByte);

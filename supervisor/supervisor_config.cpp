@@ -1,7 +1,7 @@
-// Validation of a SupervisorConfig (the public struct in shmbus/supervisor.hpp).
+// Validation of a SupervisorConfig (the public struct in shmbus/supervisor_config.hpp).
 #include <string>
 
-#include "shmbus/supervisor.hpp"
+#include "shmbus/supervisor_config.hpp"
 
 namespace shmbus {
 

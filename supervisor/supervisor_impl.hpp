@@ -70,13 +70,13 @@ class SupervisorImpl {
   HealthMonitor health_;
 
   // Per-tick findings, kept to reuse their capacity.
-  std::vector<catalog::AgentJoined> joined_;
-  std::vector<catalog::AgentLeft> left_;
+  std::vector<sys::AgentJoined> joined_;
+  std::vector<sys::AgentLeft> left_;
   std::vector<ClosedClaim> closed_;
   std::vector<UntetherAction> untethered_;
-  std::vector<catalog::GapNotice> gaps_;
-  std::vector<catalog::BackpressureChange> levels_;
-  std::vector<catalog::AgentHealthChange> health_changes_;
+  std::vector<sys::GapNotice> gaps_;
+  std::vector<sys::BackpressureChange> levels_;
+  std::vector<sys::AgentHealthChange> health_changes_;
   std::vector<BarrierEnforcement> barriers_;
 
   std::uint64_t ticks_ = 0;

@@ -10,36 +10,6 @@ namespace shmbus::detail {
 
 namespace {
 
-std::string_view level_name(catalog::BackpressureLevel l) {
-  switch (l) {
-    case catalog::BackpressureLevel::kNormal:
-      return "NORMAL";
-    case catalog::BackpressureLevel::kWarning:
-      return "WARNING";
-    case catalog::BackpressureLevel::kHigh:
-      return "HIGH";
-    case catalog::BackpressureLevel::kCritical:
-      return "CRITICAL";
-  }
-  return "?";
-}
-
-std::string_view health_name(catalog::HealthState s) {
-  switch (s) {
-    case catalog::HealthState::kHealthy:
-      return "HEALTHY";
-    case catalog::HealthState::kDegraded:
-      return "DEGRADED";
-    case catalog::HealthState::kUnhealthy:
-      return "UNHEALTHY";
-    case catalog::HealthState::kDead:
-      return "DEAD";
-    case catalog::HealthState::kUnknown:
-      break;
-  }
-  return "UNKNOWN";
-}
-
 std::string_view ring_name(std::uint32_t r) {
   return priority_name(static_cast<Priority>(r));
 }
@@ -48,17 +18,16 @@ std::string_view ring_name(std::uint32_t r) {
 
 void SupervisorImpl::report() {
   for (const auto& e : left_) {
-    if (e.reason == catalog::LeaveReason::kDied) {
-      log_->warn("agent '{}' (index {}, pid {}) died; record recovered",
-                 catalog::symbol_view(e.agent), e.agent_index, e.pid);
+    if (e.reason == sys::LeaveReason::kDied) {
+      log_->warn("agent '{}' (index {}, pid {}) died; record recovered", symbol_view(e.agent),
+                 e.agent_index, e.pid);
     } else {
-      log_->info("agent '{}' (index {}) left", catalog::symbol_view(e.agent), e.agent_index);
+      log_->info("agent '{}' (index {}) left", symbol_view(e.agent), e.agent_index);
     }
     events_.publish(e);
   }
   for (const auto& e : joined_) {
-    log_->info("agent '{}' (index {}, pid {}) joined", catalog::symbol_view(e.agent), e.agent_index,
-               e.pid);
+    log_->info("agent '{}' (index {}, pid {}) joined", symbol_view(e.agent), e.agent_index, e.pid);
     events_.publish(e);
   }
   for (const auto& c : closed_) {
@@ -78,16 +47,17 @@ void SupervisorImpl::report() {
                u.stalled ? "stalled" : "too far behind", u.lag);
   }
   for (const auto& g : gaps_) {
-    log_->info("agent '{}' missed {} events of ring {}", catalog::symbol_view(g.agent), g.missed,
+    log_->info("agent '{}' missed {} events of ring {}", symbol_view(g.agent), g.missed,
                ring_name(static_cast<std::uint32_t>(g.ring)));
     events_.publish(g);
   }
   for (const auto& e : levels_) {
-    const auto lvl = e.new_level >= catalog::BackpressureLevel::kHigh ? spdlog::level::warn
-                                                                      : spdlog::level::info;
+    const auto lvl =
+        e.new_level >= sys::BackpressureLevel::kHigh ? spdlog::level::warn : spdlog::level::info;
     log_->log(lvl, "ring {}: backpressure {} -> {} (fill {} of {})",
-              ring_name(static_cast<std::uint32_t>(e.ring)), level_name(e.old_level),
-              level_name(e.new_level), e.fill_slots, e.capacity);
+              ring_name(static_cast<std::uint32_t>(e.ring)),
+              sys::backpressure_level_name(e.old_level), sys::backpressure_level_name(e.new_level),
+              e.fill_slots, e.capacity);
     events_.publish(e);
   }
   for (const auto& b : barriers_) {
@@ -106,11 +76,10 @@ void SupervisorImpl::report() {
   }
   for (const auto& e : health_changes_) {
     const auto lvl =
-        e.new_state >= catalog::HealthState::kUnhealthy ? spdlog::level::warn : spdlog::level::info;
-    log_->log(lvl, "{} '{}': {} -> {} ({})", e.agent_index == catalog::kBusWide ? "bus" : "agent",
-              e.agent_index == catalog::kBusWide ? std::string_view(bus_name_)
-                                                 : catalog::symbol_view(e.agent),
-              health_name(e.old_state), health_name(e.new_state), catalog::symbol_view(e.text));
+        e.new_state >= sys::HealthState::kUnhealthy ? spdlog::level::warn : spdlog::level::info;
+    log_->log(lvl, "{} '{}': {} -> {} ({})", e.agent_index == sys::kBusWide ? "bus" : "agent",
+              e.agent_index == sys::kBusWide ? std::string_view(bus_name_) : symbol_view(e.agent),
+              sys::health_name(e.old_state), sys::health_name(e.new_state), symbol_view(e.text));
     events_.publish(e);
   }
 }
@@ -130,7 +99,7 @@ void SupervisorImpl::take_snapshot(std::uint64_t now_ns) {
     rs.fill = f.fill;
     rs.usable = f.usable;
     rs.fill_ratio = f.ratio;
-    rs.level = static_cast<catalog::BackpressureLevel>(f.level);
+    rs.level = static_cast<sys::BackpressureLevel>(f.level);
     rs.padded = seg_->ring(r).padded.load(std::memory_order_relaxed);
     rs.quarantined = seg_->ring(r).quarantined.load(std::memory_order_relaxed);
   }
@@ -148,7 +117,7 @@ void SupervisorImpl::take_snapshot(std::uint64_t now_ns) {
       st.health = health_.agent(i).state;
       st.reason = health_.agent(i).reason;
     } else {
-      st.health = catalog::HealthState::kHealthy;
+      st.health = sys::HealthState::kHealthy;
     }
     const std::uint64_t beat = rec.heartbeat_ns.load(std::memory_order_relaxed);
     st.heartbeat_age_ns = now_ns > beat ? now_ns - beat : 0;

@@ -12,6 +12,7 @@ Result<TopicId> register_sys(Bus& bus) {
 }
 }  // namespace
 
+SystemEvents::SystemEvents() = default;
 SystemEvents::~SystemEvents() {
   close();
 }
@@ -24,19 +25,19 @@ Result<void> SystemEvents::open(const std::string& bus_name, const std::string& 
   auto bus = Bus::attach(bus_name, options);
   if (!bus) return bus.error();
   auto b = std::make_unique<Bus>(std::move(bus.value()));
-  auto h = register_sys<catalog::AgentHealthChange>(*b);
+  auto h = register_sys<sys::AgentHealthChange>(*b);
   if (!h) return h.error();
-  auto bp = register_sys<catalog::BackpressureChange>(*b);
+  auto bp = register_sys<sys::BackpressureChange>(*b);
   if (!bp) return bp.error();
-  auto g = register_sys<catalog::GapNotice>(*b);
+  auto g = register_sys<sys::GapNotice>(*b);
   if (!g) return g.error();
-  auto j = register_sys<catalog::AgentJoined>(*b);
+  auto j = register_sys<sys::AgentJoined>(*b);
   if (!j) return j.error();
-  auto l = register_sys<catalog::AgentLeft>(*b);
+  auto l = register_sys<sys::AgentLeft>(*b);
   if (!l) return l.error();
-  auto bc = register_sys<catalog::BarrierCompleted>(*b);
+  auto bc = register_sys<sys::BarrierCompleted>(*b);
   if (!bc) return bc.error();
-  auto bt = register_sys<catalog::BarrierTimeout>(*b);
+  auto bt = register_sys<sys::BarrierTimeout>(*b);
   if (!bt) return bt.error();
   health_ = *h;
   backpressure_ = *bp;

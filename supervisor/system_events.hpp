@@ -8,15 +8,19 @@
 #include <memory>
 #include <string>
 
-#include "shmbus/bus.hpp"
-#include "shmbus/catalog.hpp"
 #include "shmbus/result.hpp"
+#include "shmbus/sys_events.hpp"
+#include "shmbus/topic.hpp"
+
+namespace shmbus {
+class Bus;
+}  // namespace shmbus
 
 namespace shmbus::detail {
 
 class SystemEvents {
  public:
-  SystemEvents() = default;
+  SystemEvents();  // defined where Bus is complete
   ~SystemEvents();
   SystemEvents(const SystemEvents&) = delete;
   SystemEvents& operator=(const SystemEvents&) = delete;
@@ -30,17 +34,17 @@ class SystemEvents {
   std::uint32_t agent_index() const noexcept;
   void heartbeat() noexcept;
 
-  bool publish(const catalog::AgentHealthChange& e) noexcept { return send(health_, &e, sizeof e); }
-  bool publish(const catalog::BackpressureChange& e) noexcept {
+  bool publish(const sys::AgentHealthChange& e) noexcept { return send(health_, &e, sizeof e); }
+  bool publish(const sys::BackpressureChange& e) noexcept {
     return send(backpressure_, &e, sizeof e);
   }
-  bool publish(const catalog::GapNotice& e) noexcept { return send(gap_, &e, sizeof e); }
-  bool publish(const catalog::AgentJoined& e) noexcept { return send(joined_, &e, sizeof e); }
-  bool publish(const catalog::AgentLeft& e) noexcept { return send(left_, &e, sizeof e); }
-  bool publish(const catalog::BarrierCompleted& e) noexcept {
+  bool publish(const sys::GapNotice& e) noexcept { return send(gap_, &e, sizeof e); }
+  bool publish(const sys::AgentJoined& e) noexcept { return send(joined_, &e, sizeof e); }
+  bool publish(const sys::AgentLeft& e) noexcept { return send(left_, &e, sizeof e); }
+  bool publish(const sys::BarrierCompleted& e) noexcept {
     return send(barrier_completed_, &e, sizeof e);
   }
-  bool publish(const catalog::BarrierTimeout& e) noexcept {
+  bool publish(const sys::BarrierTimeout& e) noexcept {
     return send(barrier_timeout_, &e, sizeof e);
   }
 

@@ -29,8 +29,8 @@ class AgentRosterTest : public ::testing::Test {
 
   MonitorBus bus_{"roster"};
   detail::AgentRoster roster_{bus_.seg(), bus_.config};
-  std::vector<catalog::AgentJoined> joined_;
-  std::vector<catalog::AgentLeft> left_;
+  std::vector<sys::AgentJoined> joined_;
+  std::vector<sys::AgentLeft> left_;
 };
 
 TEST_F(AgentRosterTest, FirstUpdateIsABaselineAndSetsRateLimits) {
@@ -59,7 +59,7 @@ TEST_F(AgentRosterTest, JoinAndDetach) {
   EXPECT_EQ(joined_[0].agent_epoch, bus_.record(a).epoch);
   EXPECT_EQ(joined_[0].pid, ::getpid());
   EXPECT_EQ(joined_[0].join_mono_ns, kT0 + ms(10));
-  EXPECT_EQ(catalog::symbol_view(joined_[0].agent), "newcomer");
+  EXPECT_EQ(symbol_view(joined_[0].agent), "newcomer");
 
   bus_.record(a).counters[0].published.store(7);
   bus_.record(a).counters[3].consumed.store(5);
@@ -69,7 +69,7 @@ TEST_F(AgentRosterTest, JoinAndDetach) {
   update(kT0 + ms(20));
   EXPECT_TRUE(joined_.empty());
   ASSERT_EQ(left_.size(), 1u);
-  EXPECT_EQ(left_[0].reason, catalog::LeaveReason::kDetached);
+  EXPECT_EQ(left_[0].reason, sys::LeaveReason::kDetached);
   EXPECT_EQ(left_[0].agent_index, a);
   EXPECT_EQ(left_[0].agent_epoch, epoch);
   EXPECT_EQ(left_[0].events_published, 7u) << "totals as last seen before it went";
@@ -88,8 +88,8 @@ TEST_F(AgentRosterTest, DeadAgentIsRecoveredAndLeavesAsDied) {
   update(kT0 + ms(10));
   ASSERT_EQ(left_.size(), 1u);
   EXPECT_EQ(left_[0].agent_index, a);
-  EXPECT_EQ(left_[0].reason, catalog::LeaveReason::kDied);
-  EXPECT_EQ(catalog::symbol_view(left_[0].agent), "doomed");
+  EXPECT_EQ(left_[0].reason, sys::LeaveReason::kDied);
+  EXPECT_EQ(symbol_view(left_[0].agent), "doomed");
   EXPECT_EQ(bus_.record(a).state.load(), static_cast<std::uint32_t>(detail::AgentState::kFree));
   EXPECT_EQ(bus_.seg().slot(1, pos).seq.load(), (pos + 1) | detail::kSeqPad);
   EXPECT_EQ(bus_.seg().header().agents_recovered.load(), 1u);
@@ -111,7 +111,7 @@ TEST_F(AgentRosterTest, RecoveryByAnotherProcessCountsAsDeath) {
   update(kT0 + ms(10));
   ASSERT_EQ(left_.size(), 1u);
   EXPECT_EQ(left_[0].agent_index, a);
-  EXPECT_EQ(left_[0].reason, catalog::LeaveReason::kDied);
+  EXPECT_EQ(left_[0].reason, sys::LeaveReason::kDied);
 }
 
 TEST_F(AgentRosterTest, SelfIsNeverReported) {

@@ -13,18 +13,17 @@
 namespace shmbus {
 namespace {
 
-using detail::Level;
 using testing::kT0;
 using testing::MonitorBus;
 using testing::ms;
 
 class BackpressureMonitorTest : public ::testing::Test {
  protected:
-  Level stored(std::uint32_t ring) const {
-    return static_cast<Level>(bus_.seg().header().backpressure[ring].load());
+  sys::BackpressureLevel stored(std::uint32_t ring) const {
+    return static_cast<sys::BackpressureLevel>(bus_.seg().header().backpressure[ring].load());
   }
-  std::vector<catalog::BackpressureChange> check(std::uint64_t now_ns) {
-    std::vector<catalog::BackpressureChange> changes;
+  std::vector<sys::BackpressureChange> check(std::uint64_t now_ns) {
+    std::vector<sys::BackpressureChange> changes;
     monitor_.check(now_ns, changes);
     return changes;
   }
@@ -43,28 +42,29 @@ TEST_F(BackpressureMonitorTest, LevelFollowsTheSlowestTetheredCursor) {
   auto changes = check(kT0);
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(changes[0].ring, Priority::kCritical);
-  EXPECT_EQ(changes[0].old_level, catalog::BackpressureLevel::kNormal);
-  EXPECT_EQ(changes[0].new_level, catalog::BackpressureLevel::kWarning);
+  EXPECT_EQ(changes[0].old_level, sys::BackpressureLevel::kNormal);
+  EXPECT_EQ(changes[0].new_level, sys::BackpressureLevel::kWarning);
   EXPECT_EQ(changes[0].fill_slots, 24u);
   EXPECT_EQ(changes[0].capacity, 64u);
   EXPECT_EQ(changes[0].fill_ppm, 24u * 1'000'000 / 64);
   EXPECT_EQ(changes[0].change_mono_ns, kT0);
-  EXPECT_EQ(stored(0), Level::kWarning);
+  EXPECT_EQ(stored(0), sys::BackpressureLevel::kWarning);
   EXPECT_EQ(monitor_.ring(0).fill, 24u);
   EXPECT_DOUBLE_EQ(monitor_.ring(0).ratio, 0.5);
 
   bus_.publish(0, 13);  // 37 / 48 = 0.77: HIGH
   changes = check(kT0 + ms(1));
   ASSERT_EQ(changes.size(), 1u);
-  EXPECT_EQ(changes[0].new_level, catalog::BackpressureLevel::kHigh);
+  EXPECT_EQ(changes[0].new_level, sys::BackpressureLevel::kHigh);
   bus_.publish(0, 7);  // 44 / 48 = 0.92: CRITICAL
   changes = check(kT0 + ms(2));
   ASSERT_EQ(changes.size(), 1u);
-  EXPECT_EQ(changes[0].old_level, catalog::BackpressureLevel::kHigh);
-  EXPECT_EQ(changes[0].new_level, catalog::BackpressureLevel::kCritical);
-  EXPECT_EQ(stored(0), Level::kCritical);
+  EXPECT_EQ(changes[0].old_level, sys::BackpressureLevel::kHigh);
+  EXPECT_EQ(changes[0].new_level, sys::BackpressureLevel::kCritical);
+  EXPECT_EQ(stored(0), sys::BackpressureLevel::kCritical);
   EXPECT_TRUE(check(kT0 + ms(3)).empty()) << "no change, no report";
-  for (std::uint32_t r = 1; r < detail::kRingCount; ++r) EXPECT_EQ(stored(r), Level::kNormal);
+  for (std::uint32_t r = 1; r < detail::kRingCount; ++r)
+    EXPECT_EQ(stored(r), sys::BackpressureLevel::kNormal);
 }
 
 TEST_F(BackpressureMonitorTest, UntetheredAndIdleCursorsHoldNothingBack) {
@@ -77,7 +77,7 @@ TEST_F(BackpressureMonitorTest, UntetheredAndIdleCursorsHoldNothingBack) {
   EXPECT_TRUE(check(kT0).empty());
   EXPECT_EQ(monitor_.ring(1).fill, 0u);
   EXPECT_EQ(monitor_.ring(1).tail, 46u);
-  EXPECT_EQ(stored(1), Level::kNormal);
+  EXPECT_EQ(stored(1), sys::BackpressureLevel::kNormal);
 }
 
 TEST_F(BackpressureMonitorTest, FallsOnlyPastHysteresisAndAfterMinDwell) {
@@ -85,12 +85,12 @@ TEST_F(BackpressureMonitorTest, FallsOnlyPastHysteresisAndAfterMinDwell) {
   bus_.subscribe(a, 0, 0);
   bus_.publish(0, 44);
   ASSERT_EQ(check(kT0).size(), 1u);
-  ASSERT_EQ(stored(0), Level::kCritical);
+  ASSERT_EQ(stored(0), sys::BackpressureLevel::kCritical);
 
   // 42 / 48 = 0.875: under CRITICAL (0.90) but within the hysteresis (0.05): stays.
   bus_.cursor(a, 0).position.store(2);
   EXPECT_TRUE(check(kT0 + ms(500)).empty());
-  EXPECT_EQ(stored(0), Level::kCritical);
+  EXPECT_EQ(stored(0), sys::BackpressureLevel::kCritical);
 
   // 24 / 48 = 0.5: WARNING, but only once the level has been held for min_dwell (100 ms).
   const std::uint64_t entered = kT0;
@@ -98,35 +98,44 @@ TEST_F(BackpressureMonitorTest, FallsOnlyPastHysteresisAndAfterMinDwell) {
   ASSERT_EQ(monitor_.ring(0).since_ns, entered);
   bus_.config.backpressure.min_dwell = std::chrono::milliseconds(1000);
   EXPECT_TRUE(check(entered + ms(999)).empty());
-  EXPECT_EQ(stored(0), Level::kCritical);
+  EXPECT_EQ(stored(0), sys::BackpressureLevel::kCritical);
   auto changes = check(entered + ms(1000));
   ASSERT_EQ(changes.size(), 1u);
-  EXPECT_EQ(changes[0].old_level, catalog::BackpressureLevel::kCritical);
-  EXPECT_EQ(changes[0].new_level, catalog::BackpressureLevel::kWarning);
-  EXPECT_EQ(stored(0), Level::kWarning);
+  EXPECT_EQ(changes[0].old_level, sys::BackpressureLevel::kCritical);
+  EXPECT_EQ(changes[0].new_level, sys::BackpressureLevel::kWarning);
+  EXPECT_EQ(stored(0), sys::BackpressureLevel::kWarning);
 }
 
 TEST_F(BackpressureMonitorTest, LevelForAppliesHysteresisOnTheWayDown) {
-  EXPECT_EQ(monitor_.level_for(0.49, Level::kNormal), Level::kNormal);
-  EXPECT_EQ(monitor_.level_for(0.50, Level::kNormal), Level::kWarning);
-  EXPECT_EQ(monitor_.level_for(0.75, Level::kNormal), Level::kHigh);
-  EXPECT_EQ(monitor_.level_for(0.95, Level::kNormal), Level::kCritical);
-  EXPECT_EQ(monitor_.level_for(0.86, Level::kCritical), Level::kCritical);
-  EXPECT_EQ(monitor_.level_for(0.84, Level::kCritical), Level::kHigh);
-  EXPECT_EQ(monitor_.level_for(0.46, Level::kWarning), Level::kWarning);
-  EXPECT_EQ(monitor_.level_for(0.44, Level::kWarning), Level::kNormal);
+  EXPECT_EQ(monitor_.level_for(0.49, sys::BackpressureLevel::kNormal),
+            sys::BackpressureLevel::kNormal);
+  EXPECT_EQ(monitor_.level_for(0.50, sys::BackpressureLevel::kNormal),
+            sys::BackpressureLevel::kWarning);
+  EXPECT_EQ(monitor_.level_for(0.75, sys::BackpressureLevel::kNormal),
+            sys::BackpressureLevel::kHigh);
+  EXPECT_EQ(monitor_.level_for(0.95, sys::BackpressureLevel::kNormal),
+            sys::BackpressureLevel::kCritical);
+  EXPECT_EQ(monitor_.level_for(0.86, sys::BackpressureLevel::kCritical),
+            sys::BackpressureLevel::kCritical);
+  EXPECT_EQ(monitor_.level_for(0.84, sys::BackpressureLevel::kCritical),
+            sys::BackpressureLevel::kHigh);
+  EXPECT_EQ(monitor_.level_for(0.46, sys::BackpressureLevel::kWarning),
+            sys::BackpressureLevel::kWarning);
+  EXPECT_EQ(monitor_.level_for(0.44, sys::BackpressureLevel::kWarning),
+            sys::BackpressureLevel::kNormal);
 }
 
 TEST_F(BackpressureMonitorTest, AdoptsStoredLevelsAndResetsThemOnLeaving) {
-  bus_.seg().header().backpressure[2].store(static_cast<std::uint32_t>(Level::kHigh));
+  bus_.seg().header().backpressure[2].store(
+      static_cast<std::uint32_t>(sys::BackpressureLevel::kHigh));
   bus_.seg().header().backpressure[3].store(99);  // segment bytes are input
   monitor_.adopt_levels();
-  EXPECT_EQ(monitor_.ring(2).level, Level::kHigh);
-  EXPECT_EQ(monitor_.ring(3).level, Level::kNormal);
+  EXPECT_EQ(monitor_.ring(2).level, sys::BackpressureLevel::kHigh);
+  EXPECT_EQ(monitor_.ring(3).level, sys::BackpressureLevel::kNormal);
   monitor_.reset_levels();
   for (std::uint32_t r = 0; r < detail::kRingCount; ++r) {
-    EXPECT_EQ(stored(r), Level::kNormal);
-    EXPECT_EQ(monitor_.ring(r).level, Level::kNormal);
+    EXPECT_EQ(stored(r), sys::BackpressureLevel::kNormal);
+    EXPECT_EQ(monitor_.ring(r).level, sys::BackpressureLevel::kNormal);
   }
 }
 

@@ -482,13 +482,13 @@ TEST_F(BarrierTest, StatusIsReadableByAProcessThatIsNotAttached) {
 TEST_F(BarrierTest, PublishesCompletedAndTimedOutRoundsAsSystemEvents) {
   create("decide", {"s0", "s1"}, 20ms);
   Bus& watcher = attach("watcher");
-  std::vector<catalog::BarrierCompleted> completed;
-  std::vector<catalog::BarrierTimeout> timeouts;
+  std::vector<sys::BarrierCompleted> completed;
+  std::vector<sys::BarrierTimeout> timeouts;
   ASSERT_TRUE(watcher.on("sys.barrier.*", [&](const EventView& v) {
-    if (v.topic_name == catalog::BarrierCompleted::kTopic) {
+    if (v.topic_name == sys::BarrierCompleted::kTopic) {
       completed.emplace_back();
       EXPECT_TRUE(v.copy_to(completed.back()));
-    } else if (v.topic_name == catalog::BarrierTimeout::kTopic) {
+    } else if (v.topic_name == sys::BarrierTimeout::kTopic) {
       timeouts.emplace_back();
       EXPECT_TRUE(v.copy_to(timeouts.back()));
     }

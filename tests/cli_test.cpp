@@ -1,6 +1,6 @@
 // The `shmbus` CLI as a user runs it: status/agents JSON against a bus the test built, tail and
 // publish against a subscriber in the test, documented exit codes, `top` under a pseudo-terminal,
-// and the payload codec's field tables against the catalogue structs.
+// and the payload codec's field lists against the catalogue structs.
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
@@ -19,10 +19,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "catalog_fields.hpp"
 #include "payload_json.hpp"
 #include "shmbus/bus.hpp"
 #include "shmbus/catalog.hpp"
+#include "shmbus/fields.hpp"
 #include "shmbus/inspect.hpp"
 #include "testing/test_support.hpp"
 
@@ -402,25 +402,31 @@ TEST(CliTopTest, QuitsOnQ) {
 
 // ---- payload codec ---------------------------------------------------------------------------
 
+// The codec reads the field list each payload declares beside its members (CatalogEntry::fields);
+// SHMBUS_PAYLOAD_PIN already checks each list at compile time, this checks the table the codec
+// walks at run time.
 TEST(CliPayloadCodecTest, FieldTablesCoverEveryCatalogStructExactly) {
-  const auto tables = shmbus::cli::catalog_field_tables();
   const auto catalog = shmbus::catalog::catalog();
-  ASSERT_EQ(tables.size(), catalog.size());
-  for (std::size_t i = 0; i < tables.size(); ++i) {
-    const auto& t = tables[i];
-    EXPECT_EQ(t.topic, catalog[i].topic);
-    EXPECT_EQ(t.size, catalog[i].payload_size) << t.topic;
-    std::vector<int> covered(t.size, 0);
+  std::size_t i = 0;
+  shmbus::catalog::visit_catalog_types([&](auto tag) {
+    using T = typename decltype(tag)::type;
+    ASSERT_LT(i, catalog.size());
+    const auto& t = catalog[i++];
+    EXPECT_EQ(t.topic, T::kTopic);
+    EXPECT_EQ(t.payload_size, sizeof(T)) << t.topic;
+    EXPECT_EQ(t.fields.data(), shmbus::fields_of<T>().data()) << t.topic;
+    std::vector<int> covered(t.payload_size, 0);
     for (const auto& f : t.fields) {
-      const std::size_t bytes = f.kind == shmbus::cli::FieldKind::kText ? f.size : f.size * f.count;
-      ASSERT_LE(f.offset + bytes, t.size) << t.topic << "." << f.name;
+      const std::size_t bytes = f.kind == shmbus::FieldKind::kText ? f.size : f.size * f.count;
+      ASSERT_LE(f.offset + bytes, t.payload_size) << t.topic << "." << f.name;
       for (std::size_t b = f.offset; b < f.offset + bytes; ++b) ++covered[b];
     }
-    for (std::size_t b = 0; b < t.size; ++b) {
+    for (std::size_t b = 0; b < t.payload_size; ++b) {
       EXPECT_EQ(covered[b], 1) << t.topic << ": byte " << b << " covered " << covered[b]
                                << " times";
     }
-  }
+  });
+  EXPECT_EQ(i, catalog.size());
 }
 
 TEST(CliPayloadCodecTest, RoundTripsCatalogStructs) {

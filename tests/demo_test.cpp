@@ -74,8 +74,8 @@ TEST(DemoTest, PipelineFillsOrdersAndCompletesBarrierRounds) {
     }
     if (auto s = shmbus::inspect_bus(bus_name)) {
       for (const auto& a : s->agents) {
-        if (a.health == shmbus::catalog::HealthState::kUnhealthy ||
-            a.health == shmbus::catalog::HealthState::kDead) {
+        if (a.health == shmbus::sys::HealthState::kUnhealthy ||
+            a.health == shmbus::sys::HealthState::kDead) {
           unhealthy.push_back(a.name);
         }
       }
@@ -92,14 +92,14 @@ TEST(DemoTest, PipelineFillsOrdersAndCompletesBarrierRounds) {
   for (const auto& a : snap->agents) {
     names.push_back(a.name);
     EXPECT_TRUE(a.alive) << a.name;
-    EXPECT_NE(a.health, shmbus::catalog::HealthState::kUnhealthy) << a.name;
-    EXPECT_NE(a.health, shmbus::catalog::HealthState::kDead) << a.name;
+    EXPECT_NE(a.health, shmbus::sys::HealthState::kUnhealthy) << a.name;
+    EXPECT_NE(a.health, shmbus::sys::HealthState::kDead) << a.name;
   }
   for (const char* want : {"supervisor", "cio", "risk", "execution", "logger", "strategy-1",
                            "strategy-2", "strategy-3", "md_feed", "demo-test"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), want), names.end()) << want;
   }
-  EXPECT_NE(snap->bus_health, shmbus::catalog::HealthState::kUnhealthy);
+  EXPECT_NE(snap->bus_health, shmbus::sys::HealthState::kUnhealthy);
 
   // Clean stop: every agent exits 0 on SIGTERM, then the supervisor removes the segment.
   for (Child& c : agents) c.kill(SIGTERM);

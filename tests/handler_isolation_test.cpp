@@ -51,8 +51,8 @@ struct IsolationTest : ::testing::Test {
     ASSERT_TRUE(t) << t.message();
     topic = *t;
     // The owner watches sys.error: every ERROR event any agent publishes.
-    ASSERT_TRUE(owner->on(catalog::ErrorEvent::kTopic, [this](const EventView& v) {
-      catalog::ErrorEvent e;
+    ASSERT_TRUE(owner->on(sys::ErrorEvent::kTopic, [this](const EventView& v) {
+      sys::ErrorEvent e;
       if ((v.flags & kFlagSystem) != 0 && v.copy_to(e)) errors.push_back(e);
     }));
   }
@@ -70,7 +70,7 @@ struct IsolationTest : ::testing::Test {
       quiet = n == 0 ? quiet + 1 : 0;
     }
   }
-  std::size_t errors_of(catalog::ErrorKind kind) const {
+  std::size_t errors_of(sys::ErrorKind kind) const {
     std::size_t n = 0;
     for (const auto& e : errors) n += e.kind == kind ? 1 : 0;
     return n;
@@ -91,7 +91,7 @@ struct IsolationTest : ::testing::Test {
   std::unique_ptr<Bus> owner;
   std::unique_ptr<Bus> sub;
   TopicId topic = kInvalidTopic;
-  std::vector<catalog::ErrorEvent> errors;
+  std::vector<sys::ErrorEvent> errors;
 };
 
 TEST_F(IsolationTest, ThrowingHandlerDoesNotStopTheOtherHandlersOfTheEvent) {
@@ -120,11 +120,11 @@ TEST_F(IsolationTest, ThrowingHandlerDoesNotStopTheOtherHandlersOfTheEvent) {
   EXPECT_EQ(bad_calls, kEvents);
   // One ERROR event per failure, naming the topic, the handler and what() happened. (A slow
   // report may join them on a loaded machine or under a sanitizer: not what is counted here.)
-  std::erase_if(errors, [](const auto& e) { return e.kind == catalog::ErrorKind::kHandlerSlow; });
+  std::erase_if(errors, [](const auto& e) { return e.kind == sys::ErrorKind::kHandlerSlow; });
   ASSERT_EQ(errors.size(), kEvents / 2);
   for (std::size_t k = 0; k < errors.size(); ++k) {
     const auto& e = errors[k];
-    EXPECT_EQ(e.kind, catalog::ErrorKind::kHandlerException);
+    EXPECT_EQ(e.kind, sys::ErrorKind::kHandlerException);
     EXPECT_EQ(e.topic, topic);
     EXPECT_EQ(e.agent_index, sub->agent_index());
     EXPECT_STREQ(e.handler, "risk.bad");
@@ -179,7 +179,7 @@ TEST_F(IsolationTest, HandlerThrowingOnErrorEventsCausesNoStorm) {
   // 20 failures on order.filled -> 20 ERROR events; the sys.* handler fails on each of those,
   // which is counted and dead-lettered but reported by no further ERROR event.
   EXPECT_EQ(errors.size(), kEvents);
-  EXPECT_EQ(errors_of(catalog::ErrorKind::kHandlerException), kEvents);
+  EXPECT_EQ(errors_of(sys::ErrorKind::kHandlerException), kEvents);
   EXPECT_EQ(sys_calls, kEvents);
   auto st = read_stats(name);
   ASSERT_TRUE(st) << st.message();
@@ -210,10 +210,10 @@ TEST_F(IsolationTest, UnsubscribesAfterNConsecutiveFailuresWithSystemEvent) {
   drain();
   EXPECT_EQ(calls, 3u);
   EXPECT_EQ(good, 10u);
-  EXPECT_EQ(errors_of(catalog::ErrorKind::kHandlerException), 3u);
-  ASSERT_EQ(errors_of(catalog::ErrorKind::kHandlerUnsubscribed), 1u);
+  EXPECT_EQ(errors_of(sys::ErrorKind::kHandlerException), 3u);
+  ASSERT_EQ(errors_of(sys::ErrorKind::kHandlerUnsubscribed), 1u);
   for (const auto& e : errors) {
-    if (e.kind != catalog::ErrorKind::kHandlerUnsubscribed) continue;
+    if (e.kind != sys::ErrorKind::kHandlerUnsubscribed) continue;
     EXPECT_STREQ(e.handler, "strategy.broken");
     EXPECT_EQ(e.topic, topic);
     EXPECT_NE(std::string(e.message).find("3 failures"), std::string::npos) << e.message;
@@ -242,8 +242,8 @@ TEST_F(IsolationTest, SuccessResetsTheFailureStreak) {
   }
   drain();
   EXPECT_EQ(calls, 30u);
-  EXPECT_EQ(errors_of(catalog::ErrorKind::kHandlerException), 20u);
-  EXPECT_EQ(errors_of(catalog::ErrorKind::kHandlerUnsubscribed), 0u);
+  EXPECT_EQ(errors_of(sys::ErrorKind::kHandlerException), 20u);
+  EXPECT_EQ(errors_of(sys::ErrorKind::kHandlerUnsubscribed), 0u);
 }
 
 TEST_F(IsolationTest, SlowHandlerIsCountedAndReportedAtMostOncePerSecond) {
@@ -271,7 +271,7 @@ TEST_F(IsolationTest, SlowHandlerIsCountedAndReportedAtMostOncePerSecond) {
   EXPECT_EQ(a->handler_failures, 0u);
   std::size_t slow_one_reports = 0;
   for (const auto& e : errors) {
-    if (e.kind == catalog::ErrorKind::kHandlerSlow &&
+    if (e.kind == sys::ErrorKind::kHandlerSlow &&
         std::string(e.handler, strnlen(e.handler, sizeof e.handler)) == "slow.one") {
       ++slow_one_reports;
     }

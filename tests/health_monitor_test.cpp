@@ -18,8 +18,8 @@
 namespace shmbus {
 namespace {
 
-using catalog::HealthReason;
-using catalog::HealthState;
+using sys::HealthReason;
+using sys::HealthState;
 using testing::kT0;
 using testing::MonitorBus;
 using testing::ms;
@@ -27,21 +27,21 @@ using testing::ms;
 class HealthMonitorTest : public ::testing::Test {
  protected:
   // One supervisor tick in the supervisor's order; returns the health changes.
-  std::vector<catalog::AgentHealthChange> tick(std::uint64_t now_ns) {
-    std::vector<catalog::AgentJoined> joined;
-    std::vector<catalog::AgentLeft> left;
+  std::vector<sys::AgentHealthChange> tick(std::uint64_t now_ns) {
+    std::vector<sys::AgentJoined> joined;
+    std::vector<sys::AgentLeft> left;
     roster_.update(detail::kNoAgent, now_ns, joined, left);
     std::vector<detail::UntetherAction> untethered;
-    std::vector<catalog::GapNotice> gaps;
+    std::vector<sys::GapNotice> gaps;
     slow_.check(now_ns, roster_, detail::kNoAgent, untethered, gaps);
-    std::vector<catalog::BackpressureChange> bp;
+    std::vector<sys::BackpressureChange> bp;
     backpressure_.check(now_ns, bp);
-    std::vector<catalog::AgentHealthChange> changes;
+    std::vector<sys::AgentHealthChange> changes;
     health_.check(now_ns, roster_, detail::kNoAgent, slow_, backpressure_, left, changes);
     return changes;
   }
   // Ticks with the agent's heartbeat fresh.
-  std::vector<catalog::AgentHealthChange> beat_and_tick(std::uint32_t agent, std::uint64_t now) {
+  std::vector<sys::AgentHealthChange> beat_and_tick(std::uint32_t agent, std::uint64_t now) {
     bus_.record(agent).heartbeat_ns.store(now);
     return tick(now);
   }
@@ -65,7 +65,7 @@ TEST_F(HealthMonitorTest, HeartbeatAgeDegradesThenMakesUnhealthy) {
   auto changes = tick(kT0);
   // The bus's first verdict is news; an agent's first HEALTHY verdict is not.
   ASSERT_EQ(changes.size(), 1u);
-  EXPECT_EQ(changes[0].agent_index, catalog::kBusWide);
+  EXPECT_EQ(changes[0].agent_index, sys::kBusWide);
   EXPECT_EQ(changes[0].old_state, HealthState::kUnknown);
   EXPECT_EQ(changes[0].new_state, HealthState::kHealthy);
   EXPECT_EQ(health_.agent(a).state, HealthState::kHealthy);
@@ -79,10 +79,10 @@ TEST_F(HealthMonitorTest, HeartbeatAgeDegradesThenMakesUnhealthy) {
   EXPECT_EQ(changes[0].new_state, HealthState::kDegraded);
   EXPECT_EQ(changes[0].reason, HealthReason::kHeartbeatLate);
   EXPECT_EQ(changes[0].heartbeat_age_ns, ms(1000));
-  EXPECT_EQ(catalog::symbol_view(changes[0].agent), "worker");
+  EXPECT_EQ(symbol_view(changes[0].agent), "worker");
   EXPECT_EQ(stored(a), HealthState::kDegraded);
   // One sick agent degrades the bus.
-  EXPECT_EQ(changes[1].agent_index, catalog::kBusWide);
+  EXPECT_EQ(changes[1].agent_index, sys::kBusWide);
   EXPECT_EQ(changes[1].new_state, HealthState::kDegraded);
   EXPECT_EQ(stored_bus(), HealthState::kDegraded);
 
@@ -161,8 +161,7 @@ TEST_F(HealthMonitorTest, StalledCursorDegradesThenMakesUnhealthy) {
   changes = beat_and_tick(a, kT0 + ms(1020));
   ASSERT_FALSE(changes.empty());
   EXPECT_EQ(changes[0].new_state, HealthState::kDegraded);
-  EXPECT_NE(std::string(catalog::symbol_view(changes[0].text)).find("untethered"),
-            std::string::npos);
+  EXPECT_NE(std::string(symbol_view(changes[0].text)).find("untethered"), std::string::npos);
 }
 
 TEST_F(HealthMonitorTest, DeathIsReportedAsDead) {
@@ -177,7 +176,7 @@ TEST_F(HealthMonitorTest, DeathIsReportedAsDead) {
   EXPECT_EQ(changes[0].old_state, HealthState::kHealthy);
   EXPECT_EQ(changes[0].new_state, HealthState::kDead);
   EXPECT_EQ(changes[0].reason, HealthReason::kDied);
-  EXPECT_EQ(catalog::symbol_view(changes[0].agent), "doomed");
+  EXPECT_EQ(symbol_view(changes[0].agent), "doomed");
 }
 
 TEST_F(HealthMonitorTest, BusFollowsRingLevels) {
@@ -186,14 +185,14 @@ TEST_F(HealthMonitorTest, BusFollowsRingLevels) {
   bus_.publish(0, 44);  // 44 / 48: CRITICAL
   auto changes = tick(kT0);
   ASSERT_EQ(changes.size(), 1u);
-  EXPECT_EQ(changes[0].agent_index, catalog::kBusWide);
+  EXPECT_EQ(changes[0].agent_index, sys::kBusWide);
   EXPECT_EQ(changes[0].new_state, HealthState::kUnhealthy);
   EXPECT_EQ(health_.bus().state, HealthState::kUnhealthy);
   EXPECT_EQ(stored_bus(), HealthState::kUnhealthy);
   bus_.cursor(a, 0).position.store(8);  // 36 / 48: HIGH (after the dwell)
   changes = beat_and_tick(a, kT0 + ms(100));
   ASSERT_FALSE(changes.empty());
-  EXPECT_EQ(changes.back().agent_index, catalog::kBusWide);
+  EXPECT_EQ(changes.back().agent_index, sys::kBusWide);
   EXPECT_EQ(changes.back().new_state, HealthState::kDegraded);
 }
 

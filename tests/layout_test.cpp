@@ -17,6 +17,7 @@
 #include "shm/region_sizes.hpp"
 #include "shm/segment.hpp"
 #include "shmbus/config.hpp"
+#include "shmbus/sys_events.hpp"
 
 namespace shmbus::detail {
 namespace {
@@ -49,15 +50,15 @@ TEST(LayoutTest, EnumValuesAreFixed) {
   EXPECT_EQ(static_cast<std::uint32_t>(AgentState::kActive), 2u);
   EXPECT_EQ(static_cast<std::uint32_t>(kReaderActive), 1u);
   EXPECT_EQ(static_cast<std::uint32_t>(kReaderTethered), 2u);
-  EXPECT_EQ(static_cast<std::uint32_t>(Health::kUnknown), 0u);
-  EXPECT_EQ(static_cast<std::uint32_t>(Health::kHealthy), 1u);
-  EXPECT_EQ(static_cast<std::uint32_t>(Health::kDegraded), 2u);
-  EXPECT_EQ(static_cast<std::uint32_t>(Health::kUnhealthy), 3u);
-  EXPECT_EQ(static_cast<std::uint32_t>(Health::kDead), 4u);
-  EXPECT_EQ(static_cast<std::uint32_t>(Level::kNormal), 0u);
-  EXPECT_EQ(static_cast<std::uint32_t>(Level::kWarning), 1u);
-  EXPECT_EQ(static_cast<std::uint32_t>(Level::kHigh), 2u);
-  EXPECT_EQ(static_cast<std::uint32_t>(Level::kCritical), 3u);
+  EXPECT_EQ(static_cast<std::uint32_t>(sys::HealthState::kUnknown), 0u);
+  EXPECT_EQ(static_cast<std::uint32_t>(sys::HealthState::kHealthy), 1u);
+  EXPECT_EQ(static_cast<std::uint32_t>(sys::HealthState::kDegraded), 2u);
+  EXPECT_EQ(static_cast<std::uint32_t>(sys::HealthState::kUnhealthy), 3u);
+  EXPECT_EQ(static_cast<std::uint32_t>(sys::HealthState::kDead), 4u);
+  EXPECT_EQ(static_cast<std::uint32_t>(sys::BackpressureLevel::kNormal), 0u);
+  EXPECT_EQ(static_cast<std::uint32_t>(sys::BackpressureLevel::kWarning), 1u);
+  EXPECT_EQ(static_cast<std::uint32_t>(sys::BackpressureLevel::kHigh), 2u);
+  EXPECT_EQ(static_cast<std::uint32_t>(sys::BackpressureLevel::kCritical), 3u);
 }
 
 // Liveness locks are part of the cross-process protocol: every build must lock the same bytes.

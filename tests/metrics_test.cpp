@@ -393,7 +393,7 @@ TEST(MetricsTest, BinaryNoMetricsOpensNoPort) {
   ASSERT_TRUE(eventually(
       [&] {
         auto snap = inspect_bus(name);
-        return snap && snap->bus_health != catalog::HealthState::kUnknown;
+        return snap && snap->bus_health != sys::HealthState::kUnknown;
       },
       20s));
   EXPECT_TRUE(listeners(port).empty());

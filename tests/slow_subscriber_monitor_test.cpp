@@ -23,8 +23,8 @@ using testing::ms;
 class SlowSubscriberMonitorTest : public ::testing::Test {
  protected:
   void tick(std::uint64_t now_ns) {
-    std::vector<catalog::AgentJoined> joined;
-    std::vector<catalog::AgentLeft> left;
+    std::vector<sys::AgentJoined> joined;
+    std::vector<sys::AgentLeft> left;
     roster_.update(detail::kNoAgent, now_ns, joined, left);
     untethered_.clear();
     gaps_.clear();
@@ -39,7 +39,7 @@ class SlowSubscriberMonitorTest : public ::testing::Test {
   detail::AgentRoster roster_{bus_.seg(), bus_.config};
   detail::SlowSubscriberMonitor monitor_{bus_.seg(), pins_, bus_.config};
   std::vector<detail::UntetherAction> untethered_;
-  std::vector<catalog::GapNotice> gaps_;
+  std::vector<sys::GapNotice> gaps_;
 };
 
 TEST_F(SlowSubscriberMonitorTest, StalledSubscriberIsUntetheredWithItsSlotPinned) {
@@ -133,8 +133,8 @@ TEST_F(SlowSubscriberMonitorTest, MissedEventsBecomeAGapNoticeAndReTetheringIsSe
   EXPECT_EQ(gaps_[0].missed, 30u);
   EXPECT_EQ(gaps_[0].first_missed_position, 0u);
   EXPECT_EQ(gaps_[0].ring, Priority::kCritical);
-  EXPECT_EQ(gaps_[0].reason, catalog::GapReason::kUntethered);
-  EXPECT_EQ(catalog::symbol_view(gaps_[0].agent), "lapped");
+  EXPECT_EQ(gaps_[0].reason, sys::GapReason::kUntethered);
+  EXPECT_EQ(symbol_view(gaps_[0].agent), "lapped");
   EXPECT_EQ(bus_.cursor(a, 0).gap_pending.load(), 0u);
   tick(kT0 + ms(1030));
   EXPECT_TRUE(gaps_.empty()) << "each missed event is reported once";

@@ -508,14 +508,14 @@ TEST(SupervisorTest, StoppedSubscriberIsUntetheredOthersGoOnAndItGetsExactGapCou
   ASSERT_TRUE(prod && watcher);
   const TopicId topic = prod->register_topic("t.n", 8).value();
   std::uint64_t gap_events = 0;
-  std::vector<catalog::HealthState> slow_health;
+  std::vector<sys::HealthState> slow_health;
   ASSERT_TRUE(watcher->on("sys.gap", [&](const EventView& v) {
-    catalog::GapNotice g;
+    sys::GapNotice g;
     if (v.copy_to(g) && catalog::symbol_view(g.agent) == "slow" && g.ring == Priority::kNormal) {
       gap_events += g.missed;
     }
   }));
-  ASSERT_TRUE(watcher->on_health([&](const catalog::AgentHealthChange& h) {
+  ASSERT_TRUE(watcher->on_health([&](const sys::AgentHealthChange& h) {
     if (catalog::symbol_view(h.agent) == "slow") slow_health.push_back(h.new_state);
   }));
   auto publish = [&](std::uint64_t n) {
@@ -569,11 +569,11 @@ TEST(SupervisorTest, StoppedSubscriberIsUntetheredOthersGoOnAndItGetsExactGapCou
   EXPECT_EQ(gap_events, rec->missed_normal.load()) << "each gap is also a sys.gap event";
   ASSERT_FALSE(slow_health.empty());
   EXPECT_GE(static_cast<int>(*std::max_element(slow_health.begin(), slow_health.end())),
-            static_cast<int>(catalog::HealthState::kDegraded));
+            static_cast<int>(sys::HealthState::kDegraded));
   EXPECT_TRUE(tick_until(
       *sup,
-      [&] { return !slow_health.empty() && slow_health.back() == catalog::HealthState::kHealthy; },
-      5s, [&] { watcher->poll(); }))
+      [&] { return !slow_health.empty() && slow_health.back() == sys::HealthState::kHealthy; }, 5s,
+      [&] { watcher->poll(); }))
       << "healthy again once it runs";
   rec->done.store(true);
   EXPECT_EQ(slow.wait(10s), 0);
@@ -630,20 +630,20 @@ TEST(SupervisorTest, SlowSubscriberDrivesRingToCriticalThenLevelReturnsToNormal)
   const TopicId critical = prod->register_topic("bp.critical", 8).value();
   struct Change {
     Priority ring;
-    catalog::BackpressureLevel level;
+    sys::BackpressureLevel level;
   };
   std::vector<Change> changes;
-  ASSERT_TRUE(watcher->on_backpressure([&](Priority r, catalog::BackpressureLevel l) {
+  ASSERT_TRUE(watcher->on_backpressure([&](Priority r, sys::BackpressureLevel l) {
     changes.push_back({r, l});
   }));
   auto level_of = [&](Priority r) {
-    catalog::BackpressureLevel l = catalog::BackpressureLevel::kNormal;
+    sys::BackpressureLevel l = sys::BackpressureLevel::kNormal;
     for (const Change& ch : changes) {
       if (ch.ring == r) l = ch.level;
     }
     return l;
   };
-  auto reached = [&](Priority r, catalog::BackpressureLevel l) {
+  auto reached = [&](Priority r, sys::BackpressureLevel l) {
     for (const Change& ch : changes) {
       if (ch.ring == r && ch.level == l) return true;
     }
@@ -681,9 +681,9 @@ TEST(SupervisorTest, SlowSubscriberDrivesRingToCriticalThenLevelReturnsToNormal)
       }))
       << "shed NORMAL " << shed[index_of(Priority::kNormal)] << ", LOW "
       << shed[index_of(Priority::kLow)];
-  EXPECT_TRUE(reached(Priority::kNormal, catalog::BackpressureLevel::kCritical));
-  EXPECT_TRUE(reached(Priority::kLow, catalog::BackpressureLevel::kCritical));
-  EXPECT_EQ(level_of(Priority::kCritical), catalog::BackpressureLevel::kNormal);
+  EXPECT_TRUE(reached(Priority::kNormal, sys::BackpressureLevel::kCritical));
+  EXPECT_TRUE(reached(Priority::kLow, sys::BackpressureLevel::kCritical));
+  EXPECT_EQ(level_of(Priority::kCritical), sys::BackpressureLevel::kNormal);
   {
     auto seg = Segment::open(name);
     ASSERT_TRUE(seg);
@@ -698,8 +698,8 @@ TEST(SupervisorTest, SlowSubscriberDrivesRingToCriticalThenLevelReturnsToNormal)
   ASSERT_TRUE(tick_until(
       *sup,
       [&] {
-        return level_of(Priority::kNormal) == catalog::BackpressureLevel::kNormal &&
-               level_of(Priority::kLow) == catalog::BackpressureLevel::kNormal;
+        return level_of(Priority::kNormal) == sys::BackpressureLevel::kNormal &&
+               level_of(Priority::kLow) == sys::BackpressureLevel::kNormal;
       },
       30s,
       [&] {
@@ -708,7 +708,7 @@ TEST(SupervisorTest, SlowSubscriberDrivesRingToCriticalThenLevelReturnsToNormal)
       }));
   for (Priority ring : {Priority::kNormal, Priority::kLow}) {
     // Each change is a real change, one event each, ending where it started.
-    catalog::BackpressureLevel prev = catalog::BackpressureLevel::kNormal;
+    sys::BackpressureLevel prev = sys::BackpressureLevel::kNormal;
     int n = 0;
     for (const Change& ch : changes) {
       if (ch.ring != ring) continue;
@@ -795,24 +795,23 @@ TEST(SupervisorTest, ReportsAgentAndBusHealthChangesAndRosterEvents) {
   ASSERT_TRUE(sup) << sup.message();
   auto watcher = Bus::attach(name, agent("watcher"));
   ASSERT_TRUE(watcher);
-  std::vector<catalog::AgentHealthChange> health;
+  std::vector<sys::AgentHealthChange> health;
   std::vector<std::string> joined;
-  std::vector<std::pair<std::string, catalog::LeaveReason>> left;
-  ASSERT_TRUE(
-      watcher->on_health([&](const catalog::AgentHealthChange& h) { health.push_back(h); }));
+  std::vector<std::pair<std::string, sys::LeaveReason>> left;
+  ASSERT_TRUE(watcher->on_health([&](const sys::AgentHealthChange& h) { health.push_back(h); }));
   ASSERT_TRUE(watcher->on("sys.agent.joined", [&](const EventView& v) {
-    catalog::AgentJoined j;
+    sys::AgentJoined j;
     if (v.copy_to(j)) joined.emplace_back(catalog::symbol_view(j.agent));
   }));
   ASSERT_TRUE(watcher->on("sys.agent.left", [&](const EventView& v) {
-    catalog::AgentLeft l;
+    sys::AgentLeft l;
     if (v.copy_to(l)) left.emplace_back(catalog::symbol_view(l.agent), l.reason);
   }));
   sup->tick();
   auto states_of = [&](const std::string& who) {
-    std::vector<catalog::HealthState> out;
+    std::vector<sys::HealthState> out;
     for (const auto& h : health) {
-      if (catalog::symbol_view(h.agent) == who && h.agent_index != catalog::kBusWide) {
+      if (catalog::symbol_view(h.agent) == who && h.agent_index != sys::kBusWide) {
         out.push_back(h.new_state);
       }
     }
@@ -834,33 +833,33 @@ TEST(SupervisorTest, ReportsAgentAndBusHealthChangesAndRosterEvents) {
       *sup,
       [&] {
         auto s = states_of("idle");
-        return !s.empty() && s.back() == catalog::HealthState::kUnhealthy;
+        return !s.empty() && s.back() == sys::HealthState::kUnhealthy;
       },
       5s, keep_alive));
   {
     auto s = states_of("idle");
     ASSERT_GE(s.size(), 2u);
-    EXPECT_EQ(s[s.size() - 2], catalog::HealthState::kDegraded);
-    EXPECT_EQ(health.back().reason, catalog::HealthReason::kHeartbeatLate);
+    EXPECT_EQ(s[s.size() - 2], sys::HealthState::kDegraded);
+    EXPECT_EQ(health.back().reason, sys::HealthReason::kHeartbeatLate);
   }
   bool bus_degraded = false;
   for (const auto& h : health) {
-    bus_degraded = bus_degraded || (h.agent_index == catalog::kBusWide &&
-                                    h.new_state == catalog::HealthState::kDegraded);
+    bus_degraded = bus_degraded ||
+                   (h.agent_index == sys::kBusWide && h.new_state == sys::HealthState::kDegraded);
   }
   EXPECT_TRUE(bus_degraded) << "a sick agent degrades the bus";
   {
     auto seg = Segment::open(name);
     ASSERT_TRUE(seg);
     EXPECT_EQ(seg.value()->agent(idle->agent_index()).health.load(),
-              static_cast<std::uint32_t>(detail::Health::kUnhealthy));
+              static_cast<std::uint32_t>(sys::HealthState::kUnhealthy));
   }
   idle->heartbeat();
   ASSERT_TRUE(tick_until(
       *sup,
       [&] {
         auto s = states_of("idle");
-        return s.back() == catalog::HealthState::kHealthy;
+        return s.back() == sys::HealthState::kHealthy;
       },
       5s, keep_alive));
   idle.reset();  // clean detach
@@ -868,7 +867,7 @@ TEST(SupervisorTest, ReportsAgentAndBusHealthChangesAndRosterEvents) {
       *sup,
       [&] {
         for (const auto& [who, why] : left) {
-          if (who == "idle" && why == catalog::LeaveReason::kDetached) return true;
+          if (who == "idle" && why == sys::LeaveReason::kDetached) return true;
         }
         return false;
       },
@@ -888,7 +887,7 @@ TEST(SupervisorTest, ReportsAgentAndBusHealthChangesAndRosterEvents) {
       *sup,
       [&] {
         auto s = states_of("clumsy");
-        return !s.empty() && s.back() == catalog::HealthState::kUnhealthy;
+        return !s.empty() && s.back() == sys::HealthState::kUnhealthy;
       },
       5s,
       [&] {
@@ -897,7 +896,7 @@ TEST(SupervisorTest, ReportsAgentAndBusHealthChangesAndRosterEvents) {
         clumsy->heartbeat();
         prod->heartbeat();
       }));
-  EXPECT_EQ(health.back().reason, catalog::HealthReason::kHandlerErrors);
+  EXPECT_EQ(health.back().reason, sys::HealthReason::kHandlerErrors);
   EXPECT_TRUE(std::find(joined.begin(), joined.end(), "clumsy") != joined.end());
 
   // Death: DEAD and a departure that says so.
@@ -918,7 +917,7 @@ TEST(SupervisorTest, ReportsAgentAndBusHealthChangesAndRosterEvents) {
       *sup,
       [&] {
         auto s = states_of("doomed");
-        return !s.empty() && s.back() == catalog::HealthState::kDead;
+        return !s.empty() && s.back() == sys::HealthState::kDead;
       },
       5s,
       [&] {
@@ -929,7 +928,7 @@ TEST(SupervisorTest, ReportsAgentAndBusHealthChangesAndRosterEvents) {
       }));
   bool died = false;
   for (const auto& [who, why] : left)
-    died = died || (who == "doomed" && why == catalog::LeaveReason::kDied);
+    died = died || (who == "doomed" && why == sys::LeaveReason::kDied);
   EXPECT_TRUE(died);
 }
 
@@ -947,9 +946,9 @@ TEST(SupervisorTest, ClosesBarrierRoundAtDeadlineWithoutWaiterAndPublishesIt) {
   auto b1 = Barrier::open(*s1, "signals");
   auto b2 = Barrier::open(*s2, "signals");
   ASSERT_TRUE(b1 && b2);
-  std::vector<catalog::BarrierTimeout> timeouts;
+  std::vector<sys::BarrierTimeout> timeouts;
   ASSERT_TRUE(watcher->on("sys.barrier.timeout", [&](const EventView& v) {
-    catalog::BarrierTimeout t;
+    sys::BarrierTimeout t;
     if (v.copy_to(t)) timeouts.push_back(t);
   }));
   const std::uint64_t signal = 42;

@@ -1,11 +1,12 @@
-// JSON codec of event payloads (payload_json.hpp), driven by the catalogue field tables.
+// JSON codec of event payloads (payload_json.hpp), driven by the field list each catalogue
+// payload declares beside its members (SHMBUS_FIELDS, shmbus/fields.hpp) and
+// CatalogEntry::fields.
 #include "payload_json.hpp"
 
 #include <cstdint>
 #include <cstring>
 #include <limits>
 
-#include "catalog_fields.hpp"
 #include "shmbus/catalog.hpp"
 
 namespace shmbus::cli {
@@ -13,12 +14,6 @@ namespace shmbus::cli {
 namespace {
 
 using nlohmann::json;
-
-/// Table of the catalogue type `topic` maps to; nullptr when it maps to none.
-const CatalogFields* table_for(std::string_view topic) {
-  const catalog::CatalogEntry* entry = catalog::find_catalog_entry(topic);
-  return entry == nullptr ? nullptr : catalog_fields(entry->topic);
-}
 
 std::int64_t load_signed(const std::byte* p, std::size_t size) {
   switch (size) {
@@ -139,8 +134,8 @@ std::string to_hex(std::span<const std::byte> bytes) {
 }
 
 json decode_payload(std::string_view topic, std::span<const std::byte> payload) {
-  const CatalogFields* t = table_for(topic);
-  if (t == nullptr || payload.size() != t->size) {
+  const catalog::CatalogEntry* t = catalog::find_catalog_entry(topic);
+  if (t == nullptr || payload.size() != t->payload_size) {
     return json{{"hex", to_hex(payload)}};
   }
   json out = json::object();
@@ -151,7 +146,7 @@ json decode_payload(std::string_view topic, std::span<const std::byte> payload) 
 }
 
 Result<std::vector<std::byte>> encode_payload(std::string_view topic, const json& j) {
-  const CatalogFields* t = table_for(topic);
+  const catalog::CatalogEntry* t = catalog::find_catalog_entry(topic);
   if (t == nullptr) {
     if (j.is_string()) {
       const auto& s = j.get_ref<const std::string&>();
@@ -177,7 +172,7 @@ Result<std::vector<std::byte>> encode_payload(std::string_view topic, const json
     return bad("topic " + std::string(topic) + " carries catalogue type " + std::string(t->topic) +
                ": give a JSON object of its fields");
   }
-  std::vector<std::byte> out(t->size, std::byte{0});
+  std::vector<std::byte> out(t->payload_size, std::byte{0});
   for (const auto& [key, value] : j.items()) {
     const FieldDesc* field = nullptr;
     for (const FieldDesc& f : t->fields) {

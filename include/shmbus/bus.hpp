@@ -13,60 +13,21 @@
 #include <string_view>
 #include <vector>
 
+#include "shmbus/claim.hpp"
 #include "shmbus/config.hpp"
 #include "shmbus/event.hpp"
+#include "shmbus/handler.hpp"
 #include "shmbus/priority.hpp"
 #include "shmbus/result.hpp"
+#include "shmbus/sys_events.hpp"
 #include "shmbus/topic.hpp"
 
 namespace shmbus {
 
 namespace detail {
 class BusImpl;
-class Publisher;
 struct BusAccess;  // the library's own way in (shm/bus_access.hpp); not API
 }  // namespace detail
-namespace catalog {  // catalog.hpp
-struct AgentHealthChange;
-enum class BackpressureLevel : std::uint8_t;
-}  // namespace catalog
-
-using Handler = std::function<void(const EventView&)>;
-using SubscriptionId = std::uint64_t;
-
-/// Per-handler options.
-struct HandlerOptions {
-  /// Name used in error reports and statistics ("risk.check_limits"); defaults to the pattern.
-  std::string name;
-};
-
-/// A slot claimed for building an event in place. Obtain with Bus::claim, fill `data()`,
-/// then Bus::commit or Bus::cancel. Destroying an uncommitted claim cancels it.
-class Claim {
- public:
-  Claim() = default;
-  Claim(Claim&& other) noexcept;
-  Claim& operator=(Claim&& other) noexcept;
-  Claim(const Claim&) = delete;
-  Claim& operator=(const Claim&) = delete;
-  ~Claim();
-
-  /// kOk when a slot is held; otherwise why none could be claimed.
-  PublishStatus status() const noexcept { return status_; }
-  bool ok() const noexcept { return status_ == PublishStatus::kOk && data_ != nullptr; }
-  /// Writable payload area of exactly the claimed size.
-  std::span<std::byte> data() const noexcept { return {data_, size_}; }
-
- private:
-  friend class detail::Publisher;
-  detail::Publisher* owner_ = nullptr;
-  std::byte* data_ = nullptr;
-  std::uint32_t size_ = 0;
-  std::uint32_t ring_ = 0;
-  std::uint64_t position_ = 0;
-  std::uint64_t expected_seq_ = 0;
-  PublishStatus status_ = PublishStatus::kClosed;
-};
 
 /// Threading: one Bus may publish from several threads at once; dispatching (poll/run,
 /// on/off/wait_for) belongs to one thread at a time. stop() may be called from any thread.
@@ -182,10 +143,10 @@ class Bus {
   /// the supervisor publishes (sys.backpressure). A subscription like any other: this agent's
   /// cursors then hold producers back, so keep dispatching (poll/run).
   Result<SubscriptionId> on_backpressure(
-      std::function<void(Priority ring, catalog::BackpressureLevel level)> handler);
+      std::function<void(Priority ring, sys::BackpressureLevel level)> handler);
   /// Calls `handler` on the dispatching thread for every health change of an agent or of the
-  /// bus (agent_index == catalog::kBusWide) the supervisor publishes (sys.health).
-  Result<SubscriptionId> on_health(std::function<void(const catalog::AgentHealthChange&)> handler);
+  /// bus (agent_index == sys::kBusWide) the supervisor publishes (sys.health).
+  Result<SubscriptionId> on_health(std::function<void(const sys::AgentHealthChange&)> handler);
   /// Writes the heartbeat now (dispatchers and publishers also do it as they work).
   void heartbeat() noexcept;
 

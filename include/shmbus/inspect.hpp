@@ -9,11 +9,11 @@
 #include <string_view>
 #include <vector>
 
-#include "shmbus/barrier.hpp"
-#include "shmbus/catalog.hpp"
+#include "shmbus/barrier_types.hpp"
 #include "shmbus/config.hpp"
 #include "shmbus/priority.hpp"
 #include "shmbus/result.hpp"
+#include "shmbus/sys_events.hpp"
 #include "shmbus/topic.hpp"
 
 namespace shmbus {
@@ -28,7 +28,7 @@ struct RingSnapshot {
   bool has_tethered = false;  ///< some active, tethered reader exists
   std::uint64_t fill = 0;     ///< tail - slowest
   double fill_pct = 0;        ///< fill / capacity × 100
-  catalog::BackpressureLevel level = catalog::BackpressureLevel::kNormal;
+  sys::BackpressureLevel level = sys::BackpressureLevel::kNormal;
   std::uint64_t padded = 0;       ///< slots padded by the supervisor
   std::uint64_t quarantined = 0;  ///< stuck claims quarantined
 };
@@ -40,7 +40,7 @@ struct AgentSnapshot {
   std::uint32_t pid = 0;  ///< diagnostics only
   std::string name;
   bool alive = false;  ///< its liveness lock is held (the process is running)
-  catalog::HealthState health = catalog::HealthState::kUnknown;
+  sys::HealthState health = sys::HealthState::kUnknown;
   std::uint64_t heartbeat_age_ns = 0;
   std::uint64_t handler_errors = 0;
   std::uint32_t handler_error_streak = 0;
@@ -82,7 +82,7 @@ struct BusSnapshot {
   BusConfig config;  ///< the geometry stored in the segment
   std::uint64_t segment_bytes = 0;
   std::uint64_t creation_time_ns = 0;  ///< CLOCK_REALTIME
-  catalog::HealthState bus_health = catalog::HealthState::kUnknown;
+  sys::HealthState bus_health = sys::HealthState::kUnknown;
   std::uint32_t supervisor_pid = 0;
   bool supervisor_alive = false;
   std::uint64_t supervisor_heartbeat_age_ns = 0;  ///< 0 when no supervisor ever ran
@@ -103,9 +103,7 @@ struct BusSnapshot {
 /// (no such bus), kVersionMismatch, kCorrupt, kNotReady, kPermission, kSystem.
 Result<BusSnapshot> inspect_bus(std::string_view bus_name);
 
-/// "healthy", "degraded", ... for logs and JSON.
-std::string_view health_name(catalog::HealthState state) noexcept;
-/// "normal", "warning", "high", "critical".
-std::string_view backpressure_level_name(catalog::BackpressureLevel level) noexcept;
+// Names of health states and backpressure levels: sys::health_name and
+// sys::backpressure_level_name (sys_events.hpp).
 
 }  // namespace shmbus
