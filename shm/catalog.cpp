@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "shmbus/bus.hpp"
+#include "shm/bus_access.hpp"
 
 namespace shmbus::catalog {
 
