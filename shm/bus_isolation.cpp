@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "shm/clock.hpp"
+#include "shm/error_log.hpp"
 #include "shm/fast_clock.hpp"
 #include "shmbus/catalog.hpp"
 
@@ -79,6 +80,7 @@ void BusImpl::publish_error(std::uint32_t kind, const ReadEvent& ev, const Subsc
   std::strncpy(e.agent, options_.name.c_str(), sizeof e.agent - 1);
   std::strncpy(e.handler, s.name.c_str(), sizeof e.handler - 1);
   if (message != nullptr) std::strncpy(e.message, message, sizeof e.message - 1);
+  ErrorLog(*seg_).append(e, realtime_ns());  // kept in the segment for `shmbus errors`
   if (publish_system(error_topic_, &e, sizeof e) != PublishStatus::kOk) ++system_events_dropped_;
 }
 

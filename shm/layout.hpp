@@ -41,11 +41,13 @@ inline constexpr std::uint64_t kMagic = 0x31305355424D4853ull;
 /// meaning, or a region is reordered (attachers of another major are refused);
 /// bump the minor for additions in reserved space that old readers can ignore.
 inline constexpr std::uint16_t kLayoutMajor = 1;
-inline constexpr std::uint16_t kLayoutMinor = 2;
+inline constexpr std::uint16_t kLayoutMinor = 3;
 // Minor 1: AgentRecord handler counters (reserved1) and latency histogram (reserved_tail);
 // the dead-letter area's internals (shm/dead_letter_layout.hpp) within its existing size.
 // Minor 2: the topic-stats region appended after the error log (header line 3's former
 // reserved3 holds its offset); builds before it refuse such segments on the size check.
+// Minor 3: the error log is written (ErrorLogEntry's fields within its existing 256 bytes; no
+// earlier build read it), and TopicEntry's never-written `published` word is reserved.
 inline constexpr std::uint32_t kLayoutVersion = (std::uint32_t{kLayoutMajor} << 16) | kLayoutMinor;
 
 /// Ready word values: 0 while the creator initialises, then the layout version.
@@ -274,8 +276,9 @@ struct alignas(kCacheLine) TopicEntry {
   std::uint16_t flags;
   std::uint32_t name_hash;  // FNV-1a of name, to speed up lookups
   std::uint32_t reserved0;
-  std::atomic<std::uint64_t> published;  // unused: per-topic counts live in TopicAgentCounters
-  std::uint64_t reserved1;
+  // Once a `published` counter no one wrote (minor 3); per-topic counts live in
+  // TopicAgentCounters. Zero in every segment.
+  std::uint64_t reserved1[2];
 };
 static_assert(std::is_standard_layout_v<TopicEntry>);
 static_assert(sizeof(TopicEntry) == 128);
@@ -358,22 +361,41 @@ static_assert(offsetof(SlotHeader, timestamp_ns) == 40);
 static_assert(offsetof(SlotHeader, flags) == 48);
 
 // -------------------------------------------------------------------------------------------
-// Error log: a small overwrite ring of recent errors any process can read.
+// Error log: a small overwrite ring of recent sys.error events any process can read, also
+// one that attached after they happened (shm/error_log.hpp). Entry i lives at i % capacity.
 // -------------------------------------------------------------------------------------------
 
 struct ErrorLogHeader {
-  alignas(kCacheLine) std::atomic<std::uint64_t> next;  // total entries ever written
+  alignas(kCacheLine) std::atomic<std::uint64_t> next;  // total entries ever claimed
   std::uint64_t reserved[7];
 };
 static_assert(sizeof(ErrorLogHeader) == 64);
+
+/// ErrorLogEntry::seq while its writer fills it: (index+1) | kErrorLogWriting.
+inline constexpr std::uint64_t kErrorLogWriting = 1ull << 63;
 
 struct ErrorLogEntry {
   std::atomic<std::uint64_t> seq;  // index+1 once written (seqlock-style check for readers)
   std::uint64_t time_ns;           // CLOCK_REALTIME
   std::uint32_t agent;             // agent index or 0xFFFFFFFF for the supervisor
-  std::uint32_t code;
-  char text[232];
+  std::uint32_t code;              // sys.error kind (catalog::ErrorKind)
+  std::uint32_t topic;             // topic of the event being handled, 0 none
+  std::uint32_t errc;              // shmbus::Errc, for internal errors
+  std::uint64_t event_sequence;    // producer sequence of the event being handled, 0 none
+  std::uint64_t count;             // occurrences of this kind at this agent so far
+  std::uint64_t error_mono_ns;     // CLOCK_MONOTONIC, as in the sys.error event
+  // FNV-1a of seq's committed value and every other word: a writer that was overtaken (or
+  // died) and still stores into the entry leaves a mismatch, so readers never show it torn.
+  std::uint64_t checksum;
+  char agent_name[32];  // NUL-terminated, like every text below
+  char handler[32];
+  char text[128];  // the message
 };
+static_assert(std::is_standard_layout_v<ErrorLogEntry>);
+static_assert(offsetof(ErrorLogEntry, topic) == 24);
+static_assert(offsetof(ErrorLogEntry, checksum) == 56);
+static_assert(offsetof(ErrorLogEntry, agent_name) == 64);
+static_assert(offsetof(ErrorLogEntry, text) == 128);
 static_assert(sizeof(ErrorLogEntry) == 256);
 
 // -------------------------------------------------------------------------------------------
