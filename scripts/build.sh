@@ -35,6 +35,8 @@ if command -v ccache >/dev/null; then
   # Paths under the repo are hashed relative to it, so clones in other folders share the cache.
   export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
   export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
+  # The test binaries use a precompiled header; ccache caches such compiles only with these.
+  export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros}"
 fi
 # A build dir configured with another generator cannot be reused: start its cache afresh.
 if [ -f "$dir/CMakeCache.txt" ]; then
