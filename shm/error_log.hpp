@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "shm/layout.hpp"
+#include "shm/error_log_layout.hpp"
 #include "shm/segment.hpp"
 #include "shmbus/catalog.hpp"
 

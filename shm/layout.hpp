@@ -17,7 +17,7 @@
 //   rings_offset[p]          RingHeader (256 B) + slots[capacity] per priority
 //   barriers_offset          barrier table (shm/barrier_layout.hpp)
 //   dead_letters_offset      dead-letter area (shm/dead_letter_layout.hpp)
-//   error_log_offset         error-log ring (ErrorLogHeader + ErrorLogEntry[])
+//   error_log_offset         error log (shm/error_log_layout.hpp)
 //
 // No pointers: regions are found by offset from the segment base, records by
 // index; every offset and index read from the segment is range-checked.
@@ -361,42 +361,11 @@ static_assert(offsetof(SlotHeader, timestamp_ns) == 40);
 static_assert(offsetof(SlotHeader, flags) == 48);
 
 // -------------------------------------------------------------------------------------------
-// Error log: a small overwrite ring of recent sys.error events any process can read, also
-// one that attached after they happened (shm/error_log.hpp). Entry i lives at i % capacity.
+// Error log: ErrorLogHeader + ErrorLogEntry[error_log_capacity], in shm/error_log_layout.hpp.
 // -------------------------------------------------------------------------------------------
 
-struct ErrorLogHeader {
-  alignas(kCacheLine) std::atomic<std::uint64_t> next;  // total entries ever claimed
-  std::uint64_t reserved[7];
-};
-static_assert(sizeof(ErrorLogHeader) == 64);
-
-/// ErrorLogEntry::seq while its writer fills it: (index+1) | kErrorLogWriting.
-inline constexpr std::uint64_t kErrorLogWriting = 1ull << 63;
-
-struct ErrorLogEntry {
-  std::atomic<std::uint64_t> seq;  // index+1 once written (seqlock-style check for readers)
-  std::uint64_t time_ns;           // CLOCK_REALTIME
-  std::uint32_t agent;             // agent index or 0xFFFFFFFF for the supervisor
-  std::uint32_t code;              // sys.error kind (catalog::ErrorKind)
-  std::uint32_t topic;             // topic of the event being handled, 0 none
-  std::uint32_t errc;              // shmbus::Errc, for internal errors
-  std::uint64_t event_sequence;    // producer sequence of the event being handled, 0 none
-  std::uint64_t count;             // occurrences of this kind at this agent so far
-  std::uint64_t error_mono_ns;     // CLOCK_MONOTONIC, as in the sys.error event
-  // FNV-1a of seq's committed value and every other word: a writer that was overtaken (or
-  // died) and still stores into the entry leaves a mismatch, so readers never show it torn.
-  std::uint64_t checksum;
-  char agent_name[32];  // NUL-terminated, like every text below
-  char handler[32];
-  char text[128];  // the message
-};
-static_assert(std::is_standard_layout_v<ErrorLogEntry>);
-static_assert(offsetof(ErrorLogEntry, topic) == 24);
-static_assert(offsetof(ErrorLogEntry, checksum) == 56);
-static_assert(offsetof(ErrorLogEntry, agent_name) == 64);
-static_assert(offsetof(ErrorLogEntry, text) == 128);
-static_assert(sizeof(ErrorLogEntry) == 256);
+/// sizeof(ErrorLogEntry), pinned there; folded into the layout hash below.
+inline constexpr std::uint64_t kErrorLogEntryBytes = 256;
 
 // -------------------------------------------------------------------------------------------
 // The layout hash: a fold of every size and offset above, so a build that moved a field
@@ -434,7 +403,7 @@ constexpr std::uint64_t compute_layout_hash() {
                           std::uint64_t{sizeof(SlotHeader)},
                           std::uint64_t{offsetof(SlotHeader, length)},
                           std::uint64_t{offsetof(SlotHeader, flags)},
-                          std::uint64_t{sizeof(ErrorLogEntry)},
+                          kErrorLogEntryBytes,
                           std::uint64_t{kLayoutMajor}}) {
     h = hash_mix(h, v);
   }

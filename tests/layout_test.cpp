@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "shm/error_log_layout.hpp"
 #include "shm/liveness_lock.hpp"
 #include "shm/region_sizes.hpp"
 #include "shm/segment.hpp"
@@ -273,6 +274,7 @@ TEST(LayoutTest, ErrorLogMatches) {
   EXPECT_EQ(offsetof(ErrorLogHeader, next), 0u);
   EXPECT_TRUE(std::is_standard_layout_v<ErrorLogEntry>);
   EXPECT_EQ(sizeof(ErrorLogEntry), 256u);
+  EXPECT_EQ(kErrorLogEntryBytes, 256u);
   EXPECT_EQ(alignof(ErrorLogEntry), 8u);
   EXPECT_EQ(offsetof(ErrorLogEntry, seq), 0u);
   EXPECT_EQ(offsetof(ErrorLogEntry, time_ns), 8u);
