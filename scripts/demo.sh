@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the example trading pipeline on one bus: installs what is missing (deps.sh), builds
-# (build.sh release), starts the supervisor and every example agent as its own process, shows
+# only the supervisor, the CLI and the examples (build.sh release, the build dir and flags
+# test.sh uses, so test.sh afterwards rebuilds none of it), starts the supervisor and every example agent as its own process, shows
 # `shmbus top` for DEMO_SECONDS (default 10; 0 = until q or Ctrl-C), then stops everything with
 # SIGTERM, waits for it and removes the segment.
 #   DEMO_SECONDS=N   how long to watch (0: until q / Ctrl-C)
@@ -17,8 +18,7 @@ BUILD="${DEMO_BUILD_DIR:-build}"
 
 if [ "${DEMO_SKIP_BUILD:-0}" != "1" ]; then
   ./scripts/deps.sh
-  # Agents are on by default; say so anyway, since a reused build dir may have them cached off.
-  ./scripts/build.sh release -DSHMBUS_BUILD_AGENTS=ON
+  ./scripts/build.sh release shmbus-supervisor shmbus_cli shmbus_examples_all
 fi
 AGENTS="$BUILD/agents"
 SHMBUS="$AGENTS/cli/shmbus"

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages shmbus needs, only those missing. Safe to re-run.
+# ninja-build and ccache make rebuilds fast (scripts/build.sh uses them); jq is for
+# bench/run_comparison.sh.
 set -euo pipefail
-PKGS=(build-essential cmake pkg-config libboost-dev libspdlog-dev libgtest-dev libgmock-dev
-      libbenchmark-dev libcli11-dev nlohmann-json3-dev prometheus-cpp-dev libzmq3-dev
-      gnuplot-nox tmux clang-format curl procps)
+PKGS=(build-essential cmake pkg-config ninja-build ccache jq libboost-dev libspdlog-dev
+      libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
+      prometheus-cpp-dev libzmq3-dev gnuplot-nox tmux clang-format curl procps)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

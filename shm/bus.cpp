@@ -45,7 +45,7 @@ Result<Bus> Bus::create(const BusConfig& config, const AgentOptions& options) {
     if (auto e = validate_agent_name(options.name); !e.empty()) {
       return make_error(Errc::kInvalidArgument, e);
     }
-    auto seg = Segment::create(config);
+    auto seg = Segment::create(config, options.attach_wait);
     if (!seg) return seg.error();
     auto impl = BusImpl::make(std::move(seg.value()), options, /*owns_segment=*/true);
     if (!impl) {
@@ -60,7 +60,7 @@ Result<Bus> Bus::create(const BusConfig& config, const AgentOptions& options) {
 
 Result<Bus> Bus::attach(std::string_view bus_name, const AgentOptions& options) {
   try {
-    auto seg = Segment::open(bus_name);
+    auto seg = Segment::open(bus_name, options.attach_wait);
     if (!seg) return seg.error();
     auto impl = BusImpl::make(std::move(seg.value()), options, /*owns_segment=*/false);
     if (!impl) return impl.error();

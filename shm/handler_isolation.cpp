@@ -8,6 +8,7 @@
 
 #include "shm/agent_table.hpp"
 #include "shm/clock.hpp"
+#include "shm/error_log.hpp"
 #include "shmbus/sys_events.hpp"
 
 namespace shmbus::detail {
@@ -63,6 +64,7 @@ void HandlerIsolation::publish_error(std::uint32_t kind, const ReadEvent& ev, co
   std::strncpy(e.agent, agent_name_.c_str(), sizeof e.agent - 1);
   std::strncpy(e.handler, s.name.c_str(), sizeof e.handler - 1);
   if (message != nullptr) std::strncpy(e.message, message, sizeof e.message - 1);
+  ErrorLog(*seg_).append(e, realtime_ns());  // kept in the segment for `shmbus errors`
   if (publisher_->publish_system(error_topic_, &e, sizeof e) != PublishStatus::kOk)
     ++system_events_dropped_;
 }

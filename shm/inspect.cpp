@@ -8,6 +8,7 @@
 
 #include "shm/barrier_registry.hpp"
 #include "shm/clock.hpp"
+#include "shm/error_log.hpp"
 #include "shm/layout.hpp"
 #include "shm/segment.hpp"
 
@@ -91,7 +92,10 @@ void read_topics(const Segment& seg, BusSnapshot& s) {
     t.name = bounded_text(e.name);
     t.payload_size = e.payload_size;
     t.schema_version = e.schema_version;
-    t.published = e.published.load(std::memory_order_relaxed);
+    // Each agent record's row of the topic-stats region (a freed record keeps its row).
+    for (std::uint32_t a = 0; a < seg.config().max_agents; ++a) {
+      t.published += seg.topic_counters(a, i).published.load(std::memory_order_relaxed);
+    }
     if (!validate_topic_name(t.name).empty() || t.payload_size > seg.config().max_payload_bytes) {
       t.name = "<corrupt entry " + std::to_string(i) + ">";
     }
@@ -180,6 +184,37 @@ Result<BusSnapshot> inspect_bus(std::string_view bus_name) {
     return inspect(bus_name);
   } catch (const std::exception& e) {
     return make_error(Errc::kSystem, "inspect " + std::string(bus_name) + ": " + e.what());
+  }
+}
+
+Result<std::vector<ErrorRecord>> recent_errors(std::string_view bus_name, std::size_t limit) {
+  try {
+    auto opened = Segment::open(bus_name);
+    if (!opened) return opened.error();
+    std::vector<ErrorRecord> out;
+    for (ErrorLogCopy& c : ErrorLog(**opened).read(limit)) {
+      ErrorRecord r;
+      r.index = c.index;
+      r.time_ns = c.time_ns;
+      r.error_mono_ns = c.error_mono_ns;
+      r.event_sequence = c.event_sequence;
+      r.count = c.count;
+      r.agent_index = c.agent;
+      r.topic = c.topic;
+      // Segment bytes are input: an unknown kind or code reads as unknown.
+      r.kind = c.code > static_cast<std::uint32_t>(sys::ErrorKind::kInternal)
+                   ? sys::ErrorKind::kUnknown
+                   : static_cast<sys::ErrorKind>(c.code);
+      r.errc = c.errc > static_cast<std::uint32_t>(Errc::kState) ? Errc::kSystem
+                                                                 : static_cast<Errc>(c.errc);
+      r.agent = std::move(c.agent_name);
+      r.handler = std::move(c.handler);
+      r.message = std::move(c.text);
+      out.push_back(std::move(r));
+    }
+    return out;
+  } catch (const std::exception& e) {
+    return make_error(Errc::kSystem, "errors of " + std::string(bus_name) + ": " + e.what());
   }
 }
 

@@ -17,7 +17,7 @@
 //   rings_offset[p]          RingHeader (256 B) + slots[capacity] per priority
 //   barriers_offset          barrier table (shm/barrier_layout.hpp)
 //   dead_letters_offset      dead-letter area (shm/dead_letter_layout.hpp)
-//   error_log_offset         error-log ring (ErrorLogHeader + ErrorLogEntry[])
+//   error_log_offset         error log (shm/error_log_layout.hpp)
 //
 // No pointers: regions are found by offset from the segment base, records by
 // index; every offset and index read from the segment is range-checked.
@@ -41,11 +41,13 @@ inline constexpr std::uint64_t kMagic = 0x31305355424D4853ull;
 /// meaning, or a region is reordered (attachers of another major are refused);
 /// bump the minor for additions in reserved space that old readers can ignore.
 inline constexpr std::uint16_t kLayoutMajor = 1;
-inline constexpr std::uint16_t kLayoutMinor = 2;
+inline constexpr std::uint16_t kLayoutMinor = 3;
 // Minor 1: AgentRecord handler counters (reserved1) and latency histogram (reserved_tail);
 // the dead-letter area's internals (shm/dead_letter_layout.hpp) within its existing size.
 // Minor 2: the topic-stats region appended after the error log (header line 3's former
 // reserved3 holds its offset); builds before it refuse such segments on the size check.
+// Minor 3: the error log is written (ErrorLogEntry's fields within its existing 256 bytes; no
+// earlier build read it), and TopicEntry's never-written `published` word is reserved.
 inline constexpr std::uint32_t kLayoutVersion = (std::uint32_t{kLayoutMajor} << 16) | kLayoutMinor;
 
 /// Ready word values: 0 while the creator initialises, then the layout version.
@@ -272,8 +274,9 @@ struct alignas(kCacheLine) TopicEntry {
   std::uint16_t flags;
   std::uint32_t name_hash;  // FNV-1a of name, to speed up lookups
   std::uint32_t reserved0;
-  std::atomic<std::uint64_t> published;  // unused: per-topic counts live in TopicAgentCounters
-  std::uint64_t reserved1;
+  // Once a `published` counter no one wrote (minor 3); per-topic counts live in
+  // TopicAgentCounters. Zero in every segment.
+  std::uint64_t reserved1[2];
 };
 static_assert(std::is_standard_layout_v<TopicEntry>);
 static_assert(sizeof(TopicEntry) == 128);
@@ -356,23 +359,11 @@ static_assert(offsetof(SlotHeader, timestamp_ns) == 40);
 static_assert(offsetof(SlotHeader, flags) == 48);
 
 // -------------------------------------------------------------------------------------------
-// Error log: a small overwrite ring of recent errors any process can read.
+// Error log: ErrorLogHeader + ErrorLogEntry[error_log_capacity], in shm/error_log_layout.hpp.
 // -------------------------------------------------------------------------------------------
 
-struct ErrorLogHeader {
-  alignas(kCacheLine) std::atomic<std::uint64_t> next;  // total entries ever written
-  std::uint64_t reserved[7];
-};
-static_assert(sizeof(ErrorLogHeader) == 64);
-
-struct ErrorLogEntry {
-  std::atomic<std::uint64_t> seq;  // index+1 once written (seqlock-style check for readers)
-  std::uint64_t time_ns;           // CLOCK_REALTIME
-  std::uint32_t agent;             // agent index or 0xFFFFFFFF for the supervisor
-  std::uint32_t code;
-  char text[232];
-};
-static_assert(sizeof(ErrorLogEntry) == 256);
+/// sizeof(ErrorLogEntry), pinned there; folded into the layout hash below.
+inline constexpr std::uint64_t kErrorLogEntryBytes = 256;
 
 // -------------------------------------------------------------------------------------------
 // The layout hash: a fold of every size and offset above, so a build that moved a field
@@ -410,7 +401,7 @@ constexpr std::uint64_t compute_layout_hash() {
                           std::uint64_t{sizeof(SlotHeader)},
                           std::uint64_t{offsetof(SlotHeader, length)},
                           std::uint64_t{offsetof(SlotHeader, flags)},
-                          std::uint64_t{sizeof(ErrorLogEntry)},
+                          kErrorLogEntryBytes,
                           std::uint64_t{kLayoutMajor}}) {
     h = hash_mix(h, v);
   }

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/interprocess/exceptions.hpp>
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
@@ -13,6 +14,7 @@
 
 #include "shm/clock.hpp"
 #include "shm/control_mutex.hpp"
+#include "shm/error_log_layout.hpp"
 #include "shm/process_info.hpp"
 #include "shm/region_sizes.hpp"
 
@@ -55,6 +57,16 @@ bool any_live_holder(const std::string& path) {
   if (!locks.open(path).empty()) return false;
   // One query over the whole lock range: supervisor, creator and every agent byte.
   return locks.held_by_other(kLockBase, kAgentLockBase + 1024 - kLockBase);
+}
+
+// Sleeps one round of a wait (at most `round`, never past the deadline); false once the
+// deadline has passed, so a caller re-checks its condition after every sleep.
+bool wait_round(std::uint64_t deadline_ns, std::chrono::nanoseconds round) {
+  const std::uint64_t now = monotonic_ns();
+  if (now >= deadline_ns) return false;
+  const auto left = std::chrono::nanoseconds(deadline_ns - now);
+  std::this_thread::sleep_for(std::min(left, round));
+  return true;
 }
 
 }  // namespace
@@ -131,7 +143,8 @@ std::string shm_file_path(std::string_view bus_name) {
 
 Segment::~Segment() = default;
 
-Result<std::unique_ptr<Segment>> Segment::create(const BusConfig& config) {
+Result<std::unique_ptr<Segment>> Segment::create(const BusConfig& config,
+                                                 std::chrono::nanoseconds ready_wait) {
   if (auto e = validate_config(config); !e.empty()) return make_error(Errc::kInvalidArgument, e);
   const std::string obj = shm_object_name(config.name);
   const std::string path = shm_file_path(config.name);
@@ -158,7 +171,7 @@ Result<std::unique_ptr<Segment>> Segment::create(const BusConfig& config) {
       return make_error(Errc::kAlreadyExists,
                         "segment " + obj + " exists and live processes hold it");
     }
-    auto existing = Segment::open(config.name);
+    auto existing = Segment::open(config.name, ready_wait);
     if (!existing && existing.code() == Errc::kNotReady && any_live_holder(path)) {
       return make_error(Errc::kAlreadyExists,
                         "segment " + obj + " is being created by another process");
@@ -218,7 +231,8 @@ Result<std::unique_ptr<Segment>> Segment::create(const BusConfig& config) {
   return seg;
 }
 
-Result<std::unique_ptr<Segment>> Segment::open(std::string_view bus_name) {
+Result<std::unique_ptr<Segment>> Segment::open(std::string_view bus_name,
+                                               std::chrono::nanoseconds ready_wait) {
   if (auto e = validate_bus_name(std::string(bus_name)); !e.empty()) {
     return make_error(Errc::kInvalidArgument, e);
   }
@@ -238,10 +252,13 @@ Result<std::unique_ptr<Segment>> Segment::open(std::string_view bus_name) {
     }
     return boost_error(Errc::kSystem, "open segment " + obj, e);
   }
+  // One deadline for both waits below, checked on every round.
+  const std::uint64_t deadline_ns =
+      monotonic_ns() + static_cast<std::uint64_t>(std::max<std::int64_t>(ready_wait.count(), 0));
   if (file_size < static_cast<bip::offset_t>(sizeof(SegmentHeader))) {
     // A creator may be between create and truncate.
-    for (int i = 0; i < 100 && file_size < static_cast<bip::offset_t>(sizeof(SegmentHeader)); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    while (file_size < static_cast<bip::offset_t>(sizeof(SegmentHeader)) &&
+           wait_round(deadline_ns, std::chrono::milliseconds(10))) {
       seg->mapping_->object.get_size(file_size);
     }
     if (file_size < static_cast<bip::offset_t>(sizeof(SegmentHeader))) {
@@ -259,8 +276,7 @@ Result<std::unique_ptr<Segment>> Segment::open(std::string_view bus_name) {
   SegmentHeader& h = seg->header();
 
   std::uint32_t ready = h.ready.load(std::memory_order_acquire);
-  for (int i = 0; i < 200 && ready == kNotReady; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  while (ready == kNotReady && wait_round(deadline_ns, std::chrono::milliseconds(5))) {
     ready = h.ready.load(std::memory_order_acquire);
   }
   if (h.magic != kMagic) {

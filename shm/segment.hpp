@@ -4,6 +4,7 @@
 // Used by BusImpl (agents), the supervisor and the CLI.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -38,13 +39,21 @@ BusConfig to_bus_config(const std::string& name, const SegmentConfig& config);
 std::string shm_object_name(std::string_view bus_name);
 std::string shm_file_path(std::string_view bus_name);
 
+/// How long open() waits for a creator still initialising (AgentOptions::attach_wait).
+inline constexpr std::chrono::nanoseconds kDefaultReadyWait = std::chrono::seconds(1);
+
 class Segment {
  public:
   /// Creates and initialises a new segment. A segment of that name that no live process
-  /// holds (stale, from a crash) is replaced; a live one is kAlreadyExists.
-  static Result<std::unique_ptr<Segment>> create(const BusConfig& config);
-  /// Maps an existing segment and validates header, version, hash, config and regions.
-  static Result<std::unique_ptr<Segment>> open(std::string_view bus_name);
+  /// holds (stale, from a crash) is replaced; a live one is kAlreadyExists. `ready_wait` is
+  /// how long to look at an existing segment's ready word before judging it.
+  static Result<std::unique_ptr<Segment>> create(
+      const BusConfig& config, std::chrono::nanoseconds ready_wait = kDefaultReadyWait);
+  /// Maps an existing segment and validates header, version, hash, config and regions. A
+  /// segment smaller than a header, or whose ready word is 0, is waited for up to
+  /// `ready_wait` (its creator may be between create and truncate, or still filling it).
+  static Result<std::unique_ptr<Segment>> open(
+      std::string_view bus_name, std::chrono::nanoseconds ready_wait = kDefaultReadyWait);
   /// Unlinks a segment; kBusy while live agents or a supervisor hold it, unless force.
   static Result<void> remove(std::string_view bus_name, bool force);
 

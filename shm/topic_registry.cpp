@@ -116,7 +116,7 @@ Result<TopicId> TopicRegistry::register_topic(std::string_view name, std::uint32
   e.schema_version = schema_version == 0 ? 1 : schema_version;
   e.flags = 0;
   e.name_hash = fnv1a(name);
-  e.published.store(0, std::memory_order_relaxed);
+  std::memset(e.reserved1, 0, sizeof e.reserved1);  // reserved words stay zero
   // The count is the commit point: a registrant that dies before this store left nothing.
   h.topic_count.store(n + 1, std::memory_order_release);
   if (auto r = refresh(); !r) return r.error();

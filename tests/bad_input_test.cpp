@@ -30,16 +30,6 @@
 #include "testing/test_support.hpp"
 
 namespace shmbus {
-// Readable codes in failure messages.
-void PrintTo(Errc code, std::ostream* os) {
-  *os << errc_name(code);
-}
-void PrintTo(PublishStatus status, std::ostream* os) {
-  *os << publish_status_name(status);
-}
-}  // namespace shmbus
-
-namespace shmbus {
 namespace {
 
 using detail::AgentRecord;
@@ -90,6 +80,9 @@ AgentOptions agent(const std::string& name, FullPolicy policy = FullPolicy::kRet
   o.name = name;
   o.full_policy = policy;
   o.publish_timeout = timeout;
+  // Every segment here is broken on purpose, and no creator is still at work on one: waiting
+  // the default second for it to become ready would only slow the suite.
+  o.attach_wait = 20ms;
   return o;
 }
 

@@ -30,25 +30,8 @@
 #include "shmbus/bus.hpp"
 #include "shmbus/catalog.hpp"
 #include "supervisor/barrier_enforcer.hpp"
+#include "testing/alloc_counter.hpp"
 #include "testing/test_support.hpp"
-
-// Counts heap allocations of this binary, to check that arrive() makes none. GCC flags the
-// free() in the replaced operator delete once it inlines it next to a new; that pairing is ours.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-namespace {
-std::atomic<std::uint64_t> g_allocations{0};
-}
-void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
 
 namespace shmbus {
 namespace {
@@ -540,10 +523,10 @@ TEST_F(BarrierTest, ArriveDoesNotAllocate) {
   create("decide", {"s0"}, 1s);
   Barrier s0 = open(attach("s0"), "decide");
   TestSignal sig;
-  const std::uint64_t before = g_allocations.load();
+  const std::uint64_t before = testing::allocations();
   const ArriveStatus st = s0.arrive(bytes_of(sig));
   const ArriveStatus again = s0.arrive(bytes_of(sig), 1);
-  EXPECT_EQ(g_allocations.load(), before);
+  EXPECT_EQ(testing::allocations(), before);
   EXPECT_EQ(st, ArriveStatus::kAccepted);
   EXPECT_EQ(again, ArriveStatus::kAlreadyArrived);
 }

@@ -1,6 +1,7 @@
 // The `shmbus` CLI as a user runs it: status/agents JSON against a bus the test built, tail and
-// publish against a subscriber in the test, documented exit codes, `top` under a pseudo-terminal,
-// and the payload codec's field lists against the catalogue structs.
+// publish against a subscriber in the test, `errors` after another process's handler failed,
+// documented exit codes, `top` under a pseudo-terminal, and the payload codec's field lists
+// against the catalogue structs.
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -166,6 +168,58 @@ TEST(CliStatusTest, JsonReportsAgentsRingsAndPublishedCounts) {
   }
   EXPECT_TRUE(found_topic);
   EXPECT_TRUE(j["counters"].contains("claims_padded"));
+}
+
+// ---- errors ----------------------------------------------------------------------------------
+
+TEST(CliErrorsTest, ShowsAHandlerFailureOfAnotherProcessAfterItHappened) {
+  TestBus t("clierr");
+  ASSERT_TRUE(t.bus);
+  {
+    const CliRun none = run_cli({"errors", "--bus", t.name()});
+    ASSERT_EQ(none.code, 0) << none.err;
+    EXPECT_NE(none.out.find("no errors"), std::string::npos) << none.out;
+  }
+  // Another process attaches, its handler throws on the one event it gets, and it leaves.
+  const std::string bus_name = t.name();
+  shmbus::testing::Child failing = shmbus::testing::Child::fork([&bus_name] {
+    // No handler budget: a slow first throw would log a second (handler_slow) entry.
+    auto bus = shmbus::Bus::attach(bus_name, {.name = "thrower", .handler_budget = 0ns});
+    if (!bus) return 10;
+    auto sub = bus->on(
+        "x.fail", [](const shmbus::EventView&) -> void { throw std::runtime_error("boom 42"); },
+        {.name = "explodes"});
+    if (!sub) return 11;
+    auto topic = bus->register_topic("x.fail", 8);
+    if (!topic) return 12;
+    const std::uint64_t v = 7;
+    if (bus->publish(*topic, &v, sizeof v) != shmbus::PublishStatus::kOk) return 13;
+    return bus->poll_wait(16, 5s) >= 1 ? 0 : 14;
+  });
+  ASSERT_EQ(failing.wait(20s), 0);
+
+  // Run afterwards, by a process that never saw the sys.error event go by.
+  const CliRun r = run_cli({"errors", "--json", "--bus", t.name()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json j = json::parse(r.out);
+  ASSERT_EQ(j.size(), 1u) << r.out;
+  EXPECT_EQ(j[0]["kind"], "handler_exception");
+  EXPECT_EQ(j[0]["agent"], "thrower");
+  EXPECT_EQ(j[0]["handler"], "explodes");
+  EXPECT_EQ(j[0]["message"], "boom 42");
+  EXPECT_EQ(j[0]["count"], 1);
+  EXPECT_EQ(j[0]["event_sequence"], 1);
+
+  const CliRun text = run_cli({"errors", "--bus", t.name(), "--count", "1"});
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_NE(text.out.find("thrower  handler_exception  handler=explodes"), std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("boom 42"), std::string::npos) << text.out;
+}
+
+TEST(CliErrorsTest, MissingBusIsTwo) {
+  const CliRun r = run_cli({"errors", "--bus", unique_bus_name("nobus")});
+  EXPECT_EQ(r.code, 2) << r.err;
 }
 
 TEST(CliStatusTest, TextAndAgentsCommandsNameEveryAgent) {

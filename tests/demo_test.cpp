@@ -29,7 +29,8 @@ TEST(DemoTest, PipelineFillsOrdersAndCompletesBarrierRounds) {
   const std::string& bus_name = guard.name();
   Child supervisor =
       Child::exec(shmbus::testing::bin_dir() + "/agents/supervisor/shmbus-supervisor",
-                  {"--bus", bus_name, "--log-level", "warn"});
+                  // Port 0: the default port (9464) is MetricsTest's; tests run in parallel.
+                  {"--bus", bus_name, "--log-level", "warn", "--metrics-address", "127.0.0.1:0"});
   ASSERT_TRUE(shmbus::testing::eventually(
       [&] {
         auto s = shmbus::inspect_bus(bus_name);

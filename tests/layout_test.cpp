@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "shm/error_log_layout.hpp"
 #include "shm/liveness_lock.hpp"
 #include "shm/region_sizes.hpp"
 #include "shm/segment.hpp"
@@ -32,8 +33,9 @@ TEST(LayoutTest, ConstantsAreThoseOfLayoutOne) {
   EXPECT_EQ(std::string(magic, 8), "SHMBUS01");
   EXPECT_EQ(kLayoutMajor, 1);
   // Minor 1: AgentRecord handler counters and latency histogram, dead-letter internals.
-  EXPECT_EQ(kLayoutMinor, 2);
-  EXPECT_EQ(kLayoutVersion, 0x00010002u);
+  // Minor 2: the topic-stats region. Minor 3: the error log written, TopicEntry word reserved.
+  EXPECT_EQ(kLayoutMinor, 3);
+  EXPECT_EQ(kLayoutVersion, 0x00010003u);
   EXPECT_EQ(kNotReady, 0u);
   EXPECT_EQ(kCacheLine, 64u);
   EXPECT_EQ(kRingCount, 4u);
@@ -231,8 +233,9 @@ TEST(LayoutTest, TopicEntryMatches) {
   EXPECT_EQ(offsetof(TopicEntry, flags), 102u);
   EXPECT_EQ(offsetof(TopicEntry, name_hash), 104u);
   EXPECT_EQ(offsetof(TopicEntry, reserved0), 108u);
-  EXPECT_EQ(offsetof(TopicEntry, published), 112u);
-  EXPECT_EQ(offsetof(TopicEntry, reserved1), 120u);
+  // Words 112..127 are reserved (minor 3: once an unwritten `published` counter).
+  EXPECT_EQ(offsetof(TopicEntry, reserved1), 112u);
+  EXPECT_EQ(sizeof(TopicEntry::reserved1), 16u);
 }
 
 TEST(LayoutTest, RingHeaderMatches) {
@@ -272,13 +275,25 @@ TEST(LayoutTest, ErrorLogMatches) {
   EXPECT_EQ(offsetof(ErrorLogHeader, next), 0u);
   EXPECT_TRUE(std::is_standard_layout_v<ErrorLogEntry>);
   EXPECT_EQ(sizeof(ErrorLogEntry), 256u);
+  EXPECT_EQ(kErrorLogEntryBytes, 256u);
   EXPECT_EQ(alignof(ErrorLogEntry), 8u);
   EXPECT_EQ(offsetof(ErrorLogEntry, seq), 0u);
   EXPECT_EQ(offsetof(ErrorLogEntry, time_ns), 8u);
   EXPECT_EQ(offsetof(ErrorLogEntry, agent), 16u);
   EXPECT_EQ(offsetof(ErrorLogEntry, code), 20u);
-  EXPECT_EQ(offsetof(ErrorLogEntry, text), 24u);
-  EXPECT_EQ(sizeof(ErrorLogEntry::text), 232u);
+  EXPECT_EQ(offsetof(ErrorLogEntry, topic), 24u);
+  EXPECT_EQ(offsetof(ErrorLogEntry, errc), 28u);
+  EXPECT_EQ(offsetof(ErrorLogEntry, event_sequence), 32u);
+  EXPECT_EQ(offsetof(ErrorLogEntry, count), 40u);
+  EXPECT_EQ(offsetof(ErrorLogEntry, error_mono_ns), 48u);
+  EXPECT_EQ(offsetof(ErrorLogEntry, checksum), 56u);
+  EXPECT_EQ(offsetof(ErrorLogEntry, agent_name), 64u);
+  EXPECT_EQ(sizeof(ErrorLogEntry::agent_name), 32u);
+  EXPECT_EQ(offsetof(ErrorLogEntry, handler), 96u);
+  EXPECT_EQ(sizeof(ErrorLogEntry::handler), 32u);
+  EXPECT_EQ(offsetof(ErrorLogEntry, text), 128u);
+  EXPECT_EQ(sizeof(ErrorLogEntry::text), 128u);
+  EXPECT_EQ(kErrorLogWriting, 1ull << 63);
 }
 
 // ---- layout hash -----------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 // The publish and dispatch paths allocate nothing and make no system call in the
-// steady state. Allocations are counted by replacing the global operator new;
+// steady state. Allocations are counted by the replaced global operator new
+// (testing/alloc_counter.hpp);
 // system calls are trapped by a seccomp filter installed in a forked child after
 // warm-up, which turns any system call other than exit into a counted SIGSYS.
 #include <gtest/gtest.h>
@@ -20,36 +21,8 @@
 #include <new>
 
 #include "shmbus/bus.hpp"
+#include "testing/alloc_counter.hpp"
 #include "testing/test_support.hpp"
-
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<std::uint64_t> g_allocations{0};
-}  // namespace
-
-// The replacement pair below is malloc/free on purpose; GCC cannot see that they match.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-void* operator new(std::size_t n) {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) {
-  return operator new(n);
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}  // NOLINT
-void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
-}
 
 namespace shmbus {
 namespace {
@@ -117,24 +90,22 @@ TEST(NoAllocTest, PublishAndDispatchAllocateNothingInSteadyState) {
   Pair p;
   make_pair(p, name);
   for (std::uint64_t i = 0; i < 1000; ++i) ASSERT_TRUE(round_trip(p, i));  // warm-up
-  g_allocations = 0;
-  g_counting = true;
+  const std::uint64_t before = testing::allocations();
   bool ok = true;
   for (std::uint64_t i = 0; i < 100'000 && ok; ++i) ok = round_trip(p, i);
-  g_counting = false;
+  const std::uint64_t allocated = testing::allocations() - before;
   EXPECT_TRUE(ok);
-  EXPECT_EQ(g_allocations.load(), 0u);
+  EXPECT_EQ(allocated, 0u);
   EXPECT_EQ(p.received, (1000u + 100'000u) * 5u * 64u);
 }
 
 TEST(NoAllocTest, CountingAllocatorSeesAllocations) {
   // The counter itself works: a path that does allocate is seen.
-  g_allocations = 0;
-  g_counting = true;
+  const std::uint64_t before = testing::allocations();
   auto* v = new std::vector<int>(100);
-  g_counting = false;
+  const std::uint64_t allocated = testing::allocations() - before;
   delete v;
-  EXPECT_GE(g_allocations.load(), 1u);
+  EXPECT_GE(allocated, 1u);
 }
 
 volatile std::sig_atomic_t g_trapped = 0;

@@ -21,16 +21,6 @@
 #include "shmbus/config.hpp"
 #include "testing/test_support.hpp"
 
-namespace shmbus {
-// Readable codes in failure messages.
-void PrintTo(Errc code, std::ostream* os) {
-  *os << errc_name(code);
-}
-void PrintTo(PublishStatus status, std::ostream* os) {
-  *os << publish_status_name(status);
-}
-}  // namespace shmbus
-
 namespace shmbus::detail {
 namespace {
 
@@ -258,9 +248,30 @@ TEST(SegmentTest, SegmentNeverMadeReadyIsReplaced) {
     // As if the creator had died before its final store.
     (*seg)->header().ready.store(kNotReady);
   }
-  auto created = Segment::create(small_config(name));
+  // Its creator is gone: no need to wait the default second for it.
+  auto created = Segment::create(small_config(name), 20ms);
   ASSERT_TRUE(created) << created.message();
   EXPECT_EQ((*created)->header().ready.load(), kLayoutVersion);
+}
+
+TEST(SegmentTest, OpenWaitsForACreatorStillInitialising) {
+  const std::string name = unique_bus_name("late");
+  SegmentGuard guard(name);
+  auto seg = Segment::create(small_config(name));
+  ASSERT_TRUE(seg) << seg.message();
+  (*seg)->header().ready.store(kNotReady);
+  std::thread creator([&] {
+    std::this_thread::sleep_for(50ms);
+    (*seg)->header().ready.store(kLayoutVersion, std::memory_order_release);
+  });
+  auto opened = Segment::open(name, 10s);
+  creator.join();
+  ASSERT_TRUE(opened) << opened.message();
+  // And a short wait gives up at its deadline, not after the default second.
+  (*seg)->header().ready.store(kNotReady);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(Segment::open(name, 30ms).code(), Errc::kNotReady);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 900ms);
 }
 
 TEST(SegmentTest, FileModeIsOwnerOnlyByDefault) {

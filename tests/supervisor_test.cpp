@@ -120,6 +120,10 @@ std::uint32_t find_agent(Segment& seg, const std::string& name) {
   return detail::kNoAgent;
 }
 
+// The binary's metrics endpoint on a port the kernel picks: the default port (9464) is
+// MetricsTest's, and tests run in parallel.
+constexpr const char* kAnyPort = "127.0.0.1:0";
+
 std::string supervisor_binary() {
   return shmbus::testing::bin_dir() + "/agents/supervisor/shmbus-supervisor";
 }
@@ -192,7 +196,8 @@ TEST(SupervisorTest, CliRefusesSecondSupervisorAndStopsCleanlyOnSigterm) {
       << R"(", "ring_capacity": [256, 512, 1024, 2048], "history_depth": 64},)"
       << R"( "check_period_ms": 5})";
   }
-  Child first = Child::exec(supervisor_binary(), {"--config", config_path, "--log-level", "warn"});
+  Child first = Child::exec(supervisor_binary(), {"--config", config_path, "--log-level", "warn",
+                                                  "--metrics-address", kAnyPort});
   ASSERT_TRUE(eventually(
       [&] {
         auto s = Segment::open(name);
@@ -206,7 +211,8 @@ TEST(SupervisorTest, CliRefusesSecondSupervisorAndStopsCleanlyOnSigterm) {
     EXPECT_EQ(seg.value()->config().ring_capacity[0], 256u);  // from the JSON file
     EXPECT_EQ(seg.value()->config().ring_capacity[3], 2048u);
   }
-  Child second = Child::exec(supervisor_binary(), {"--bus", name, "--log-level", "off"});
+  Child second = Child::exec(supervisor_binary(),
+                             {"--bus", name, "--log-level", "off", "--metrics-address", kAnyPort});
   EXPECT_EQ(second.wait(10s), 3) << "a second supervisor must be refused with exit code 3";
   EXPECT_TRUE(first.running());
   first.kill(SIGTERM);
@@ -227,8 +233,8 @@ TEST(SupervisorTest, AgentsKeepExchangingWhileSupervisorIsDeadAndRestartedOneRes
   const std::string name = unique_bus_name("restart");
   SegmentGuard guard(name);
   Shared<Traffic> t;
-  Child sup =
-      Child::exec(supervisor_binary(), {"--bus", name, "--period-ms", "5", "--log-level", "warn"});
+  Child sup = Child::exec(supervisor_binary(), {"--bus", name, "--period-ms", "5", "--log-level",
+                                                "warn", "--metrics-address", kAnyPort});
   ASSERT_TRUE(eventually(
       [&] {
         auto s = Segment::open(name);
@@ -279,8 +285,8 @@ TEST(SupervisorTest, AgentsKeepExchangingWhileSupervisorIsDeadAndRestartedOneRes
       << "agents stopped exchanging events without a supervisor";
   EXPECT_FALSE(seg.supervisor_alive());
 
-  Child sup2 =
-      Child::exec(supervisor_binary(), {"--bus", name, "--period-ms", "5", "--log-level", "warn"});
+  Child sup2 = Child::exec(supervisor_binary(), {"--bus", name, "--period-ms", "5", "--log-level",
+                                                 "warn", "--metrics-address", kAnyPort});
   ASSERT_TRUE(eventually(
       [&] { return seg.supervisor_alive() && seg.header().supervisor_epoch.load() == 2; }, 10s));
   EXPECT_EQ(seg.header().creation_time_ns, created) << "re-attached, not recreated";

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -60,5 +61,12 @@ struct BarrierOptions {
   bool json = false;
 };
 int run_barrier_status(const BarrierOptions& options);
+
+struct ErrorsOptions {
+  std::string bus;
+  std::size_t count = 0;  ///< the newest N entries; 0 = all kept
+  bool json = false;
+};
+int run_errors(const ErrorsOptions& options);
 
 }  // namespace shmbus::cli

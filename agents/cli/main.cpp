@@ -1,4 +1,4 @@
-// shmbus: inspect and poke a live bus. status / agents / top read the segment without
+// shmbus: inspect and poke a live bus. status / agents / top / errors read the segment without
 // registering; tail and publish attach as a short-lived agent. The commands live in this
 // directory's library (commands.hpp); this file only parses arguments.
 #include <CLI/CLI.hpp>
@@ -57,6 +57,13 @@ int main(int argc, char** argv) {
   barrier_status->add_option("--name", barrier.name, "only this barrier");
   barrier_status->add_flag("--json", barrier.json, "print JSON");
 
+  ErrorsOptions errors;
+  auto* errors_cmd =
+      app.add_subcommand("errors", "recent sys.error events kept in the bus (also past ones)");
+  bus_option(errors_cmd);
+  errors_cmd->add_option("--count", errors.count, "the newest N only");
+  errors_cmd->add_flag("--json", errors.json, "print JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -68,5 +75,6 @@ int main(int argc, char** argv) {
   if (*top_cmd) return run_top({bus, top.iterations, top.period});
   if (*tail_cmd) return (tail.bus = bus, run_tail(tail));
   if (*publish_cmd) return (publish.bus = bus, run_publish(publish));
+  if (*errors_cmd) return (errors.bus = bus, run_errors(errors));
   return (barrier.bus = bus, run_barrier_status(barrier));
 }

@@ -75,6 +75,11 @@ struct AgentOptions {
   /// record) and reported on sys.error (kHandlerSlow) at most once per second per handler.
   /// 0 = not timed.
   std::chrono::nanoseconds handler_budget = std::chrono::milliseconds(1);
+  /// How long attach waits for a segment whose creator is still initialising it (smaller than
+  /// a header, or not yet marked ready) before it answers kCorrupt / kNotReady; create waits
+  /// as long before judging a leftover segment of the same name. A deadline, checked on every
+  /// wait round.
+  std::chrono::nanoseconds attach_wait = std::chrono::seconds(1);
 };
 
 /// Checks a bus name; returns an empty string when valid, else why not.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -74,7 +75,7 @@ struct TopicSnapshot {
   std::string name;
   std::uint32_t payload_size = 0;  ///< 0 = variable size
   std::uint16_t schema_version = 0;
-  std::uint64_t published = 0;
+  std::uint64_t published = 0;  ///< events published on it, summed over agent records
 };
 
 struct BusSnapshot {
@@ -102,6 +103,27 @@ struct BusSnapshot {
 /// nothing. Not atomic across fields (agents keep running while it reads). Errors: kNotFound
 /// (no such bus), kVersionMismatch, kCorrupt, kNotReady, kPermission, kSystem.
 Result<BusSnapshot> inspect_bus(std::string_view bus_name);
+
+/// One sys.error event kept in the segment's error log (BusConfig::error_log_capacity entries,
+/// oldest overwritten), readable by any process, also one that attached after it happened.
+struct ErrorRecord {
+  std::uint64_t index = 0;           ///< position in the log: 0 is the first error ever logged
+  std::uint64_t time_ns = 0;         ///< CLOCK_REALTIME when logged
+  std::uint64_t error_mono_ns = 0;   ///< CLOCK_MONOTONIC, as in the sys.error event
+  std::uint64_t event_sequence = 0;  ///< producer sequence of the event handled, 0 none
+  std::uint64_t count = 0;           ///< occurrences of this kind at this agent so far
+  std::uint32_t agent_index = 0;     ///< sys::kBusWide for the bus itself
+  TopicId topic = kInvalidTopic;     ///< topic of the event handled
+  sys::ErrorKind kind = sys::ErrorKind::kUnknown;
+  Errc errc = Errc::kOk;
+  std::string agent;  ///< agent name
+  std::string handler;
+  std::string message;
+};
+
+/// The newest `limit` entries of the error log (0: every entry kept), oldest first. Reads
+/// only; entries being written or torn are left out. Errors as inspect_bus.
+Result<std::vector<ErrorRecord>> recent_errors(std::string_view bus_name, std::size_t limit = 0);
 
 // Names of health states and backpressure levels: sys::health_name and
 // sys::backpressure_level_name (sys_events.hpp).

@@ -81,6 +81,26 @@ constexpr std::string_view backpressure_level_name(BackpressureLevel level) noex
   return "normal";
 }
 
+/// "handler_exception", "handler_slow", "handler_unsubscribed", "dead_letter", "internal",
+/// "unknown": for logs, JSON and the CLI (`shmbus errors`).
+constexpr std::string_view error_kind_name(ErrorKind kind) noexcept {
+  switch (kind) {
+    case ErrorKind::kHandlerException:
+      return "handler_exception";
+    case ErrorKind::kHandlerSlow:
+      return "handler_slow";
+    case ErrorKind::kHandlerUnsubscribed:
+      return "handler_unsubscribed";
+    case ErrorKind::kDeadLetter:
+      return "dead_letter";
+    case ErrorKind::kInternal:
+      return "internal";
+    case ErrorKind::kUnknown:
+      break;
+  }
+  return "unknown";
+}
+
 // ---- payloads (sys.*), published by the supervisor and the dispatchers --------------------------
 
 /// Health of an agent (or the bus, agent_index == kBusWide) changed.

@@ -1,18 +1,29 @@
 # Installs the build tree into a scratch prefix, then configures, builds and runs the
 # consumer against it twice: the core alone with prometheus-cpp hidden (a consumer of
 # shmbus::shmbus must not need it), then with the supervisor component.
-# Invoked by ctest with -DBUILD_DIR= -DSOURCE_DIR= -DWORK_DIR=.
+# Invoked by ctest with -DBUILD_DIR= -DSOURCE_DIR= -DWORK_DIR= (and
+# optionally -DGENERATOR= -DLAUNCHER=).
 file(REMOVE_RECURSE ${WORK_DIR})
 execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK_DIR}/prefix
                 RESULT_VARIABLE rc)
 if(rc)
   message(FATAL_ERROR "install failed: ${rc}")
 endif()
+# The generator and compiler launcher (ccache) of the outer build, when it has them: this test
+# is among the slowest of the suite, mostly configure and compile.
+set(extra "")
+if(GENERATOR)
+  list(APPEND extra -G ${GENERATOR})
+endif()
+if(LAUNCHER)
+  list(APPEND extra -DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER})
+endif()
 
 function(consumer name)
   set(dir ${WORK_DIR}/${name})
   execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/package -B ${dir}
-                          -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix ${ARGN} RESULT_VARIABLE rc)
+                          -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix ${extra} ${ARGN}
+                  RESULT_VARIABLE rc)
   if(rc)
     message(FATAL_ERROR "configuring the consumer (${name}) failed: ${rc}")
   endif()

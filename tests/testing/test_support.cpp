@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <thread>
 
+#include <ostream>
+
 #include "shmbus/bus.hpp"
 
 namespace shmbus::testing {
@@ -184,3 +186,12 @@ std::string bin_dir() {
 }
 
 }  // namespace shmbus::testing
+
+namespace shmbus {
+void PrintTo(Errc code, std::ostream* os) {
+  *os << errc_name(code);
+}
+void PrintTo(PublishStatus status, std::ostream* os) {
+  *os << publish_status_name(status);
+}
+}  // namespace shmbus

@@ -8,10 +8,20 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <string>
 #include <vector>
 
 #include "shmbus/config.hpp"
+#include "shmbus/event.hpp"
+#include "shmbus/result.hpp"
+
+namespace shmbus {
+// Readable codes in gtest failure messages (found by argument-dependent lookup). One
+// definition for every test file of a binary.
+void PrintTo(Errc code, std::ostream* os);
+void PrintTo(PublishStatus status, std::ostream* os);
+}  // namespace shmbus
 
 namespace shmbus::testing {
 

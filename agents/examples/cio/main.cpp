@@ -1,4 +1,6 @@
 // cio: decides from the "decision" barrier rounds and sends orders (see common/cio.cpp).
+#include <CLI/CLI.hpp>
+
 #include "examples.hpp"
 
 int main(int argc, char** argv) {

@@ -6,10 +6,14 @@
 #include <chrono>
 #include <string>
 
-#include <CLI/CLI.hpp>
-
 #include "shmbus/bus.hpp"
 #include "shmbus/result.hpp"
+
+// Declared only: CLI11 is header-only and costs seconds per file that includes it, so only the
+// files that parse arguments (each agent's main.cpp, agent_runtime.cpp) include <CLI/CLI.hpp>.
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace shmbus::examples {
 

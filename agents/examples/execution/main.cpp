@@ -1,4 +1,6 @@
 // execution: simulated venue (see common/execution.cpp).
+#include <CLI/CLI.hpp>
+
 #include "examples.hpp"
 
 int main(int argc, char** argv) {

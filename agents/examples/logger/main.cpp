@@ -1,4 +1,6 @@
 // logger: counts every event, one line per second (see common/logger.cpp).
+#include <CLI/CLI.hpp>
+
 #include "examples.hpp"
 
 int main(int argc, char** argv) {

@@ -1,4 +1,6 @@
 // md_feed: synthetic quotes and trades (see common/md_feed.cpp).
+#include <CLI/CLI.hpp>
+
 #include "examples.hpp"
 
 int main(int argc, char** argv) {

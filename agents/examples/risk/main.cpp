@@ -1,4 +1,6 @@
 // risk: pre-trade checks of order.new (see common/risk.cpp).
+#include <CLI/CLI.hpp>
+
 #include "examples.hpp"
 
 int main(int argc, char** argv) {

@@ -1,4 +1,6 @@
 // strategy-N: quotes -> signals and votes in barrier "decision" (see common/strategy.cpp).
+#include <CLI/CLI.hpp>
+
 #include "examples.hpp"
 
 int main(int argc, char** argv) {
