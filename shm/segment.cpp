@@ -15,6 +15,7 @@
 #include "shm/clock.hpp"
 #include "shm/control_mutex.hpp"
 #include "shm/error_log_layout.hpp"
+#include "shm/layout_hash.hpp"
 #include "shm/process_info.hpp"
 #include "shm/region_sizes.hpp"
 

@@ -2,7 +2,7 @@
 // written here by hand and compared with the real structs, so a moved field fails this test
 // even if someone also edits the static_asserts beside it. Also checks where plan_regions()
 // places the regions and that the layout hash is a stable fold of those numbers.
-#include "shm/layout.hpp"
+#include "shm/layout_hash.hpp"
 
 #include <gtest/gtest.h>
 

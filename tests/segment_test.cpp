@@ -16,7 +16,7 @@
 #include <string>
 #include <thread>
 
-#include "shm/layout.hpp"
+#include "shm/layout_hash.hpp"
 #include "shmbus/bus.hpp"
 #include "shmbus/config.hpp"
 #include "testing/test_support.hpp"
