@@ -9,7 +9,6 @@
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-#include <CLI/CLI.hpp>
 
 namespace shmbus::examples {
 
@@ -39,15 +38,6 @@ std::uint64_t mono_ns() noexcept {
 }
 std::uint64_t wall_ns() noexcept {
   return clock_ns(CLOCK_REALTIME);
-}
-
-void add_common_options(CLI::App& app, CommonOptions& options) {
-  app.add_option("--bus", options.bus, "bus name")->capture_default_str();
-  app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error, off")
-      ->capture_default_str();
-  app.add_option("--attach-timeout-s", options.attach_timeout_s,
-                 "wait this long for the bus to exist")
-      ->capture_default_str();
 }
 
 bool init_logging(const std::string& name, const std::string& level) {

@@ -9,12 +9,6 @@
 #include "shmbus/bus.hpp"
 #include "shmbus/result.hpp"
 
-// Declared only: CLI11 is header-only and costs seconds per file that includes it, so only the
-// files that parse arguments (each agent's main.cpp, agent_runtime.cpp) include <CLI/CLI.hpp>.
-namespace CLI {
-class App;
-}  // namespace CLI
-
 namespace shmbus::examples {
 
 struct CommonOptions {
@@ -23,9 +17,6 @@ struct CommonOptions {
   /// How long to wait for the bus to appear (the supervisor may start after us).
   double attach_timeout_s = 10;
 };
-
-/// Adds --bus, --log-level and --attach-timeout-s to `app`.
-void add_common_options(CLI::App& app, CommonOptions& options);
 
 /// Makes a stderr logger named `name` the default spdlog logger. False on an unknown level.
 bool init_logging(const std::string& name, const std::string& level);
