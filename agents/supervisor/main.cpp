@@ -20,10 +20,14 @@ namespace {
 enum Exit : int { kOk = 0, kRuntime = 1, kUsage = 2, kAlreadyRunning = 3, kSegment = 4 };
 
 std::atomic<shmbus::Supervisor*> g_supervisor{nullptr};
-volatile sig_atomic_t g_signal = 0;
+// Atomic, not volatile sig_atomic_t: a process-directed signal may run the handler on any
+// thread (the metrics endpoint's civetweb workers too), and main reads it. Lock-free atomics
+// are async-signal-safe.
+std::atomic<int> g_signal{0};
+static_assert(std::atomic<int>::is_always_lock_free);
 
 void on_signal(int sig) {
-  g_signal = sig;
+  g_signal.store(sig);
   if (shmbus::Supervisor* s = g_supervisor.load()) s->stop();  // async-signal-safe
 }
 
@@ -154,10 +158,10 @@ int main(int argc, char** argv) {
     return exit_code(sup.code());
   }
   g_supervisor.store(&sup.value());
-  if (g_signal != 0) sup->stop();
+  if (g_signal.load() != 0) sup->stop();
 
   sup->run();
-  spdlog::info("stopping on signal {}", static_cast<int>(g_signal));
+  spdlog::info("stopping on signal {}", g_signal.load());
   g_supervisor.store(nullptr);
   auto done = sup->shutdown();
   return done ? kOk : kRuntime;
