@@ -313,7 +313,11 @@ void Dispatcher::recover_stuck() noexcept {
 
 void Dispatcher::idle_wait(std::uint64_t deadline_ns, std::uint32_t idle_rounds) noexcept {
   const std::uint64_t period = heartbeat_period_ns_;
-  if ((idle_rounds & 255) == 0) {
+  // Spinning rounds take nanoseconds: the clock is read every 256 of them. A yielding or
+  // sleeping round may take a time slice or a futex timeout: every one, so an idle agent still
+  // heartbeats on time.
+  const bool long_round = wait_ != WaitStrategy::kBusySpin && idle_rounds >= 64;
+  if (long_round || (idle_rounds & 255) == 0) {
     const std::uint64_t now = monotonic_ns();
     if (now - last_heartbeat_ns_ >= period / 2) heartbeat();
     recover_stuck();
@@ -338,12 +342,15 @@ void Dispatcher::idle_wait(std::uint64_t deadline_ns, std::uint32_t idle_rounds)
       h.waiters.fetch_add(1, std::memory_order_seq_cst);
       const std::uint32_t word = h.wake_word.load(std::memory_order_seq_cst);
       if (!any_pending() && !stop_.load(std::memory_order_seq_cst)) {
-        std::uint64_t now = monotonic_ns();
-        std::uint64_t timeout = period;
-        if (deadline_ns > now && deadline_ns - now < timeout) timeout = deadline_ns - now;
-        // Readers stuck behind an uncommitted slot wake up to check for a dead producer.
-        if (timeout > kRecoverCheckNs) timeout = kRecoverCheckNs;
-        futex_wait(&h.wake_word, word, timeout);
+        const std::uint64_t now = monotonic_ns();
+        // Never past the deadline: the caller may look at the clock only after this round.
+        if (now < deadline_ns) {
+          std::uint64_t timeout = period;
+          if (deadline_ns - now < timeout) timeout = deadline_ns - now;
+          // Readers stuck behind an uncommitted slot wake up to check for a dead producer.
+          if (timeout > kRecoverCheckNs) timeout = kRecoverCheckNs;
+          futex_wait(&h.wake_word, word, timeout);
+        }
       }
       h.waiters.fetch_sub(1, std::memory_order_seq_cst);
       return;
@@ -359,8 +366,9 @@ std::size_t Dispatcher::poll_wait(std::size_t max_events, std::uint64_t timeout_
     if (stop_.load(std::memory_order_relaxed) && stop_.exchange(false, std::memory_order_relaxed)) {
       return 0;
     }
-    // The clock is read only once idle, and then every 64 rounds.
-    if ((idle & 63) == 0) {
+    // The clock is read once idle, then every 64 spinning rounds, and on every round that may
+    // yield or sleep: a timeout is a deadline checked on every wait round, whatever the backoff.
+    if ((idle & 63) == 0 || (idle >= 64 && wait_ != WaitStrategy::kBusySpin)) {
       const std::uint64_t now = monotonic_ns();
       if (idle == 0) deadline = timeout_ns > ~0ull - now ? ~0ull : now + timeout_ns;
       if (now >= deadline) return 0;

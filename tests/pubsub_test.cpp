@@ -2,12 +2,17 @@
 // wait_for, priority order, in-place claims, typed topics, full-ring policies.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "shmbus/bus.hpp"
 #include "shmbus/catalog.hpp"
+#include "shmbus/inspect.hpp"
 #include "testing/test_support.hpp"
 
 namespace shmbus {
@@ -333,6 +338,55 @@ TEST_F(PubSubTest, RunReturnsAfterStopFromHandler) {
   publish_u64(t, 1);
   sub->run();  // returns because the handler stopped it
   SUCCEED();
+}
+
+// An idle bus: poll_wait returns at its deadline, not after the backoff's last sleep, whatever
+// the wait strategy (the bound is generous for a loaded CI machine; bench measures it exactly).
+TEST(PubSubWaitTest, PollWaitOnAnIdleBusReturnsAtItsTimeout) {
+  for (WaitStrategy w : {WaitStrategy::kBlock, WaitStrategy::kSpinYield, WaitStrategy::kBusySpin}) {
+    const std::string name = unique_bus_name("pollwait");
+    auto bus = Bus::create(small_config(name), AgentOptions{.name = "idle", .wait = w});
+    ASSERT_TRUE(bus) << bus.message();
+    ASSERT_TRUE(bus->on("nothing.*", [](const EventView&) {}));
+    for (int i = 0; i < 3; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      EXPECT_EQ(bus->poll_wait(16, 10ms), 0u);
+      const auto took = std::chrono::steady_clock::now() - t0;
+      EXPECT_GE(took, 10ms);
+      EXPECT_LT(took, 150ms) << "wait strategy " << static_cast<int>(w) << ": "
+                             << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                             << " ms";
+    }
+  }
+}
+
+// An agent that sits in poll_wait with nothing to do keeps its heartbeat fresh, so the
+// supervisor does not mistake idle for stalled.
+TEST(PubSubWaitTest, IdleBlockingAgentKeepsHeartbeating) {
+  const std::string name = unique_bus_name("idlebeat");
+  auto bus = Bus::create(
+      small_config(name),
+      AgentOptions{.name = "idle", .wait = WaitStrategy::kBlock, .heartbeat_period = 20ms});
+  ASSERT_TRUE(bus) << bus.message();
+  ASSERT_TRUE(bus->on("nothing.*", [](const EventView&) {}));
+  std::atomic<bool> done{false};
+  std::uint64_t worst_age_ns = 0;
+  std::thread watcher([&] {
+    while (!done.load()) {
+      if (auto s = inspect_bus(name)) {
+        for (const auto& a : s->agents) {
+          if (a.name == "idle") worst_age_ns = std::max(worst_age_ns, a.heartbeat_age_ns);
+        }
+      }
+      std::this_thread::sleep_for(5ms);  // sampling period of the observer, not a wait
+    }
+  });
+  (void)bus->poll_wait(16, 600ms);
+  done.store(true);
+  watcher.join();
+  // Period 20 ms; the dispatcher beats at half of it. 200 ms leaves room for a loaded machine.
+  EXPECT_LT(worst_age_ns, 200'000'000u)
+      << "heartbeat went stale for " << worst_age_ns / 1'000'000 << " ms while idle";
 }
 
 }  // namespace
