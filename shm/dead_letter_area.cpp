@@ -5,38 +5,12 @@
 #include <cstring>
 
 #include "shm/region_sizes.hpp"
+#include "shm/shared_words.hpp"
+#include "shmbus/fixed_text.hpp"
 
 namespace shmbus::detail {
 
 namespace {
-
-void copy_text(char* dst, std::size_t cap, std::string_view src) noexcept {
-  const std::size_t n = std::min(cap - 1, src.size());
-  std::memcpy(dst, src.data(), n);
-  std::memset(dst + n, 0, cap - n);
-}
-
-// The seqlock's data words are read while a writer may be rewriting them (the seq re-check
-// discards such copies). Copying them as relaxed 8-byte atomics keeps that race defined C++
-// (and TSan quiet); on x86 these are plain moves. `shared` is 8-byte aligned; the area behind
-// it is a whole number of words (entries and payload areas are multiples of 64 bytes).
-void store_words(std::byte* shared, const std::byte* src, std::size_t bytes) noexcept {
-  auto* words = reinterpret_cast<std::uint64_t*>(shared);
-  for (std::size_t i = 0; i < bytes; i += 8) {
-    std::uint64_t w = 0;
-    std::memcpy(&w, src + i, std::min<std::size_t>(8, bytes - i));
-    std::atomic_ref<std::uint64_t>(words[i / 8]).store(w, std::memory_order_relaxed);
-  }
-}
-
-void load_words(std::byte* dst, const std::byte* shared, std::size_t bytes) noexcept {
-  auto* words = reinterpret_cast<std::uint64_t*>(const_cast<std::byte*>(shared));
-  for (std::size_t i = 0; i < bytes; i += 8) {
-    const std::uint64_t w =
-        std::atomic_ref<std::uint64_t>(words[i / 8]).load(std::memory_order_relaxed);
-    std::memcpy(dst + i, &w, std::min<std::size_t>(8, bytes - i));
-  }
-}
 
 constexpr std::size_t kSeqBytes = sizeof(std::uint64_t);  // DeadLetterEntry::seq, first word
 
@@ -106,8 +80,8 @@ bool DeadLetterArea::write(const DeadLetterRecord& rec) noexcept {
   l.flags = h.flags;
   l.schema_version = h.schema_version;
   l.priority = rec.priority;
-  copy_text(l.handler, sizeof l.handler, rec.handler);
-  copy_text(l.reason, sizeof l.reason, rec.reason);
+  set_symbol(l.handler, rec.handler);
+  set_symbol(l.reason, rec.reason);
   auto* shared = reinterpret_cast<std::byte*>(&e);
   store_words(shared + kSeqBytes, raw + kSeqBytes, sizeof(DeadLetterEntry) - kSeqBytes);
   if (len != 0) store_words(shared + sizeof(DeadLetterEntry), rec.payload, len);

@@ -6,6 +6,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <string>
+
+#include "shm/shared_words.hpp"
+#include "shmbus/fixed_text.hpp"
 
 namespace shmbus::detail {
 
@@ -16,41 +20,9 @@ constexpr std::size_t kSeqWord = offsetof(ErrorLogEntry, seq) / 8;
 constexpr std::size_t kChecksumWord = offsetof(ErrorLogEntry, checksum) / 8;
 static_assert(sizeof(ErrorLogEntry) % 8 == 0 && alignof(ErrorLogEntry) == 8);
 
-template <std::size_t N>
-void copy_text(char (&dst)[N], const char* src, std::size_t src_cap) noexcept {
-  const std::size_t n = std::min(N - 1, strnlen(src, src_cap));
-  std::memcpy(dst, src, n);
-  std::memset(dst + n, 0, N - n);
-}
-
-template <std::size_t N>
-std::string bounded(const char (&text)[N]) {
-  return std::string(text, strnlen(text, N));
-}
-
-// The data words are read while a writer may be rewriting them (the seq re-check and the
-// checksum discard such copies): relaxed 8-byte atomics keep that race defined (and TSan
-// quiet); on x86 they are plain moves. The seq word is skipped: it is only CASed.
-void store_words(ErrorLogEntry& shared, const ErrorLogEntry& src) noexcept {
-  auto* to = reinterpret_cast<std::uint64_t*>(&shared);
-  const auto* from = reinterpret_cast<const std::byte*>(&src);
-  for (std::size_t i = 0; i < kWords; ++i) {
-    if (i == kSeqWord) continue;
-    std::uint64_t w = 0;
-    std::memcpy(&w, from + i * 8, 8);
-    std::atomic_ref<std::uint64_t>(to[i]).store(w, std::memory_order_relaxed);
-  }
-}
-
-void load_words(ErrorLogEntry& dst, const ErrorLogEntry& shared) noexcept {
-  auto* from = reinterpret_cast<std::uint64_t*>(const_cast<ErrorLogEntry*>(&shared));
-  auto* to = reinterpret_cast<std::byte*>(&dst);
-  for (std::size_t i = 0; i < kWords; ++i) {
-    if (i == kSeqWord) continue;
-    const std::uint64_t w = std::atomic_ref<std::uint64_t>(from[i]).load(std::memory_order_relaxed);
-    std::memcpy(to + i * 8, &w, 8);
-  }
-}
+// The seq word (the first) is only CASed; the copies skip it.
+constexpr std::size_t kSeqBytes = sizeof(std::uint64_t);
+static_assert(offsetof(ErrorLogEntry, seq) == 0);
 
 }  // namespace
 
@@ -103,11 +75,12 @@ bool ErrorLog::append(const sys::ErrorEvent& e, std::uint64_t realtime_ns) noexc
   local.event_sequence = e.event_sequence;
   local.count = e.count;
   local.error_mono_ns = e.error_mono_ns;
-  copy_text(local.agent_name, e.agent, sizeof e.agent);
-  copy_text(local.handler, e.handler, sizeof e.handler);
-  copy_text(local.text, e.message, sizeof e.message);
+  set_symbol(local.agent_name, symbol_view(e.agent));
+  set_symbol(local.handler, symbol_view(e.handler));
+  set_symbol(local.text, symbol_view(e.message));
   local.checksum = checksum(local, mine);
-  store_words(shared, local);
+  store_words(reinterpret_cast<std::byte*>(&shared) + kSeqBytes,
+              reinterpret_cast<const std::byte*>(&local) + kSeqBytes, sizeof local - kSeqBytes);
   std::uint64_t expected = mine | kErrorLogWriting;
   // Fails only when a later writer took the entry over while we were stalled: theirs wins.
   return shared.seq.compare_exchange_strong(expected, mine, std::memory_order_release,
@@ -126,7 +99,8 @@ std::vector<ErrorLogCopy> ErrorLog::read(std::size_t limit) const {
     const std::uint64_t s = shared.seq.load(std::memory_order_acquire);
     if (s != i + 1) continue;  // not committed yet, being rewritten, or already overwritten
     ErrorLogEntry copy{};
-    load_words(copy, shared);
+    load_words(reinterpret_cast<std::byte*>(&copy) + kSeqBytes,
+               reinterpret_cast<const std::byte*>(&shared) + kSeqBytes, sizeof copy - kSeqBytes);
     std::atomic_thread_fence(std::memory_order_acquire);
     if (shared.seq.load(std::memory_order_relaxed) != s) continue;  // overwritten while copied
     if (copy.checksum != checksum(copy, s)) continue;  // torn by a stalled writer, or corrupt
@@ -140,9 +114,9 @@ std::vector<ErrorLogCopy> ErrorLog::read(std::size_t limit) const {
     c.code = copy.code;
     c.topic = copy.topic;
     c.errc = copy.errc;
-    c.agent_name = bounded(copy.agent_name);
-    c.handler = bounded(copy.handler);
-    c.text = bounded(copy.text);
+    c.agent_name = std::string(symbol_view(copy.agent_name));
+    c.handler = std::string(symbol_view(copy.handler));
+    c.text = std::string(symbol_view(copy.text));
     out.push_back(std::move(c));
   }
   return out;
