@@ -8,6 +8,7 @@
 #include "shm/control_mutex.hpp"
 #include "shm/process_info.hpp"
 #include "shm/ring/slot_seq.hpp"
+#include "shmbus/fixed_text.hpp"
 #include "shmbus/sys_events.hpp"
 
 namespace shmbus::detail {
@@ -65,7 +66,7 @@ bool is_dead(Segment& seg, std::uint32_t i) {
 }  // namespace
 
 std::string agent_name(const AgentRecord& record) {
-  return std::string(record.name, strnlen(record.name, kAgentNameBytes));
+  return std::string(symbol_view(record.name));
 }
 
 Result<std::uint32_t> register_agent(Segment& seg, const std::string& name) {

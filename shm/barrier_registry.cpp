@@ -15,7 +15,7 @@ namespace shmbus::detail {
 namespace {
 
 bool name_equals(const char (&stored)[kBarrierNameBytes], std::string_view name) noexcept {
-  return stored_name(stored) == name;
+  return symbol_view(stored) == name;
 }
 
 void set_name(char (&dst)[kBarrierNameBytes], std::string_view src) noexcept {
@@ -45,11 +45,11 @@ std::string validate_barrier_name(std::string_view name) {
 }
 
 std::string barrier_name(const BarrierHeader& h) {
-  return std::string(stored_name(h.name));
+  return std::string(symbol_view(h.name));
 }
 
 std::string participant_name(const BarrierParticipant& p) {
-  return std::string(stored_name(p.name));
+  return std::string(symbol_view(p.name));
 }
 
 // ---- registry ------------------------------------------------------------------------------

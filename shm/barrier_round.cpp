@@ -309,7 +309,7 @@ bool copy_round(const BarrierTable& t, std::uint32_t b, const SealedRound& seale
   const std::uint64_t g = sealed.generation;
   const std::uint64_t parity = g & 1;
   const BarrierHeader& h = t.header(b);
-  out.barrier.assign(stored_name(h.name));
+  out.barrier.assign(symbol_view(h.name));
   out.generation = g;
   out.complete = sealed.complete;
   out.participants = sealed.participants;
@@ -320,7 +320,7 @@ bool copy_round(const BarrierTable& t, std::uint32_t b, const SealedRound& seale
   std::size_t dropped = 0;
   for (std::uint32_t p = 0; p < sealed.participants; ++p) {
     BarrierParticipant& slot = t.participant(b, p);
-    const std::string_view name = stored_name(slot.name);
+    const std::string_view name = symbol_view(slot.name);
     if (sealed.seal[p] != 0) {
       if (missing == out.missing.size()) out.missing.emplace_back();
       out.missing[missing++].assign(name);
@@ -356,7 +356,7 @@ BarrierEnforcement closed_round_record(const BarrierTable& t, std::uint32_t b,
   BarrierEnforcement e;
   e.kind = BarrierEnforcement::Kind::kRoundClosed;
   e.barrier_index = b;
-  e.barrier = std::string(stored_name(t.header(b).name));
+  e.barrier = std::string(symbol_view(t.header(b).name));
   e.generation = sealed.generation;
   e.complete = sealed.complete;
   e.arrived = sealed.arrived;

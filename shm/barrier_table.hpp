@@ -13,6 +13,7 @@
 #include "shm/barrier_layout.hpp"
 #include "shm/region_sizes.hpp"
 #include "shm/segment.hpp"
+#include "shmbus/fixed_text.hpp"
 
 namespace shmbus::detail {
 
@@ -72,11 +73,5 @@ class BarrierTable {
   std::uint32_t max_participants_;
   std::uint32_t signal_bytes_;
 };
-
-/// A name field of the layout (barrier or participant), up to its terminating NUL or its size:
-/// segment bytes are input, so an unterminated field still reads within bounds.
-inline std::string_view stored_name(const char (&field)[kBarrierNameBytes]) noexcept {
-  return std::string_view(field, strnlen(field, kBarrierNameBytes));
-}
 
 }  // namespace shmbus::detail

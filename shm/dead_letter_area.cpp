@@ -127,8 +127,8 @@ std::vector<DeadLetterCopy> DeadLetterArea::read() const {
     c.flags = copy.flags;
     c.schema_version = copy.schema_version;
     c.priority = copy.priority;
-    c.handler.assign(copy.handler, strnlen(copy.handler, sizeof copy.handler));
-    c.reason.assign(copy.reason, strnlen(copy.reason, sizeof copy.reason));
+    c.handler = symbol_view(copy.handler);
+    c.reason = symbol_view(copy.reason);
     out.push_back(std::move(c));
   }
   return out;

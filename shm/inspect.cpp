@@ -11,6 +11,7 @@
 #include "shm/error_log.hpp"
 #include "shm/layout.hpp"
 #include "shm/segment.hpp"
+#include "shmbus/fixed_text.hpp"
 
 namespace shmbus {
 
@@ -37,18 +38,13 @@ std::uint64_t age(std::uint64_t now, std::uint64_t then) noexcept {
   return (then == 0 || then > now) ? 0 : now - then;
 }
 
-template <std::size_t N>
-std::string bounded_text(const char (&text)[N]) {
-  return std::string(text, strnlen(text, N));
-}
-
 void read_agent(const Segment& seg, std::uint32_t i, std::uint64_t now,
                 const std::array<std::uint64_t, kPriorityCount>& tails, AgentSnapshot& a) {
   const AgentRecord& rec = seg.agent(i);
   a.index = i;
   a.epoch = rec.epoch;
   a.pid = rec.pid;
-  a.name = bounded_text(rec.name);
+  a.name = std::string(symbol_view(rec.name));
   a.alive = seg.agent_alive(i);
   a.health = to_health(rec.health.load(std::memory_order_relaxed));
   a.heartbeat_age_ns = age(now, rec.heartbeat_ns.load(std::memory_order_relaxed));
@@ -78,7 +74,7 @@ void read_agent(const Segment& seg, std::uint32_t i, std::uint64_t now,
     a.aborted[r] = k.aborted.load(std::memory_order_relaxed);
     a.missed[r] = k.missed.load(std::memory_order_relaxed);
   }
-  a.last_error = bounded_text(rec.last_error);
+  a.last_error = std::string(symbol_view(rec.last_error));
 }
 
 void read_topics(const Segment& seg, BusSnapshot& s) {
@@ -89,7 +85,7 @@ void read_topics(const Segment& seg, BusSnapshot& s) {
     const TopicEntry& e = seg.topic(i);
     TopicSnapshot t;
     t.id = i;
-    t.name = bounded_text(e.name);
+    t.name = std::string(symbol_view(e.name));
     t.payload_size = e.payload_size;
     t.schema_version = e.schema_version;
     // Each agent record's row of the topic-stats region (a freed record keeps its row).

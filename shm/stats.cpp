@@ -8,6 +8,7 @@
 #include "shm/dead_letter_area.hpp"
 #include "shm/segment.hpp"
 #include "shm/topic_registry.hpp"
+#include "shmbus/fixed_text.hpp"
 
 namespace shmbus {
 
@@ -62,7 +63,7 @@ BusStats collect(Segment& seg) {
     }
     AgentStats a;
     a.index = i;
-    a.name.assign(rec.name, strnlen(rec.name, sizeof rec.name));
+    a.name = symbol_view(rec.name);
     a.pid = rec.pid;
     for (std::uint32_t r = 0; r < kPriorityCount; ++r) {
       const detail::RingCounters& c = rec.counters[r];

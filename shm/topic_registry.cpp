@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "shm/control_mutex.hpp"
+#include "shmbus/fixed_text.hpp"
 
 namespace shmbus::detail {
 
@@ -23,7 +24,7 @@ std::uint32_t TopicRegistry::count() const noexcept {
 Result<CachedTopic> TopicRegistry::load_entry(std::uint32_t i) const {
   const TopicEntry& e = seg_.topic(i);
   CachedTopic t;
-  t.name.assign(e.name, strnlen(e.name, kTopicNameBytes));
+  t.name = symbol_view(e.name);
   t.payload_size = e.payload_size;
   t.schema_version = e.schema_version;
   if (!validate_topic_name(t.name).empty() || t.payload_size > seg_.config().max_payload_bytes ||
