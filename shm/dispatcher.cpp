@@ -231,20 +231,22 @@ void Dispatcher::record_latency(std::uint64_t latency_ns) noexcept {
 
 // ---- the dispatch loop ----------------------------------------------------------------------
 
-void Dispatcher::report_gaps() noexcept {
-  for (std::uint32_t r = 0; r < kRingCount; ++r) {
-    const std::uint64_t missed = readers_[r].take_missed();
-    if (missed == 0) continue;
-    missed_total_ += missed;
-    rec_->counters[r].missed.fetch_add(missed, std::memory_order_relaxed);
-    if (gap_handler_) {
-      try {
-        gap_handler_(static_cast<Priority>(r), missed);
-      } catch (...) {
-        rec_->handler_errors.fetch_add(1, std::memory_order_relaxed);
-      }
+void Dispatcher::report_gap(std::uint32_t r) noexcept {
+  const std::uint64_t missed = readers_[r].take_missed();
+  if (missed == 0) return;
+  missed_total_ += missed;
+  rec_->counters[r].missed.fetch_add(missed, std::memory_order_relaxed);
+  if (gap_handler_) {
+    try {
+      gap_handler_(static_cast<Priority>(r), missed);
+    } catch (...) {
+      rec_->handler_errors.fetch_add(1, std::memory_order_relaxed);
     }
   }
+}
+
+void Dispatcher::report_gaps() noexcept {
+  for (std::uint32_t r = 0; r < kRingCount; ++r) report_gap(r);
 }
 
 std::size_t Dispatcher::poll(std::size_t max_events) noexcept {
@@ -270,6 +272,9 @@ std::size_t Dispatcher::poll(std::size_t max_events) noexcept {
     }
     if (higher) continue;
     if (in_flight) break;
+    // The events lost to a lap come right before this one: say so before handing it over, so
+    // a gap handler knows where the hole is.
+    report_gap(r);
     dispatch(r, ev);
     readers_[r].advance();
     ++n;

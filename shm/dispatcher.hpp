@@ -61,6 +61,7 @@ class Dispatcher {
   void dispatch(std::uint32_t ring, const ReadEvent& event) noexcept;
   void record_latency(std::uint64_t latency_ns) noexcept;
   void refresh_handler_counts() noexcept;
+  void report_gap(std::uint32_t ring) noexcept;  // before the first event after the gap
   void report_gaps() noexcept;
   bool any_pending() const noexcept;
   void idle_wait(std::uint64_t deadline_ns, std::uint32_t idle_rounds) noexcept;

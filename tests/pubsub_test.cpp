@@ -10,6 +10,9 @@
 #include <thread>
 #include <vector>
 
+#include "shm/bus_access.hpp"
+#include "shm/layout.hpp"
+#include "shm/segment.hpp"
 #include "shmbus/bus.hpp"
 #include "shmbus/catalog.hpp"
 #include "shmbus/inspect.hpp"
@@ -342,6 +345,50 @@ TEST_F(PubSubTest, RunReturnsAfterStopFromHandler) {
 
 // An idle bus: poll_wait returns at its deadline, not after the backoff's last sleep, whatever
 // the wait strategy (the bound is generous for a loaded CI machine; bench measures it exactly).
+// A gap handler must be able to tell where the hole is: the notice comes before the first
+// event after the gap, with exactly the number of events lost in between. Here the events after
+// the hole arrive within the same poll() that finds it: a LOW event's handler publishes them
+// after the NORMAL reader has found it was lapped.
+TEST_F(PubSubTest, GapNoticeComesBeforeTheFirstEventAfterTheGap) {
+  const TopicId t = topic("t.gap");
+  const TopicId trigger = topic("t.trigger");
+  std::vector<std::int64_t> log;  // >= 0: an event's value; < 0: a gap of -missed events
+  ASSERT_TRUE(sub->on(
+      "t.gap", [&](const EventView& e) { log.push_back(static_cast<std::int64_t>(u64(e))); }));
+  sub->on_gap([&](Priority p, std::uint64_t missed) {
+    if (p == Priority::kNormal) log.push_back(-static_cast<std::int64_t>(missed));
+  });
+  for (std::uint64_t v = 0; v < 5; ++v) publish_u64(t, v);
+  while (sub->poll() != 0) {
+  }
+  ASSERT_EQ(log.size(), 5u);
+  // Untether the subscriber (as the supervisor does to a slow one) and lap it.
+  auto& cursor = detail::BusAccess::impl(*sub).segment().agent(sub->agent_index()).cursors[2];
+  cursor.flags.fetch_and(~static_cast<std::uint32_t>(detail::kReaderTethered));
+  const std::uint64_t lapped_to = 5 + 3 * 128;
+  for (std::uint64_t v = 5; v < lapped_to; ++v) publish_u64(t, v);
+  ASSERT_TRUE(sub->on("t.trigger", [&](const EventView&) {
+    for (std::uint64_t v = lapped_to; v < lapped_to + 5; ++v) publish_u64(t, v);
+  }));
+  publish_u64(trigger, 0, Priority::kLow);
+  (void)sub->poll();  // one poll: finds the lap, runs the LOW handler, then the new events
+  ASSERT_FALSE(log.empty());
+  ASSERT_EQ(log.back(), static_cast<std::int64_t>(lapped_to + 4));
+  std::int64_t expect = 0;
+  std::size_t gaps = 0;
+  for (std::size_t i = 0; i < log.size(); ++i) {
+    if (log[i] < 0) {
+      ++gaps;
+      expect += -log[i];  // the next event is exactly `missed` past the last one handled
+      continue;
+    }
+    ASSERT_EQ(log[i], expect) << "entry " << i
+                              << ": an event after a hole with no notice before it";
+    ++expect;
+  }
+  EXPECT_EQ(gaps, 1u);
+}
+
 TEST(PubSubWaitTest, PollWaitOnAnIdleBusReturnsAtItsTimeout) {
   for (WaitStrategy w : {WaitStrategy::kBlock, WaitStrategy::kSpinYield, WaitStrategy::kBusySpin}) {
     const std::string name = unique_bus_name("pollwait");
