@@ -73,7 +73,7 @@ Result<std::uint32_t> register_agent(Segment& seg, const std::string& name) {
   if (auto e = validate_agent_name(name); !e.empty()) return make_error(Errc::kInvalidArgument, e);
   SegmentHeader& h = seg.header();
   ControlLock lock(&h.control_mutex);
-  if (!lock.ok()) return make_error(Errc::kBusy, "bus " + seg.bus_name() + ": " + lock.error());
+  if (!lock.ok()) return make_error(lock.error_code(), "bus " + seg.bus_name() + ": " + lock.error());
   const std::uint32_t n = seg.config().max_agents;
   std::uint32_t free_index = kNoAgent;
   for (std::uint32_t i = 0; i < n; ++i) {

@@ -85,7 +85,7 @@ Result<std::uint32_t> create_barrier(Segment& seg, std::string_view name,
   }
 
   ControlLock lock(&seg.header().control_mutex);
-  if (!lock.ok()) return make_error(Errc::kBusy, "bus " + seg.bus_name() + ": " + lock.error());
+  if (!lock.ok()) return make_error(lock.error_code(), "bus " + seg.bus_name() + ": " + lock.error());
   const auto n = static_cast<std::uint32_t>(participants.size());
   std::uint32_t free_index = kNoAgent;
   for (std::uint32_t b = 0; b < t.capacity(); ++b) {
@@ -154,7 +154,7 @@ Result<std::uint32_t> create_barrier(Segment& seg, std::string_view name,
 Result<void> remove_barrier(Segment& seg, std::string_view name) {
   BarrierTable t(seg);
   ControlLock lock(&seg.header().control_mutex);
-  if (!lock.ok()) return make_error(Errc::kBusy, "bus " + seg.bus_name() + ": " + lock.error());
+  if (!lock.ok()) return make_error(lock.error_code(), "bus " + seg.bus_name() + ": " + lock.error());
   auto b = find_barrier(t, name);
   if (!b) return b.error();
   BarrierHeader& h = t.header(*b);

@@ -42,11 +42,7 @@ Result<std::unique_ptr<BusImpl>> BusImpl::make(std::unique_ptr<Segment> segment,
 BusImpl::~BusImpl() {
   if (seg_ == nullptr) return;
   unregister_agent(*seg_, self_);
-  if (owns_segment_) {
-    const std::string name = seg_->bus_name();
-    seg_.reset();
-    (void)Segment::remove(name, /*force=*/true);
-  }
+  if (owns_segment_) seg_->unlink_own();
 }
 
 std::string_view BusImpl::topic_name(TopicId id) {

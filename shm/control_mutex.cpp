@@ -1,9 +1,11 @@
 #include "shm/control_mutex.hpp"
 
+#include <signal.h>
 #include <time.h>
 
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 namespace shmbus::detail {
 
@@ -22,7 +24,36 @@ std::string init_robust_mutex(pthread_mutex_t* m) {
   return err;
 }
 
+namespace {
+// The kind word init_robust_mutex writes (robust, process-shared), read off a mutex made the
+// same way. A control mutex of another kind is damage: glibc would assert or misbehave on it.
+int expected_kind() {
+  static const int kind = [] {
+    pthread_mutex_t probe;
+    if (!init_robust_mutex(&probe).empty()) return -1;
+    const int k = probe.__data.__kind;
+    pthread_mutex_destroy(&probe);
+    return k;
+  }();
+  return kind;
+}
+
+// The owner's thread id recorded in the lock word, 0 when unlocked. glibc keeps it in
+// __owner; the kernel's robust-futex word (__lock) holds it too, with FUTEX_OWNER_DIED.
+bool owner_exists(const pthread_mutex_t* m) {
+  const int tid = m->__data.__lock & 0x3FFFFFFF;  // FUTEX_TID_MASK
+  if (tid == 0) return true;                      // unlocked now: not corrupt, just raced
+  return ::kill(tid, 0) == 0 || errno == EPERM;
+}
+}  // namespace
+
 ControlLock::ControlLock(pthread_mutex_t* m, std::uint64_t timeout_ns) : m_(m) {
+  if (m_->__data.__kind != expected_kind()) {
+    corrupt_ = true;
+    error_ = "control mutex corrupt (kind " + std::to_string(m_->__data.__kind) +
+             ", not a robust process-shared mutex)";
+    return;
+  }
   // timedlock (CLOCK_REALTIME) rather than clocklock: ThreadSanitizer intercepts it, so the
   // lock is visible to it. A wall-clock jump only lengthens or shortens this bounded wait.
   timespec deadline;
@@ -42,10 +73,14 @@ ControlLock::ControlLock(pthread_mutex_t* m, std::uint64_t timeout_ns) : m_(m) {
   }
   if (rc == 0) {
     locked_ = true;
+  } else if (rc == ETIMEDOUT && owner_exists(m_)) {
+    error_ = "control mutex not acquired within the timeout (held by a stalled process)";
   } else if (rc == ETIMEDOUT) {
-    error_ =
-        "control mutex not acquired within the timeout (held by a stalled process, or corrupt)";
+    corrupt_ = true;
+    error_ = "control mutex corrupt (its recorded owner, thread " +
+             std::to_string(m_->__data.__lock & 0x3FFFFFFF) + ", does not exist)";
   } else {
+    corrupt_ = rc == EINVAL || rc == ENOTRECOVERABLE;
     error_ = std::string("control mutex: ") + std::strerror(rc);
   }
 }

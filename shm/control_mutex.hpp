@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <string>
 
+#include "shmbus/result.hpp"
+
 namespace shmbus::detail {
 
 /// Initialises a robust, process-shared mutex in place. Returns an error text, empty if ok.
@@ -27,11 +29,16 @@ class ControlLock {
   /// True when the previous holder died while holding it (repaired already).
   bool recovered() const noexcept { return recovered_; }
   const std::string& error() const noexcept { return error_; }
+  /// Why it was not acquired: kCorrupt when the mutex's bytes are not a robust, process-shared
+  /// mutex, or its recorded owner is no thread on this host (a dead owner would have been
+  /// marked by the kernel); kBusy when a live process holds it past the timeout.
+  Errc error_code() const noexcept { return corrupt_ ? Errc::kCorrupt : Errc::kBusy; }
 
  private:
   pthread_mutex_t* m_;
   bool locked_ = false;
   bool recovered_ = false;
+  bool corrupt_ = false;
   std::string error_;
 };
 

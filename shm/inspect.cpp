@@ -154,10 +154,12 @@ Result<BusSnapshot> inspect(std::string_view bus_name) {
   std::array<std::uint64_t, kPriorityCount> tails{};
   for (std::uint32_t r = 0; r < kRingCount; ++r) tails[r] = s.rings[r].tail;
   for (std::uint32_t i = 0; i < seg.config().max_agents; ++i) {
-    if (seg.agent(i).state.load(std::memory_order_acquire) !=
-        static_cast<std::uint32_t>(AgentState::kActive)) {
+    const std::uint32_t state = seg.agent(i).state.load(std::memory_order_acquire);
+    if (state > static_cast<std::uint32_t>(AgentState::kActive)) {
+      s.corrupt_agent_records.push_back(i);
       continue;
     }
+    if (state != static_cast<std::uint32_t>(AgentState::kActive)) continue;
     AgentSnapshot a;
     read_agent(seg, i, s.taken_mono_ns, tails, a);
     s.agents.push_back(std::move(a));

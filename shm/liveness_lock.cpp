@@ -37,9 +37,15 @@ LivenessLocks& LivenessLocks::operator=(LivenessLocks&& other) noexcept {
 }
 
 std::string LivenessLocks::open(const std::string& path) {
-  fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
   if (fd_ < 0) return "open " + path + ": " + std::strerror(errno);
   return {};
+}
+
+void LivenessLocks::adopt(int fd) noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
 }
 
 bool LivenessLocks::try_lock(std::uint64_t byte) noexcept {

@@ -28,7 +28,12 @@ class LivenessLocks {
 
   /// Opens `path` (the segment file). Returns an error text, empty on success.
   std::string open(const std::string& path);
+  /// Takes ownership of `fd`, an open descriptor of the segment file (the creator passes a
+  /// duplicate of the descriptor its exclusive create returned, so its locks are on the very
+  /// file it created, not on whatever the name points to by then).
+  void adopt(int fd) noexcept;
   bool is_open() const noexcept { return fd_ >= 0; }
+  int fd() const noexcept { return fd_; }
 
   /// Takes the write lock on `byte` without waiting; false when another open holds it.
   bool try_lock(std::uint64_t byte) noexcept;

@@ -20,13 +20,12 @@ std::string validate_simple_name(const std::string& what, std::string_view name,
                                  std::size_t max_len) {
   if (name.empty()) return what + " name is empty";
   if (name.size() > max_len) {
-    return what + " name '" + std::string(name.substr(0, 40)) + "...' is " +
-           std::to_string(name.size()) + " characters; at most " + std::to_string(max_len);
+    return what + " name " + quote_name(name) + " is " + std::to_string(name.size()) +
+           " characters; at most " + std::to_string(max_len);
   }
   for (char c : name) {
     if (!is_name_char(c) && c != '.') {
-      return what + " name '" + std::string(name) +
-             "' has a bad character (allowed: A-Z a-z 0-9 _ - .)";
+      return what + " name " + quote_name(name) + " has a bad character (allowed: A-Z a-z 0-9 _ - .)";
     }
   }
   return {};
@@ -36,6 +35,26 @@ bool is_pow2(std::uint32_t v) {
   return v != 0 && (v & (v - 1)) == 0;
 }
 }  // namespace
+
+// A user-given name as it may be echoed in a message: control and non-ASCII bytes as \xNN
+// (escape sequences never reach a terminal), and at most 48 characters of it.
+std::string quote_name(std::string_view name) {
+  constexpr std::size_t kShown = 48;
+  std::string out = "'";
+  for (std::size_t i = 0; i < name.size() && i < kShown; ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    if (c < 0x20 || c >= 0x7F || c == '\'' || c == '\\') {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += name.size() > kShown ? "...' (" + std::to_string(name.size()) + " bytes)" : "'";
+  return out;
+}
 
 std::string validate_bus_name(const std::string& name) {
   return validate_simple_name("bus", name, 40);
@@ -48,22 +67,22 @@ std::string validate_agent_name(const std::string& name) {
 std::string validate_topic_name(std::string_view name) {
   if (name.empty()) return "topic name is empty";
   if (name.size() > kMaxTopicName) {
-    return "topic name '" + std::string(name.substr(0, 40)) + "...' is " +
-           std::to_string(name.size()) + " characters; at most " + std::to_string(kMaxTopicName);
+    return "topic name " + quote_name(name) + " is " + std::to_string(name.size()) +
+           " characters; at most " + std::to_string(kMaxTopicName);
   }
   bool segment_empty = true;
   for (char c : name) {
     if (c == '.') {
-      if (segment_empty) return "topic name '" + std::string(name) + "' has an empty segment";
+      if (segment_empty) return "topic name " + quote_name(name) + " has an empty segment";
       segment_empty = true;
     } else if (is_name_char(c)) {
       segment_empty = false;
     } else {
-      return "topic name '" + std::string(name) +
-             "' has a bad character (allowed: A-Z a-z 0-9 _ - and '.' between segments)";
+      return "topic name " + quote_name(name) +
+             " has a bad character (allowed: A-Z a-z 0-9 _ - and '.' between segments)";
     }
   }
-  if (segment_empty) return "topic name '" + std::string(name) + "' ends with '.'";
+  if (segment_empty) return "topic name " + quote_name(name) + " ends with '.'";
   return {};
 }
 

@@ -1,19 +1,26 @@
 #include "shm/segment.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/interprocess/exceptions.hpp>
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <cerrno>
+#include <cstddef>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
 #include "shm/clock.hpp"
 #include "shm/control_mutex.hpp"
+#include "shm/create_steps.hpp"
 #include "shm/error_log_layout.hpp"
 #include "shm/layout_hash.hpp"
 #include "shm/process_info.hpp"
@@ -52,12 +59,121 @@ std::string version_text(std::uint32_t v) {
   return std::to_string(v >> 16) + "." + std::to_string(v & 0xFFFF);
 }
 
-// Any liveness lock (supervisor, creator, agents) held by a process other than us.
-bool any_live_holder(const std::string& path) {
+// One query over the whole lock range: supervisor, creator and every agent byte.
+constexpr std::uint64_t kAllLocksLength = kAgentLockBase + 1024 - kLockBase;
+
+std::atomic<CreateStepHook> g_create_step_hook{nullptr};
+
+void create_step(CreateStep step) {
+  if (CreateStepHook hook = g_create_step_hook.load(std::memory_order_relaxed)) hook(step);
+}
+
+std::string octal_mode(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "0%03o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
+std::string user_text(uid_t uid) {
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  char buf[1024];
+  std::string text = "uid " + std::to_string(uid);
+  if (::getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found != nullptr) {
+    text += " (" + std::string(found->pw_name) + ")";
+  }
+  return text;
+}
+
+std::string group_text(gid_t gid) {
+  struct group gr;
+  struct group* found = nullptr;
+  char buf[1024];
+  std::string text = "gid " + std::to_string(gid);
+  if (::getgrgid_r(gid, &gr, buf, sizeof buf, &found) == 0 && found != nullptr) {
+    text += " (" + std::string(found->gr_name) + ")";
+  }
+  return text;
+}
+
+// Owner, group and mode of an open segment file, for error messages.
+std::string ownership_text(const struct stat& st) {
+  return "owned by " + user_text(st.st_uid) + ", group " + group_text(st.st_gid) + ", mode " +
+         octal_mode(st.st_mode);
+}
+
+// What an existing segment file holds, read with pread (a mapping of a file that another
+// process may truncate could raise SIGBUS): for the log line of a supervisor that replaces it.
+std::string describe_existing(int fd, const struct stat& st) {
+  std::string what = "segment of " + std::to_string(st.st_size) + " bytes, " + ownership_text(st);
+  unsigned char line0[kCacheLine];
+  if (st.st_size < static_cast<off_t>(sizeof(SegmentHeader)) ||
+      ::pread(fd, line0, sizeof line0, 0) != static_cast<ssize_t>(sizeof line0)) {
+    return what + ", smaller than a header (its creator died before sizing it)";
+  }
+  auto field = [&](auto& out, std::size_t offset) {
+    std::memcpy(&out, line0 + offset, sizeof out);
+  };
+  std::uint64_t magic = 0;
+  std::uint32_t version = 0;
+  std::uint32_t ready = 0;
+  std::uint32_t creator_pid = 0;
+  std::uint64_t created_ns = 0;
+  field(magic, offsetof(SegmentHeader, magic));
+  field(version, offsetof(SegmentHeader, layout_version));
+  field(ready, offsetof(SegmentHeader, ready));
+  field(creator_pid, offsetof(SegmentHeader, creator_pid));
+  field(created_ns, offsetof(SegmentHeader, creation_time_ns));
+  if (magic != kMagic) return what + ", not a shmbus segment (bad magic)";
+  what += ", layout " + version_text(version) + ", creator pid " + std::to_string(creator_pid);
+  const std::uint64_t now_ns = realtime_ns();
+  if (created_ns != 0 && created_ns <= now_ns) {
+    what += ", created " + std::to_string((now_ns - created_ns) / 1'000'000'000ull) + " s ago";
+  }
+  if (ready == kNotReady) return what + ", never initialised (its creator died while creating it)";
+  if ((version >> 16) != kLayoutMajor) return what + ", of another layout version";
+  return what + ", no live process holds it";
+}
+
+// Unlinks the segment file at `path` if, and only if, it is stale: this process takes the
+// file's creator lock (so no second process can judge the same file at the same time), finds
+// no other liveness lock on it, and checks that the name still points to that file before
+// unlinking. Only the holder of a file's creator lock unlinks its name, so the name cannot
+// move to another file in between. On success, `found` says what was replaced (empty when
+// the name was already gone). kAlreadyExists when a live process holds the file.
+Result<void> unlink_if_stale(const std::string& path, bool force, std::string& found) {
+  found.clear();
   LivenessLocks locks;
-  if (!locks.open(path).empty()) return false;
-  // One query over the whole lock range: supervisor, creator and every agent byte.
-  return locks.held_by_other(kLockBase, kAgentLockBase + 1024 - kLockBase);
+  if (auto e = locks.open(path); !e.empty()) {
+    if (errno == ENOENT) return {};  // gone meanwhile: the caller creates again
+    if (errno == EACCES || errno == EPERM) return make_error(Errc::kPermission, e);
+    return make_error(Errc::kSystem, e);
+  }
+  struct stat held;
+  if (::fstat(locks.fd(), &held) != 0) {
+    return make_error(Errc::kSystem, "fstat " + path + ": " + std::strerror(errno));
+  }
+  if (!force) {
+    if (!locks.try_lock(kCreatorLockByte) || locks.held_by_other(kLockBase, kAllLocksLength)) {
+      return make_error(
+          Errc::kAlreadyExists,
+          "segment " + path + " exists and live processes hold it (" + ownership_text(held) + ")");
+    }
+    create_step(CreateStep::kLockedStale);
+  }
+  struct stat named;
+  if (::stat(path.c_str(), &named) != 0 || named.st_ino != held.st_ino ||
+      named.st_dev != held.st_dev) {
+    return {};  // already replaced by the process that held it before us
+  }
+  found = describe_existing(locks.fd(), held);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    const int err = errno;
+    return make_error(
+        err == EACCES || err == EPERM ? Errc::kPermission : Errc::kSystem,
+        "cannot remove the stale " + found + " at " + path + ": " + std::strerror(err));
+  }
+  return {};
 }
 
 // Sleeps one round of a wait (at most `round`, never past the deadline); false once the
@@ -155,6 +271,7 @@ Result<std::unique_ptr<Segment>> Segment::create(const BusConfig& config,
   auto seg = std::unique_ptr<Segment>(new Segment());
   seg->bus_name_ = config.name;
   seg->mapping_ = std::make_unique<Mapping>();
+  (void)ready_wait;  // a creator holds its lock from the first instant: nothing to wait for
   for (int attempt = 0;; ++attempt) {
     try {
       bip::permissions perm(static_cast<int>(config.permissions));
@@ -162,41 +279,60 @@ Result<std::unique_ptr<Segment>> Segment::create(const BusConfig& config,
           bip::shared_memory_object(bip::create_only, obj.c_str(), bip::read_write, perm);
       break;
     } catch (const bip::interprocess_exception& e) {
-      if (e.get_error_code() != bip::already_exists_error || attempt > 0) {
+      if (e.get_error_code() != bip::already_exists_error || attempt >= 3) {
         return boost_error(Errc::kSystem, "create segment " + obj, e);
       }
     }
-    // It exists. A segment that no live process holds is left over from a crash: replace it.
-    // One still initialising (ready == 0) gets a moment to finish first.
-    if (any_live_holder(path)) {
-      return make_error(Errc::kAlreadyExists,
-                        "segment " + obj + " exists and live processes hold it");
+    // It exists. A segment that no live process holds is left over from a crash (or was
+    // never finished): replace it. One whose creator lock or any other lock is held is live.
+    std::string found;
+    if (auto stale = unlink_if_stale(path, /*force=*/false, found); !stale) {
+      return stale.error();
     }
-    auto existing = Segment::open(config.name, ready_wait);
-    if (!existing && existing.code() == Errc::kNotReady && any_live_holder(path)) {
-      return make_error(Errc::kAlreadyExists,
-                        "segment " + obj + " is being created by another process");
-    }
-    bip::shared_memory_object::remove(obj.c_str());
+    if (!found.empty()) seg->replaced_ = found;
+  }
+  const int fd = seg->mapping_->object.get_mapping_handle().handle;
+  create_step(CreateStep::kCreatedExclusive);
+  // The creator lock goes on the file this process created (a duplicate of the descriptor the
+  // exclusive create returned), never on a file reopened by name.
+  const int lock_fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (lock_fd < 0) return make_error(Errc::kSystem, "dup " + path + ": " + std::strerror(errno));
+  seg->locks_.adopt(lock_fd);
+  struct stat ours;
+  struct stat named;
+  if (!seg->locks_.try_lock(kCreatorLockByte) || ::fstat(fd, &ours) != 0 ||
+      ::stat(path.c_str(), &named) != 0 || named.st_ino != ours.st_ino ||
+      named.st_dev != ours.st_dev) {
+    // Another creator judged our file, not yet locked, as stale and replaced it (or holds its
+    // lock to do so). It owns the name now; our file is, or is about to be, unlinked.
+    return make_error(Errc::kAlreadyExists,
+                      "segment " + obj + " is being created by another process (lost the race)");
+  }
+  create_step(CreateStep::kLockedNew);
+  const gid_t group =
+      config.group_gid >= 0 ? static_cast<gid_t>(config.group_gid) : static_cast<gid_t>(-1);
+  if (group != static_cast<gid_t>(-1) && ::fchown(fd, static_cast<uid_t>(-1), group) != 0) {
+    const int err = errno;
+    (void)::unlink(path.c_str());
+    return make_error(
+        err == EPERM ? Errc::kPermission : Errc::kSystem,
+        "give segment " + obj + " to " + group_text(group) + ": " + std::strerror(err));
   }
   try {
     seg->mapping_->object.truncate(static_cast<bip::offset_t>(plan.total_size));
     seg->mapping_->region = bip::mapped_region(seg->mapping_->object, bip::read_write);
   } catch (const bip::interprocess_exception& e) {
-    bip::shared_memory_object::remove(obj.c_str());
+    (void)::unlink(path.c_str());
     return boost_error(Errc::kSystem, "size/map segment " + obj, e);
   }
   // shm_open applies the umask; set the requested mode exactly.
-  ::fchmod(seg->mapping_->object.get_mapping_handle().handle,
-           static_cast<mode_t>(config.permissions));
+  ::fchmod(fd, static_cast<mode_t>(config.permissions));
 
   seg->base_ = static_cast<std::byte*>(seg->mapping_->region.get_address());
   seg->size_ = seg->mapping_->region.get_size();
   seg->config_ = sc;
   seg->plan_ = plan;
   seg->created_ = true;
-  if (auto e = seg->locks_.open(path); !e.empty()) return make_error(Errc::kSystem, e);
-  seg->locks_.try_lock(kCreatorLockByte);
 
   // The object is zero-filled by truncate. Fill the header; `ready` goes last.
   SegmentHeader& h = seg->header();
@@ -219,7 +355,7 @@ Result<std::unique_ptr<Segment>> Segment::create(const BusConfig& config,
   dead_letters.capacity = sc.dead_letter_capacity;  // informational: readers use the config
   dead_letters.entry_stride = static_cast<std::uint32_t>(dead_letter_entry_bytes(sc));
   if (auto e = init_robust_mutex(&h.control_mutex); !e.empty()) {
-    bip::shared_memory_object::remove(obj.c_str());
+    (void)::unlink(path.c_str());
     return make_error(Errc::kSystem, "init control mutex: " + e);
   }
   for (std::uint32_t r = 0; r < kRingCount; ++r) {
@@ -346,13 +482,77 @@ Result<void> Segment::remove(std::string_view bus_name, bool force) {
     return make_error(Errc::kInvalidArgument, e);
   }
   const std::string obj = shm_object_name(bus_name);
-  if (!force && any_live_holder(shm_file_path(bus_name))) {
-    return make_error(Errc::kBusy, "segment " + obj + " is held by live processes; not removed");
-  }
-  if (!bip::shared_memory_object::remove(obj.c_str())) {
+  const std::string path = shm_file_path(bus_name);
+  if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) {
     return make_error(Errc::kNotFound, "no segment " + obj + " to remove");
   }
+  // The same judgement as a creator replacing a stale segment, under the file's creator lock:
+  // a supervisor that stops cannot unlink the segment a newer supervisor has just created.
+  std::string found;
+  if (auto removed = unlink_if_stale(path, force, found); !removed) {
+    if (removed.code() == Errc::kAlreadyExists) {
+      return make_error(Errc::kBusy, "segment " + obj + " is held by live processes; not removed");
+    }
+    return removed.error();
+  }
   return {};
+}
+
+Result<void> Segment::check_owner(const BusConfig& expected) const {
+  struct stat st;
+  if (::fstat(locks_.fd(), &st) != 0) {
+    return make_error(Errc::kSystem,
+                      "fstat " + shm_file_path(bus_name_) + ": " + std::strerror(errno));
+  }
+  const uid_t owner =
+      expected.owner_uid >= 0 ? static_cast<uid_t>(expected.owner_uid) : ::geteuid();
+  const gid_t group =
+      expected.group_gid >= 0 ? static_cast<gid_t>(expected.group_gid) : ::getegid();
+  const mode_t mode = st.st_mode & 07777;
+  const mode_t allowed = static_cast<mode_t>(expected.permissions) & 07777;
+  const bool group_may_access = (mode & 0070) != 0;
+  std::string wrong;
+  if (st.st_uid != owner) {
+    wrong = "its owner is not " + user_text(owner);
+  } else if ((mode & ~allowed) != 0) {
+    wrong = "its mode is wider than " + octal_mode(allowed);
+  } else if (group_may_access && st.st_gid != group) {
+    wrong = "its group, which may access it, is not " + group_text(group);
+  }
+  if (wrong.empty()) return {};
+  return make_error(Errc::kPermission, "segment " + shm_file_path(bus_name_) + " is " +
+                                           ownership_text(st) + ": " + wrong +
+                                           "; refusing to adopt it (remove it, or allow its "
+                                           "owner, group and mode in the bus config)");
+}
+
+std::string Segment::check_intact() const {
+  struct stat st;
+  if (::fstat(locks_.fd(), &st) != 0) return {};  // cannot tell; the mapping still stands
+  if (static_cast<std::uint64_t>(st.st_size) >= size_) return {};
+  return "segment " + shm_file_path(bus_name_) + " was truncated to " +
+         std::to_string(st.st_size) + " bytes under this process (it maps " +
+         std::to_string(size_) + ")";
+}
+
+void Segment::neuter() noexcept {
+  if (base_ == nullptr || size_ == 0) return;
+  (void)::mmap(base_, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+               0);
+}
+
+void Segment::unlink_own() noexcept {
+  const std::string path = shm_file_path(bus_name_);
+  struct stat ours;
+  struct stat named;
+  if (::fstat(locks_.fd(), &ours) == 0 && ::stat(path.c_str(), &named) == 0 &&
+      named.st_ino == ours.st_ino && named.st_dev == ours.st_dev) {
+    (void)::unlink(path.c_str());
+  }
+}
+
+void set_create_step_hook(CreateStepHook hook) noexcept {
+  g_create_step_hook.store(hook, std::memory_order_relaxed);
 }
 
 }  // namespace shmbus::detail

@@ -45,8 +45,11 @@ inline constexpr std::chrono::nanoseconds kDefaultReadyWait = std::chrono::secon
 class Segment {
  public:
   /// Creates and initialises a new segment. A segment of that name that no live process
-  /// holds (stale, from a crash) is replaced; a live one is kAlreadyExists. `ready_wait` is
-  /// how long to look at an existing segment's ready word before judging it.
+  /// holds (stale, from a crash) is replaced; a live one is kAlreadyExists. Exactly one of
+  /// several processes creating the same name at once succeeds: the creator locks the very
+  /// file it created before anything else, and a stale file is judged and unlinked only under
+  /// its creator lock. `ready_wait` is unused (kept for callers): a creator's lock is visible
+  /// from its first instant, so there is nothing to wait for.
   static Result<std::unique_ptr<Segment>> create(
       const BusConfig& config, std::chrono::nanoseconds ready_wait = kDefaultReadyWait);
   /// Maps an existing segment and validates header, version, hash, config and regions. A
@@ -54,8 +57,27 @@ class Segment {
   /// `ready_wait` (its creator may be between create and truncate, or still filling it).
   static Result<std::unique_ptr<Segment>> open(
       std::string_view bus_name, std::chrono::nanoseconds ready_wait = kDefaultReadyWait);
-  /// Unlinks a segment; kBusy while live agents or a supervisor hold it, unless force.
+  /// Unlinks a segment; kBusy while live agents or a supervisor hold it, unless force. Judged
+  /// under the file's creator lock, like a creator replacing a stale segment, so it never
+  /// unlinks a segment another process has just created under the same name.
   static Result<void> remove(std::string_view bus_name, bool force);
+
+  /// kPermission, naming the file's owner, group and mode, unless this segment is owned by
+  /// `expected.owner_uid` (-1: this process's effective uid), its mode is no wider than
+  /// `expected.permissions`, and, when the mode lets a group in, its group is
+  /// `expected.group_gid` (-1: this process's effective gid). A supervisor checks this before
+  /// it adopts a live segment that it did not create.
+  Result<void> check_owner(const BusConfig& expected) const;
+  /// Empty while the file is at least as large as this mapping; else what happened to it (a
+  /// file truncated under a mapping raises SIGBUS on the next access past its end).
+  std::string check_intact() const;
+  /// Replaces this process's mapping with private zero pages at the same address, so that no
+  /// later access (destructors, other threads) can fault on a file truncated under it. The
+  /// segment is unusable afterwards; only for a process giving a lost segment up.
+  void neuter() noexcept;
+  /// Unlinks this segment's name if it still names this very file (the creator does this while
+  /// it holds its creator lock, so it never unlinks a successor's segment).
+  void unlink_own() noexcept;
 
   ~Segment();
   Segment(const Segment&) = delete;
@@ -101,6 +123,9 @@ class Segment {
   bool supervisor_alive() const noexcept { return locks_.held_by_other(kSupervisorLockByte); }
   /// True when this handle created the segment (and removes it when asked).
   bool created() const noexcept { return created_; }
+  /// What create found and replaced under this name (a stale or corrupt segment, described:
+  /// size, owner, mode, layout, creator pid); empty when the name was free.
+  const std::string& replaced() const noexcept { return replaced_; }
 
  private:
   Segment() = default;
@@ -113,6 +138,7 @@ class Segment {
   RegionPlan plan_{};
   LivenessLocks locks_;
   bool created_ = false;
+  std::string replaced_;
 };
 
 }  // namespace shmbus::detail

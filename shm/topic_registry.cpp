@@ -100,7 +100,7 @@ Result<TopicId> TopicRegistry::register_topic(std::string_view name, std::uint32
 
   SegmentHeader& h = seg_.header();
   ControlLock lock(&h.control_mutex);
-  if (!lock.ok()) return make_error(Errc::kBusy, "bus " + seg_.bus_name() + ": " + lock.error());
+  if (!lock.ok()) return make_error(lock.error_code(), "bus " + seg_.bus_name() + ": " + lock.error());
   if (auto r = refresh(); !r) return r.error();  // someone may have registered it meanwhile
   if (auto it = by_name_.find(std::string(name)); it != by_name_.end()) return check(it->second);
   const std::uint32_t n = h.topic_count.load(std::memory_order_relaxed);

@@ -11,6 +11,7 @@
 #include "shm/clock.hpp"
 #include "shm/futex.hpp"
 #include "shm/process_info.hpp"
+#include "shmbus/sys_events.hpp"
 #include "supervisor/metrics_collector.hpp"
 #include "supervisor/supervisor_impl.hpp"
 #include "supervisor/supervisor_log.hpp"
@@ -66,6 +67,16 @@ Result<std::unique_ptr<SupervisorImpl>> SupervisorImpl::start(const SupervisorCo
     auto opened = Segment::open(name);
     if (!opened) return opened.error();
     seg = std::move(opened.value());
+    // A segment someone else created, or made world-writable, is not ours to run the bus in.
+    if (auto owner = seg->check_owner(config.bus); !owner) return owner.error();
+    if (config.system_events && seg->config().max_payload_bytes < sys::kLargestPayloadBytes) {
+      return make_error(Errc::kInvalidArgument,
+                        "bus '" + name + "': the live segment's max_payload_bytes (" +
+                            std::to_string(seg->config().max_payload_bytes) +
+                            ") cannot carry the system events (up to " +
+                            std::to_string(sys::kLargestPayloadBytes) +
+                            " bytes); turn system_events off to supervise it");
+    }
     reattached = true;
   } else {
     return created.error();
@@ -96,6 +107,9 @@ Result<std::unique_ptr<SupervisorImpl>> SupervisorImpl::start(const SupervisorCo
         name, epoch, live_agents(*impl->seg_, kNoAgent), bc.ring_capacity[0], bc.ring_capacity[1],
         bc.ring_capacity[2], bc.ring_capacity[3], adopted);
   } else {
+    if (!impl->seg_->replaced().empty()) {
+      log->warn("bus '{}': replaced a stale {}", name, impl->seg_->replaced());
+    }
     log->info("bus '{}': created segment {} ({} bytes) as supervisor epoch {}", name,
               shm_file_path(name), impl->seg_->size(), epoch);
   }
@@ -134,7 +148,18 @@ SupervisorImpl::~SupervisorImpl() {
 }
 
 void SupervisorImpl::tick() {
-  if (shut_down_) return;
+  if (shut_down_ || !segment_lost_.empty()) return;
+  // A file truncated under the mapping would kill us with SIGBUS at the next access: check it
+  // every period and give the segment up with a word instead.
+  if (std::string lost = seg_->check_intact(); !lost.empty()) {
+    log_->error("bus '{}': {}: stopping (agents mapping it will fault too)", bus_name_, lost);
+    metrics_.reset();  // its threads read the segment
+    events_.neuter();
+    seg_->neuter();
+    segment_lost_ = std::move(lost);
+    stop_.store(true, std::memory_order_release);
+    return;
+  }
   const std::uint64_t now = monotonic_ns();
   seg_->header().supervisor_heartbeat_ns.store(now, std::memory_order_relaxed);
   events_.heartbeat();
@@ -193,6 +218,10 @@ void SupervisorImpl::stop() noexcept {
 Result<void> SupervisorImpl::shutdown() {
   if (shut_down_) return {};
   shut_down_ = true;
+  if (!segment_lost_.empty()) {
+    events_.close();  // on private zero pages now: frees nothing shared, cannot fault
+    return make_error(Errc::kCorrupt, segment_lost_);
+  }
   metrics_.reset();  // no scrape may run while the segment goes
   events_.close();   // frees our own agent record
   // Nobody would lower the levels after us; agents that go on must not shed forever.

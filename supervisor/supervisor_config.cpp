@@ -2,6 +2,7 @@
 #include <string>
 
 #include "shmbus/supervisor_config.hpp"
+#include "shmbus/sys_events.hpp"
 
 namespace shmbus {
 
@@ -66,6 +67,12 @@ std::string validate_supervisor_config(const SupervisorConfig& c) {
   }
   if (c.system_events) {
     if (auto e = validate_agent_name(c.agent_name); !e.empty()) return "agent_name: " + e;
+    if (c.bus.max_payload_bytes < sys::kLargestPayloadBytes) {
+      return "bus.max_payload_bytes " + std::to_string(c.bus.max_payload_bytes) +
+             " cannot carry the system events (sys.* payloads are up to " +
+             std::to_string(sys::kLargestPayloadBytes) +
+             " bytes): raise it to at least that, or turn system_events off";
+    }
   }
   return {};
 }

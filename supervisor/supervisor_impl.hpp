@@ -81,6 +81,8 @@ class SupervisorImpl {
 
   std::uint64_t ticks_ = 0;
   bool shut_down_ = false;
+  // Why the segment can no longer be used (truncated under us); empty while it can.
+  std::string segment_lost_;
   std::atomic<bool> stop_{false};
   std::atomic<std::uint32_t> wake_{0};  // futex word run() sleeps on between ticks
   // The Prometheus endpoint (metrics_address); its threads only read the segment. Stopped

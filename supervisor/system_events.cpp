@@ -50,6 +50,10 @@ Result<void> SystemEvents::open(const std::string& bus_name, const std::string& 
   return {};
 }
 
+void SystemEvents::neuter() noexcept {
+  if (bus_) BusAccess::impl(*bus_).segment().neuter();
+}
+
 void SystemEvents::close() {
   bus_.reset();
 }

@@ -29,6 +29,8 @@ class SystemEvents {
   Result<void> open(const std::string& bus_name, const std::string& agent_name);
   /// Detaches (the agent record is freed).
   void close();
+  /// The segment was truncated under us: makes this agent's mapping harmless (Segment::neuter).
+  void neuter() noexcept;
   bool is_open() const noexcept { return bus_ != nullptr; }
   /// The supervisor's own agent index, 0xFFFFFFFF when not attached.
   std::uint32_t agent_index() const noexcept;

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "payload_json.hpp"
+#include "shm/segment.hpp"
 #include "shmbus/bus.hpp"
 #include "shmbus/catalog.hpp"
 #include "shmbus/fields.hpp"
@@ -371,6 +373,163 @@ TEST(CliExitCodeTest, BadJsonIsFour) {
             4);
   EXPECT_EQ(run_cli({"publish", "custom.x", "--json", R"({"hex": "zz"})", "--bus", t.name()}).code,
             4);
+}
+
+// A hostile topic name is echoed escaped and cut: no terminal escape sequence reaches the
+// user's terminal, and a 10 KB name is not printed in full.
+TEST(CliHardeningTest, BadTopicNamesAreEchoedEscapedAndCut) {
+  TestBus t("cliesc");
+  ASSERT_TRUE(t.bus);
+  const std::string escape = "evil\x1b[2J\x1b]0;owned\x07.topic";
+  const CliRun esc = run_cli({"publish", escape, "--json", R"("a")", "--bus", t.name()});
+  EXPECT_EQ(esc.code, 3);
+  EXPECT_EQ(esc.err.find('\x1b'), std::string::npos) << "raw ESC on stderr";
+  EXPECT_EQ(esc.err.find('\x07'), std::string::npos) << "raw BEL on stderr";
+  EXPECT_NE(esc.err.find("\\x1b"), std::string::npos) << esc.err;
+  const CliRun tail = run_cli({"tail", "--bus", t.name(), "--topic", escape, "--timeout-ms", "50"});
+  EXPECT_EQ(tail.code, 3);
+  EXPECT_EQ(tail.err.find('\x1b'), std::string::npos) << "raw ESC on stderr";
+  const std::string huge(10000, 'a');
+  const CliRun big = run_cli({"publish", huge, "--json", R"("a")", "--bus", t.name()});
+  EXPECT_EQ(big.code, 3);
+  EXPECT_LT(big.err.size(), 400u) << "a 10 KB name echoed in full";
+  EXPECT_NE(big.err.find("10000"), std::string::npos) << big.err;
+}
+
+// An enum field outside its enumerators is refused, naming the range; nothing is published.
+TEST(CliHardeningTest, EnumOutOfRangeIsRefusedNamingTheRange) {
+  TestBus t("clienum");
+  ASSERT_TRUE(t.bus);
+  std::uint64_t received = 0;
+  ASSERT_TRUE(t.bus->on("order.new", [&](const shmbus::EventView&) { ++received; }).ok());
+  const CliRun r = run_cli({"publish", "order.new", "--json",
+                            R"({"client_order_id": 1, "qty": 5, "side": 99})", "--bus", t.name()});
+  EXPECT_EQ(r.code, 4);
+  EXPECT_NE(r.err.find("side"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("0..2"), std::string::npos) << r.err;
+  const CliRun ok = run_cli({"publish", "order.new", "--json",
+                             R"({"client_order_id": 1, "qty": 5, "side": 2})", "--bus", t.name()});
+  EXPECT_EQ(ok.code, 0) << ok.err;
+  while (t.bus->poll() != 0) {
+  }
+  EXPECT_EQ(received, 1u) << "only the in-range order is published";
+}
+
+// too_large names the bus's limit and the payload's size.
+TEST(CliHardeningTest, TooLargeNamesTheLimit) {
+  TestBus t("clibig");
+  ASSERT_TRUE(t.bus);
+  const std::string hex(2 * 500, 'a');  // 500 bytes > the default 192
+  const CliRun r = run_cli(
+      {"publish", "custom.big", "--json", R"({"hex": ")" + hex + R"("})", "--bus", t.name()});
+  EXPECT_EQ(r.code, 5);
+  EXPECT_NE(r.err.find("too_large"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("500"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("192"), std::string::npos) << r.err;
+}
+
+// Damaged agent records are reported and make status fail, rather than "agents 0" and exit 0.
+TEST(CliHardeningTest, StatusReportsCorruptAgentRecordsAndFails) {
+  TestBus t("clicorrupt");
+  ASSERT_TRUE(t.bus);
+  {
+    auto seg = shmbus::detail::Segment::open(t.name());
+    ASSERT_TRUE(seg) << seg.message();
+    for (std::uint32_t i = 1; i < 4; ++i) seg.value()->agent(i).state.store(0xDEADBEEF);
+  }
+  const CliRun text = run_cli({"status", "--bus", t.name()});
+  EXPECT_EQ(text.code, 5);
+  EXPECT_NE(text.out.find("CORRUPT: 3 agent records"), std::string::npos) << text.out;
+  EXPECT_NE(text.err.find("corrupt"), std::string::npos) << text.err;
+  const CliRun j = run_cli({"status", "--json", "--bus", t.name()});
+  EXPECT_EQ(j.code, 5);
+  const json parsed = json::parse(j.out, nullptr, false);
+  ASSERT_FALSE(parsed.is_discarded()) << j.out;
+  EXPECT_EQ(parsed["corrupt_agent_records"], json({1, 2, 3}));
+}
+
+// ---- permissions across users (root only: setpriv runs the CLI as another uid) ----------------
+
+std::string supervisor_path() {
+  return shmbus::testing::bin_dir() + "/agents/supervisor/shmbus-supervisor";
+}
+
+// Starts a supervisor for `bus` with extra arguments and waits until it runs the bus.
+shmbus::testing::Child start_supervisor(const std::string& bus,
+                                        const std::vector<std::string>& extra) {
+  std::vector<std::string> args{"--bus", bus, "--no-metrics", "--log-level", "warn"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto sup = shmbus::testing::Child::exec(supervisor_path(), args);
+  EXPECT_TRUE(shmbus::testing::eventually(
+      [&] {
+        auto seg = shmbus::detail::Segment::open(bus);
+        return (seg && seg.value()->supervisor_alive()) || !sup.running();
+      },
+      10s));
+  return sup;
+}
+
+// `shmbus status` as uid 65534 with group `gid` only.
+CliRun status_as_other_user(const std::string& bus, const std::string& gid) {
+  std::vector<std::string> args{
+      "--reuid=65534", "--regid=" + gid, "--clear-groups", cli_path(), "status", "--bus", bus};
+  // run_cli runs cli_path(); run setpriv through /bin/sh's exec instead.
+  std::string cmd = "exec /usr/bin/setpriv";
+  for (const std::string& a : args) cmd += " '" + a + "'";
+  int out_pipe[2];
+  if (::pipe(out_pipe) != 0) return {};
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out_pipe[1], STDOUT_FILENO);
+    ::dup2(out_pipe[1], STDERR_FILENO);
+    ::close(out_pipe[0]);
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(out_pipe[1]);
+  CliRun run;
+  char buf[4096];
+  ssize_t n = 0;
+  while ((n = ::read(out_pipe[0], buf, sizeof buf)) > 0)
+    run.out.append(buf, static_cast<std::size_t>(n));
+  ::close(out_pipe[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  run.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  run.err = run.out;
+  return run;
+}
+
+TEST(CliPermissionTest, OwnerOnlyBusIsRefusedToAnotherUser) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run the CLI as another uid (setpriv)";
+  const std::string bus = unique_bus_name("perm0600");
+  SegmentGuard guard(bus);
+  auto sup = start_supervisor(bus, {});  // 0600 by default
+  ASSERT_TRUE(sup.running());
+  const CliRun r = status_as_other_user(bus, "12345");
+  EXPECT_EQ(r.code, 5) << r.out;
+  EXPECT_NE(r.out.find("ermission"), std::string::npos) << r.out;
+  sup.kill(SIGTERM);
+  EXPECT_EQ(sup.wait(10s), 0);
+}
+
+TEST(CliPermissionTest, GroupSharedBusWorksForAMemberOfTheGroupOnly) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run the CLI as another uid (setpriv)";
+  const std::string bus = unique_bus_name("perm0660");
+  SegmentGuard guard(bus);
+  auto sup = start_supervisor(bus, {"--permissions", "0660", "--group", "12345"});
+  ASSERT_TRUE(sup.running());
+  struct stat st;
+  ASSERT_EQ(::stat(shmbus::detail::shm_file_path(bus).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+  EXPECT_EQ(st.st_gid, 12345u);
+  const CliRun member = status_as_other_user(bus, "12345");
+  EXPECT_EQ(member.code, 0) << member.out;
+  EXPECT_NE(member.out.find("bus " + bus), std::string::npos) << member.out;
+  const CliRun outsider = status_as_other_user(bus, "12346");
+  EXPECT_EQ(outsider.code, 5) << outsider.out;
+  sup.kill(SIGTERM);
+  EXPECT_EQ(sup.wait(10s), 0);
 }
 
 TEST(CliExitCodeTest, UsageIsOneAndHelpIsZero) {

@@ -5,9 +5,12 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -15,7 +18,9 @@
 #include <ostream>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "shm/create_steps.hpp"
 #include "shm/layout_hash.hpp"
 #include "shmbus/bus.hpp"
 #include "shmbus/config.hpp"
@@ -239,6 +244,43 @@ TEST(SegmentTest, StaleSegmentOfKilledProcessIsReplaced) {
   EXPECT_EQ((*opened)->header().creator_pid, static_cast<std::uint32_t>(::getpid()));
 }
 
+// The creator that replaces a leftover says what it found: enough for a log line that tells
+// a crashed creator from a half-made segment from a file that was never a segment.
+TEST(SegmentTest, ReplacingCreatorSaysWhatItFound) {
+  const std::string name = unique_bus_name("found");
+  SegmentGuard guard(name);
+  {
+    auto fresh = Segment::create(small_config(name));
+    ASSERT_TRUE(fresh) << fresh.message();
+    EXPECT_EQ((*fresh)->replaced(), "") << "nothing was there";
+  }
+  pid_t child_pid = 0;
+  {
+    Child leaver = Child::fork([&] { return Segment::create(small_config(name)) ? 0 : 1; });
+    child_pid = leaver.pid();
+    ASSERT_EQ(leaver.wait(10s), 0);
+  }
+  {
+    auto seg = Segment::create(small_config(name));
+    ASSERT_TRUE(seg) << seg.message();
+    const std::string& found = (*seg)->replaced();
+    EXPECT_NE(found.find("creator pid " + std::to_string(child_pid)), std::string::npos) << found;
+    EXPECT_NE(found.find("no live process holds it"), std::string::npos) << found;
+    EXPECT_NE(found.find("mode 0600"), std::string::npos) << found;
+    (*seg)->header().ready.store(kNotReady);  // as if it had died before its last store
+  }
+  {
+    auto seg = Segment::create(small_config(name));
+    ASSERT_TRUE(seg) << seg.message();
+    EXPECT_NE((*seg)->replaced().find("never initialised"), std::string::npos)
+        << (*seg)->replaced();
+    std::memset(static_cast<void*>(&(*seg)->header()), 0x5A, 64);  // not a segment any more
+  }
+  auto seg = Segment::create(small_config(name));
+  ASSERT_TRUE(seg) << seg.message();
+  EXPECT_NE((*seg)->replaced().find("bad magic"), std::string::npos) << (*seg)->replaced();
+}
+
 TEST(SegmentTest, SegmentNeverMadeReadyIsReplaced) {
   const std::string name = unique_bus_name("unready");
   SegmentGuard guard(name);
@@ -272,6 +314,201 @@ TEST(SegmentTest, OpenWaitsForACreatorStillInitialising) {
   const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(Segment::open(name, 30ms).code(), Errc::kNotReady);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 900ms);
+}
+
+// ---- exactly one creator per name, whatever the interleaving --------------------------------
+// A child stops itself (SIGSTOP) at one step of create; the parent creates meanwhile, then lets
+// the child go on. Each order of the two processes at each step is played deterministically.
+
+CreateStep g_stop_at = CreateStep::kCreatedExclusive;
+void stop_here(CreateStep step) {
+  if (step == g_stop_at) ::raise(SIGSTOP);
+}
+
+// Waits until `child` is stopped by a signal (bounded); false on timeout or exit.
+bool wait_stopped(Child& child, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    const pid_t r = ::waitpid(child.pid(), &status, WNOHANG | WUNTRACED);
+    if (r == child.pid()) return WIFSTOPPED(status);
+    std::this_thread::sleep_for(1ms);
+  }
+  return false;
+}
+
+constexpr int kChildCreated = 0;
+constexpr int kChildLostRace = 3;
+
+// Creates the segment as a racing creator does: kChildCreated if its create succeeded and the
+// name points to the segment it created, kChildLostRace on kAlreadyExists, else another code.
+// A winner keeps its segment (and so its creator lock) in `kept` while it lives.
+int create_and_check(const std::string& name, std::unique_ptr<Segment>& kept) {
+  auto seg = Segment::create(small_config(name));
+  if (!seg) return seg.code() == Errc::kAlreadyExists ? kChildLostRace : 4;
+  kept = std::move(seg.value());
+  auto named = Segment::open(name, 1s);
+  if (!named || (*named)->header().creator_pid != static_cast<std::uint32_t>(::getpid())) {
+    return 5;  // it "created" a segment that the name does not point to
+  }
+  return kChildCreated;
+}
+
+// A child that creates the segment, stopping itself at `step`; exits with create_and_check's
+// verdict.
+Child stopped_creator(const std::string& name, CreateStep step) {
+  return Child::fork([name, step] {
+    g_stop_at = step;
+    set_create_step_hook(&stop_here);
+    std::unique_ptr<Segment> kept;
+    return create_and_check(name, kept);
+  });
+}
+
+// With `child` stopped holding a creator lock, a second creator gets kAlreadyExists; once
+// continued, the child completes its create.
+void second_creator_is_refused_and_child_creates(const std::string& name, Child& child) {
+  ASSERT_TRUE(wait_stopped(child, 10s));
+  auto mine = Segment::create(small_config(name));
+  EXPECT_EQ(mine.code(), Errc::kAlreadyExists)
+      << (mine ? "a second creator succeeded" : mine.message());
+  child.kill(SIGCONT);
+  EXPECT_EQ(child.wait(10s), kChildCreated);
+}
+
+TEST(SegmentCreateRaceTest, CreatorStoppedBeforeItsLockLosesToASecondCreator) {
+  const std::string name = unique_bus_name("race1");
+  SegmentGuard guard(name);
+  Child child = stopped_creator(name, CreateStep::kCreatedExclusive);
+  ASSERT_TRUE(wait_stopped(child, 10s));
+  // The child's file exists, empty and unlocked: indistinguishable from a creator that died
+  // right after its exclusive create. This creator judges it stale and replaces it...
+  auto mine = Segment::create(small_config(name));
+  ASSERT_TRUE(mine) << mine.message();
+  child.kill(SIGCONT);
+  // ...and the child, finding its name taken over before it could lock, gives up.
+  EXPECT_EQ(child.wait(10s), kChildLostRace);
+  auto named = Segment::open(name, 1s);
+  ASSERT_TRUE(named) << named.message();
+  EXPECT_EQ((*named)->header().creator_pid, static_cast<std::uint32_t>(::getpid()));
+}
+
+TEST(SegmentCreateRaceTest, CreatorStoppedWhileInitialisingKeepsTheName) {
+  const std::string name = unique_bus_name("race2");
+  SegmentGuard guard(name);
+  Child child = stopped_creator(name, CreateStep::kLockedNew);
+  // The child holds its creator lock on a file it has not yet filled: it is live.
+  second_creator_is_refused_and_child_creates(name, child);
+}
+
+TEST(SegmentCreateRaceTest, StaleSegmentIsReplacedByOneCreatorOnly) {
+  const std::string name = unique_bus_name("race3");
+  SegmentGuard guard(name);
+  {
+    Child leaver = Child::fork([&] { return Segment::create(small_config(name)) ? 0 : 1; });
+    ASSERT_EQ(leaver.wait(10s), 0);  // exited without removing it: stale
+  }
+  Child child = stopped_creator(name, CreateStep::kLockedStale);
+  // The child holds the stale file's creator lock while it replaces it: nobody else may.
+  second_creator_is_refused_and_child_creates(name, child);
+}
+
+TEST(SegmentCreateRaceTest, ManySimultaneousCreatorsExactlyOneWins) {
+  const std::string name = unique_bus_name("race4");
+  SegmentGuard guard(name);
+  constexpr int kRounds = 40;
+  constexpr int kCreators = 3;
+  // Each creator's verdict, in memory shared with the children.
+  void* shared = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(shared, MAP_FAILED);
+  auto* verdict = static_cast<std::atomic<int>*>(shared);
+  for (int round = 0; round < kRounds; ++round) {
+    int go[2];
+    ASSERT_EQ(::pipe(go), 0);
+    ReadyPipe done;
+    std::vector<Child> creators;
+    for (int i = 0; i < kCreators; ++i) {
+      verdict[i].store(-1);
+      creators.push_back(Child::fork([&, i] {
+        ::close(go[1]);
+        char byte = 0;
+        if (::read(go[0], &byte, 1) < 0) return 6;  // all start when the pipe closes
+        std::unique_ptr<Segment> kept;  // held until killed, as a running creator holds it
+        verdict[i].store(create_and_check(name, kept));
+        done.signal();
+        sleep_forever();  // hold whatever it has until every creator has answered
+        return 0;
+      }));
+    }
+    ::close(go[0]);
+    ::close(go[1]);
+    ASSERT_TRUE(done.wait(kCreators, 20s)) << "round " << round;
+    int winners = 0;
+    for (int i = 0; i < kCreators; ++i) {
+      const int v = verdict[i].load();
+      if (v == kChildCreated) {
+        ++winners;
+      } else {
+        EXPECT_EQ(v, kChildLostRace) << "round " << round << ", creator " << i;
+      }
+    }
+    EXPECT_EQ(winners, 1) << "round " << round;
+    for (Child& c : creators) c.kill(SIGKILL);
+    for (Child& c : creators) (void)c.wait(10s);
+  }
+  ::munmap(shared, 4096);
+}
+
+// ---- who owns a segment ----------------------------------------------------------------------
+
+TEST(SegmentOwnerTest, OwnSegmentWithTheConfiguredModeIsAccepted) {
+  const std::string name = unique_bus_name("own");
+  SegmentGuard guard(name);
+  auto seg = Segment::create(small_config(name));
+  ASSERT_TRUE(seg) << seg.message();
+  EXPECT_TRUE((*seg)->check_owner(small_config(name)));
+}
+
+TEST(SegmentOwnerTest, SegmentWiderThanTheConfigIsRefusedNamingItsMode) {
+  const std::string name = unique_bus_name("wide");
+  SegmentGuard guard(name);
+  BusConfig squat = small_config(name);
+  squat.permissions = 0666;
+  auto seg = Segment::create(squat);
+  ASSERT_TRUE(seg) << seg.message();
+  auto checked = (*seg)->check_owner(small_config(name));  // asks for 0600
+  ASSERT_FALSE(checked);
+  EXPECT_EQ(checked.code(), Errc::kPermission);
+  EXPECT_NE(checked.message().find("mode 0666"), std::string::npos) << checked.message();
+  EXPECT_NE(checked.message().find("uid " + std::to_string(::geteuid())), std::string::npos)
+      << checked.message();
+}
+
+TEST(SegmentOwnerTest, SegmentOfAnotherUserIsRefusedNamingItsOwner) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to create a segment as another user";
+  const std::string name = unique_bus_name("squat");
+  SegmentGuard guard(name);
+  ReadyPipe ready;
+  // "nobody" creates the bus first, owner-only, and keeps it live.
+  Child squatter = Child::fork([&] {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) return 7;
+    auto seg = Segment::create(small_config(name));
+    if (!seg) return 8;
+    ready.signal();
+    sleep_forever();
+    return 0;
+  });
+  ASSERT_TRUE(ready.wait(1, 10s));
+  auto seg = Segment::open(name);
+  ASSERT_TRUE(seg) << seg.message();                       // root may open it...
+  auto checked = (*seg)->check_owner(small_config(name));  // ...but must not adopt it
+  ASSERT_FALSE(checked);
+  EXPECT_EQ(checked.code(), Errc::kPermission);
+  EXPECT_NE(checked.message().find("uid 65534"), std::string::npos) << checked.message();
+  EXPECT_NE(checked.message().find("mode 0600"), std::string::npos) << checked.message();
+  BusConfig allow = small_config(name);
+  allow.owner_uid = 65534;
+  EXPECT_TRUE((*seg)->check_owner(allow)) << "an owner the config names is accepted";
 }
 
 TEST(SegmentTest, FileModeIsOwnerOnlyByDefault) {

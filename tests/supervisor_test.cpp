@@ -14,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <new>
 #include <optional>
 #include <span>
@@ -219,6 +220,106 @@ TEST(SupervisorTest, CliRefusesSecondSupervisorAndStopsCleanlyOnSigterm) {
   EXPECT_EQ(first.wait(10s), 0);
   EXPECT_EQ(Segment::open(name).code(), Errc::kNotFound) << "segment removed on a clean stop";
   ::unlink(config_path.c_str());
+}
+
+// Supervisors started at the same instant on a new bus: exactly one runs it, the others are
+// refused (exit code 3), whatever the interleaving; the one left removes the segment on SIGTERM.
+TEST(SupervisorTest, SupervisorsStartedTogetherExactlyOneRuns) {
+  const std::string name = unique_bus_name("herd");
+  SegmentGuard guard(name);
+  constexpr int kRounds = 8;
+  constexpr int kStarts = 3;
+  for (int round = 0; round < kRounds; ++round) {
+    std::vector<Child> sups;
+    for (int i = 0; i < kStarts; ++i) {
+      sups.push_back(Child::exec(supervisor_binary(), {"--bus", name, "--log-level", "off",
+                                                       "--no-metrics", "--period-ms", "5"}));
+    }
+    // Every loser exits with 3; the winner keeps running.
+    int refused = 0;
+    std::vector<bool> exited(kStarts, false);
+    ASSERT_TRUE(eventually(
+        [&] {
+          for (int i = 0; i < kStarts; ++i) {
+            if (exited[i] || sups[i].running()) continue;
+            exited[i] = true;
+            const int code = sups[i].wait(0ms);
+            EXPECT_EQ(code, 3) << "round " << round << ": a supervisor exited with " << code;
+            ++refused;
+          }
+          return refused >= kStarts - 1;
+        },
+        20s))
+        << "round " << round << ": " << refused << " refused";
+    int running = 0;
+    for (int i = 0; i < kStarts; ++i) {
+      if (exited[i]) continue;
+      ++running;
+      auto seg = Segment::open(name);
+      ASSERT_TRUE(seg) << seg.message();
+      EXPECT_TRUE(seg.value()->supervisor_alive());
+      EXPECT_EQ(seg.value()->header().supervisor_pid.load(),
+                static_cast<std::uint32_t>(sups[i].pid()));
+      seg.value().reset();
+      sups[i].kill(SIGTERM);
+      EXPECT_EQ(sups[i].wait(10s), 0);
+    }
+    EXPECT_EQ(running, 1) << "round " << round;
+    EXPECT_EQ(Segment::open(name).code(), Errc::kNotFound) << "round " << round;
+  }
+}
+
+// A segment file truncated under a running supervisor: it says so and exits with the segment
+// error code (4), instead of dying of SIGBUS without a word.
+TEST(SupervisorTest, SupervisorWhoseSegmentIsTruncatedSaysSoAndExits) {
+  const std::string name = unique_bus_name("trunc");
+  SegmentGuard guard(name);
+  const std::string log_path = "/tmp/" + name + ".log";
+  Child sup =
+      Child::exec("/bin/sh", {"-c", "exec '" + supervisor_binary() + "' --bus " + name +
+                                        " --no-metrics --period-ms 5 2>'" + log_path + "' >&2"});
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto s = Segment::open(name);
+        return (s && s.value()->supervisor_alive()) || !sup.running();
+      },
+      10s));
+  ASSERT_TRUE(sup.running());
+  ASSERT_EQ(::truncate(detail::shm_file_path(name).c_str(), 4096), 0);
+  EXPECT_EQ(sup.wait(10s), 4) << "exit code of a supervisor that lost its segment";
+  std::ifstream in(log_path);
+  const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(log.find("truncated"), std::string::npos) << log;
+  ::unlink(log_path.c_str());
+}
+
+// A bus whose payload limit cannot carry the sys.* events is refused, not run without them.
+TEST(SupervisorConfigTest, RefusesPayloadLimitTooSmallForSystemEvents) {
+  SupervisorConfig c = test_config("cfg");
+  c.bus.max_payload_bytes = 64;
+  const std::string problem = validate_supervisor_config(c);
+  EXPECT_NE(problem.find("cannot carry the system events"), std::string::npos) << problem;
+  EXPECT_NE(problem.find(std::to_string(sys::kLargestPayloadBytes)), std::string::npos) << problem;
+  auto sup = Supervisor::start(c);
+  ASSERT_FALSE(sup);
+  EXPECT_EQ(sup.code(), Errc::kInvalidArgument);
+  c.system_events = false;  // without them, the small limit is fine
+  EXPECT_EQ(validate_supervisor_config(c), "");
+}
+
+// A live segment someone else made world-writable is not adopted: the error names its mode.
+TEST(SupervisorTest, RefusesToAdoptASegmentWiderThanItsConfig) {
+  const std::string name = unique_bus_name("squat");
+  SegmentGuard guard(name);
+  BusConfig wide = test_config(name).bus;
+  wide.permissions = 0666;
+  auto squatter = Bus::create(wide, agent("squatter"));
+  ASSERT_TRUE(squatter) << squatter.message();
+  auto sup = Supervisor::start(test_config(name));
+  ASSERT_FALSE(sup) << "the supervisor adopted a 0666 segment";
+  EXPECT_EQ(sup.code(), Errc::kPermission);
+  EXPECT_NE(sup.message().find("mode 0666"), std::string::npos) << sup.message();
+  EXPECT_NE(sup.message().find("owned by uid"), std::string::npos) << sup.message();
 }
 
 struct Traffic {

@@ -85,6 +85,10 @@ std::string store_integer(const FieldDesc& f, const json& v, std::byte* p) {
     const std::uint64_t x = v.get<std::uint64_t>();
     const std::uint64_t hi = bits == 64 ? UINT64_MAX : (std::uint64_t{1} << bits) - 1;
     if (x > hi) return "field '" + std::string(f.name) + "' out of range";
+    if (f.is_enum && x > f.enum_last) {
+      return "field '" + std::string(f.name) + "' is an enum of 0.." +
+             std::to_string(f.enum_last) + ", not " + std::to_string(x);
+    }
     std::memcpy(p, &x, f.size);
   }
   return {};

@@ -16,18 +16,19 @@ namespace shmbus::cli {
 
 int run_publish(const PublishOptions& options) {
   if (auto e = validate_topic_name(options.topic); !e.empty()) {
-    std::fprintf(stderr, "shmbus: bad topic '%s': %s\n", options.topic.c_str(), e.c_str());
+    std::fprintf(stderr, "shmbus: bad topic: %s\n", e.c_str());  // e quotes it, escaped
     return kExitBadTopic;
   }
   Priority priority = Priority::kNormal;
   if (!parse_priority(options.priority, priority)) {
-    std::fprintf(stderr, "shmbus: unknown priority '%s' (critical, high, normal, low)\n",
-                 options.priority.c_str());
+    std::fprintf(stderr, "shmbus: unknown priority %s (critical, high, normal, low)\n",
+                 quote_name(options.priority).c_str());
     return kExitUsage;
   }
   const nlohmann::json json = nlohmann::json::parse(options.json, nullptr, false);
   if (json.is_discarded()) {
-    std::fprintf(stderr, "shmbus: --json is not valid JSON: %s\n", options.json.c_str());
+    std::fprintf(stderr, "shmbus: --json is not valid JSON: %s\n",
+                 quote_name(options.json).c_str());
     return kExitBadJson;
   }
   auto payload = encode_payload(options.topic, json);
@@ -58,6 +59,13 @@ int run_publish(const PublishOptions& options) {
     std::fprintf(stderr, "shmbus: topic %s is registered with another payload size than %zu\n",
                  options.topic.c_str(), payload->size());
     return kExitBadTopic;
+  }
+  if (st == PublishStatus::kTooLarge) {
+    std::fprintf(stderr,
+                 "shmbus: publish on %s: too_large: %zu bytes exceed the bus's max_payload_bytes "
+                 "%u\n",
+                 options.topic.c_str(), payload->size(), bus->config().max_payload_bytes);
+    return kExitError;
   }
   if (st != PublishStatus::kOk) {
     std::fprintf(stderr, "shmbus: publish on %s: %s\n", options.topic.c_str(),

@@ -58,6 +58,14 @@ void header_lines(std::string& out, const BusSnapshot& s) {
          std::string(health_name(s.bus_health)).c_str(),
          static_cast<double>(s.segment_bytes) / (1024.0 * 1024.0), s.agents.size(),
          s.topics.size());
+  if (!s.corrupt_agent_records.empty()) {
+    std::string which;
+    for (std::uint32_t i : s.corrupt_agent_records) {
+      which += (which.empty() ? "" : ", ") + std::to_string(i);
+    }
+    append(out, "CORRUPT: %zu agent records hold no valid state (indexes %s)\n",
+           s.corrupt_agent_records.size(), which.c_str());
+  }
   if (s.supervisor_alive) {
     append(out, "supervisor pid %u alive, heartbeat %s ago, epoch %llu\n", s.supervisor_pid,
            duration(s.supervisor_heartbeat_age_ns).c_str(), u(s.supervisor_epoch));

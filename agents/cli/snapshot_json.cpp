@@ -140,6 +140,7 @@ json snapshot_to_json(const BusSnapshot& s) {
                 {"max_barrier_participants", c.max_barrier_participants}}},
               {"rings", rings},
               {"agents", agents},
+              {"corrupt_agent_records", s.corrupt_agent_records},
               {"topics", topics},
               {"counters",
                {{"claims_padded", s.claims_padded},

@@ -35,11 +35,23 @@ int print(const std::string& text) {
 
 }  // namespace
 
+// The snapshot was printed; damaged agent records still make the command fail (exit 5), with
+// a line on stderr, so a script never reads "agents 0" as a healthy empty bus.
+int corrupt_records_exit(const BusSnapshot& s, int printed) {
+  if (s.corrupt_agent_records.empty()) return printed;
+  std::fprintf(stderr, "shmbus: bus %s: %zu agent records are corrupt (see the CORRUPT line)\n",
+               s.bus_name.c_str(), s.corrupt_agent_records.size());
+  return kExitError;
+}
+
 int run_status(const StatusOptions& options) {
   auto snap = inspect_bus(options.bus);
   if (!snap) return report_error(snap.error());
-  if (options.json) return print(snapshot_to_json(*snap).dump(2, ' ', false, kReplace) + "\n");
-  return print(render_status(*snap));
+  if (options.json) {
+    return corrupt_records_exit(
+        *snap, print(snapshot_to_json(*snap).dump(2, ' ', false, kReplace) + "\n"));
+  }
+  return corrupt_records_exit(*snap, print(render_status(*snap)));
 }
 
 int run_agents(const StatusOptions& options) {
@@ -48,9 +60,9 @@ int run_agents(const StatusOptions& options) {
   if (options.json) {
     nlohmann::json agents = nlohmann::json::array();
     for (const AgentSnapshot& a : snap->agents) agents.push_back(agent_to_json(a));
-    return print(agents.dump(2, ' ', false, kReplace) + "\n");
+    return corrupt_records_exit(*snap, print(agents.dump(2, ' ', false, kReplace) + "\n"));
   }
-  return print(render_agents(*snap));
+  return corrupt_records_exit(*snap, print(render_agents(*snap)));
 }
 
 int run_barrier_status(const BarrierOptions& options) {

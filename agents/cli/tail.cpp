@@ -43,8 +43,7 @@ nlohmann::json event_json(const EventView& e) {
 
 int run_tail(const TailOptions& options) {
   if (auto e = validate_topic_pattern(options.pattern); !e.empty()) {
-    std::fprintf(stderr, "shmbus: bad topic pattern '%s': %s\n", options.pattern.c_str(),
-                 e.c_str());
+    std::fprintf(stderr, "shmbus: bad topic pattern: %s\n", e.c_str());  // e quotes it, escaped
     return kExitBadTopic;
   }
   AgentOptions agent;

@@ -1,5 +1,8 @@
 #include "config_file.hpp"
 
+#include <grp.h>
+#include <pwd.h>
+
 #include <chrono>
 #include <cstdint>
 #include <fstream>
@@ -8,6 +11,7 @@
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <tuple>
 #include <type_traits>
 
 namespace shmbus::supervisor_app {
@@ -109,15 +113,31 @@ void read_bus(Object o, BusConfig& b) {
   if (const json* perm = o.find("permissions")) {
     // "0640" (octal text, as in chmod) or a plain integer.
     if (perm->is_string()) {
-      try {
-        b.permissions =
-            static_cast<std::uint32_t>(std::stoul(perm->get<std::string>(), nullptr, 8));
-      } catch (const std::exception&) {
-        throw Problem("bus.permissions must be octal text such as \"0600\"");
-      }
+      auto mode = parse_mode(perm->get<std::string>(), "bus.permissions");
+      if (!mode) throw Problem(mode.message());
+      b.permissions = *mode;
     } else {
       o.get("permissions", b.permissions);
     }
+  }
+  // Who may own a live segment the supervisor adopts: a name or a number.
+  for (auto [key, out, group] :
+       {std::tuple{"owner", &b.owner_uid, false}, std::tuple{"group", &b.group_gid, true}}) {
+    const json* v = o.find(key);
+    if (v == nullptr) continue;
+    if (v->is_null()) {  // the default: the supervisor's own user / group
+      *out = -1;
+      continue;
+    }
+    const std::string what = std::string("bus.") + key;
+    if (!v->is_string() && !v->is_number_integer()) {
+      throw Problem(what + " must be a " + (group ? "group" : "user") + " name or number");
+    }
+    const std::string text =
+        v->is_string() ? v->get<std::string>() : std::to_string(v->get<std::int64_t>());
+    auto id = group ? resolve_group(text, what.c_str()) : resolve_user(text, what.c_str());
+    if (!id) throw Problem(id.message());
+    *out = *id;
   }
   o.finish();
 }
@@ -205,6 +225,50 @@ Result<void> load_config_file(const std::string& path, AppConfig& config) {
   return {};
 }
 
+namespace {
+bool all_digits(const std::string& s) {
+  return !s.empty() && s.size() <= 10 && s.find_first_not_of("0123456789") == std::string::npos;
+}
+}  // namespace
+
+Result<std::int64_t> resolve_user(const std::string& text, const char* what) {
+  if (all_digits(text)) return static_cast<std::int64_t>(std::stoull(text));
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  char buf[4096];
+  if (::getpwnam_r(text.c_str(), &pw, buf, sizeof buf, &found) != 0 || found == nullptr) {
+    return make_error(Errc::kInvalidArgument,
+                      std::string(what) + ": no user '" + text + "' on this host");
+  }
+  return static_cast<std::int64_t>(found->pw_uid);
+}
+
+Result<std::int64_t> resolve_group(const std::string& text, const char* what) {
+  if (all_digits(text)) return static_cast<std::int64_t>(std::stoull(text));
+  struct group gr;
+  struct group* found = nullptr;
+  char buf[4096];
+  if (::getgrnam_r(text.c_str(), &gr, buf, sizeof buf, &found) != 0 || found == nullptr) {
+    return make_error(Errc::kInvalidArgument,
+                      std::string(what) + ": no group '" + text + "' on this host");
+  }
+  return static_cast<std::int64_t>(found->gr_gid);
+}
+
+Result<std::uint32_t> parse_mode(const std::string& text, const char* what) {
+  if (text.empty() || text.size() > 5 || text.find_first_not_of("01234567") != std::string::npos) {
+    return make_error(
+        Errc::kInvalidArgument,
+        std::string(what) + " must be octal text such as \"0600\", not '" + text + "'");
+  }
+  const auto mode = static_cast<std::uint32_t>(std::stoul(text, nullptr, 8));
+  if (mode > 0777) {
+    return make_error(Errc::kInvalidArgument,
+                      std::string(what) + " " + text + ": only permission bits (at most 0777)");
+  }
+  return mode;
+}
+
 std::string default_config_json() {
   const AppConfig d;
   const SupervisorConfig& c = d.supervisor;
@@ -220,7 +284,9 @@ std::string default_config_json() {
               {"barrier_signal_bytes", c.bus.barrier_signal_bytes},
               {"dead_letter_capacity", c.bus.dead_letter_capacity},
               {"error_log_capacity", c.bus.error_log_capacity},
-              {"permissions", "0600"}};
+              {"permissions", "0600"},
+              {"owner", nullptr},   // null: the supervisor's user; or a name or uid
+              {"group", nullptr}};  // null: the supervisor's group; or a name or gid
   j["check_period_ms"] = ms(c.check_period);
   j["unblock_timeout_ms"] = ms(c.unblock_timeout);
   j["backpressure"] = {{"warning", c.backpressure.warning},

@@ -2,6 +2,7 @@
 // the process's own options. Unknown keys are errors, so a typo never goes unnoticed.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "shmbus/result.hpp"
@@ -20,6 +21,14 @@ struct AppConfig {
 /// Reads `path` into `config` (fields absent from the file keep their values). Errors:
 /// kNotFound (no file), kInvalidArgument (bad JSON, unknown key, wrong type), naming the key.
 Result<void> load_config_file(const std::string& path, AppConfig& config);
+
+/// A user (name or number) as a uid, or a group as a gid; kInvalidArgument naming `what` when
+/// there is no such user or group.
+Result<std::int64_t> resolve_user(const std::string& text, const char* what);
+Result<std::int64_t> resolve_group(const std::string& text, const char* what);
+
+/// Octal mode text ("0660") as a number; kInvalidArgument naming `what` otherwise.
+Result<std::uint32_t> parse_mode(const std::string& text, const char* what);
 
 /// An example file with every key at its default, for --print-config.
 std::string default_config_json();

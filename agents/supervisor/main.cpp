@@ -3,6 +3,7 @@
 // Exit codes: 0 clean stop, 1 runtime error, 2 bad arguments or config, 3 another supervisor
 // runs on this bus, 4 the existing segment cannot be used (version, corrupt, permission).
 #include <signal.h>
+#include <unistd.h>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -10,6 +11,7 @@
 #include <atomic>
 #include <cstdio>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "config_file.hpp"
@@ -25,6 +27,16 @@ std::atomic<shmbus::Supervisor*> g_supervisor{nullptr};
 // are async-signal-safe.
 std::atomic<int> g_signal{0};
 static_assert(std::atomic<int>::is_always_lock_free);
+
+// A segment file truncated between two checks faults the next access with SIGBUS: say so
+// (async-signal-safe write) instead of dying without a word.
+void on_sigbus(int) {
+  static constexpr char kText[] =
+      "shmbus-supervisor: SIGBUS: the segment file was truncated under the supervisor; "
+      "exiting\n";
+  (void)!::write(2, kText, sizeof kText - 1);
+  ::_exit(kSegment);
+}
 
 void on_signal(int sig) {
   g_signal.store(sig);
@@ -76,6 +88,12 @@ int main(int argc, char** argv) {
   app.add_option("--stall-ms", stall_ms, "untether a subscriber stalled this long");
   app.add_option("--rate-limit", rate_limit, "publish rate limit per agent, events/s (0 none)");
   app.add_option("--agent-rate-limit", agent_limits, "NAME=EVENTS_PER_S, repeatable");
+  std::string owner, group, permissions;
+  app.add_option("--permissions", permissions,
+                 "file mode of a new segment, octal (0600 owner only, 0660 with a group)");
+  app.add_option("--owner", owner, "user that must own a live segment to adopt it (default: ours)");
+  app.add_option("--group", group,
+                 "group of a new segment, and that a group-accessible live one must have");
   app.add_flag("--no-system-events", no_events, "do not publish sys.* events");
   app.add_flag("--keep-segment", keep, "keep the segment on exit");
   app.add_flag("--force-remove", force_remove, "remove the segment on exit even if agents map it");
@@ -126,6 +144,25 @@ int main(int argc, char** argv) {
       return kUsage;
     }
   }
+  if (given("--permissions")) {
+    auto mode = supervisor_app::parse_mode(permissions, "--permissions");
+    if (!mode) {
+      std::fprintf(stderr, "shmbus-supervisor: %s\n", mode.message().c_str());
+      return kUsage;
+    }
+    c.bus.permissions = *mode;
+  }
+  for (auto [opt, text, out, is_group] : {std::tuple{"--owner", &owner, &c.bus.owner_uid, false},
+                                          std::tuple{"--group", &group, &c.bus.group_gid, true}}) {
+    if (!given(opt)) continue;
+    auto id = is_group ? supervisor_app::resolve_group(*text, opt)
+                       : supervisor_app::resolve_user(*text, opt);
+    if (!id) {
+      std::fprintf(stderr, "shmbus-supervisor: %s\n", id.message().c_str());
+      return kUsage;
+    }
+    *out = *id;
+  }
   if (no_events) c.system_events = false;
   if (keep) c.keep_segment = true;
   if (force_remove) c.force_remove = true;
@@ -152,6 +189,10 @@ int main(int argc, char** argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  struct sigaction bus_error {};
+  bus_error.sa_handler = on_sigbus;
+  sigemptyset(&bus_error.sa_mask);
+  sigaction(SIGBUS, &bus_error, nullptr);
   auto sup = Supervisor::start(c);
   if (!sup) {
     spdlog::error("{}", sup.message());
@@ -161,8 +202,12 @@ int main(int argc, char** argv) {
   if (g_signal.load() != 0) sup->stop();
 
   sup->run();
-  spdlog::info("stopping on signal {}", g_signal.load());
+  if (g_signal.load() != 0) spdlog::info("stopping on signal {}", g_signal.load());
   g_supervisor.store(nullptr);
   auto done = sup->shutdown();
-  return done ? kOk : kRuntime;
+  if (!done) {
+    spdlog::error("{}", done.message());
+    return exit_code(done.code());
+  }
+  return kOk;
 }

@@ -36,8 +36,16 @@ struct BusConfig {
   std::uint32_t dead_letter_capacity = 256;
   /// Error-log entries kept (oldest overwritten).
   std::uint32_t error_log_capacity = 256;
-  /// File mode of the shared-memory object; owner-only by default.
+  /// File mode of the shared-memory object; owner-only by default. A supervisor refuses to
+  /// adopt a live segment whose mode is wider.
   std::uint32_t permissions = 0600;
+  /// The user that must own a live segment for a supervisor to adopt it; -1: the supervisor's
+  /// own effective uid. (Not stored in the segment.)
+  std::int64_t owner_uid = -1;
+  /// The group a new segment is given (needs `permissions` with group bits to matter), and
+  /// that a live segment whose mode lets a group in must have to be adopted; -1: the creating
+  /// process's group. (Not stored in the segment.)
+  std::int64_t group_gid = -1;
 };
 
 /// How a dispatcher waits when no event is ready.
@@ -76,9 +84,9 @@ struct AgentOptions {
   /// 0 = not timed.
   std::chrono::nanoseconds handler_budget = std::chrono::milliseconds(1);
   /// How long attach waits for a segment whose creator is still initialising it (smaller than
-  /// a header, or not yet marked ready) before it answers kCorrupt / kNotReady; create waits
-  /// as long before judging a leftover segment of the same name. A deadline, checked on every
-  /// wait round.
+  /// a header, or not yet marked ready) before it answers kCorrupt / kNotReady. A deadline,
+  /// checked on every wait round. (Create never waits: a creator locks its file from the first
+  /// instant, so a leftover is judged by its locks alone.)
   std::chrono::nanoseconds attach_wait = std::chrono::seconds(1);
 };
 

@@ -29,6 +29,9 @@ struct FieldDesc {
   std::size_t size = 0;   ///< bytes of one element (of the whole member for kText, kReserved)
   std::size_t count = 1;  ///< elements; > 1 for integer arrays
   FieldKind kind = FieldKind::kUnsigned;
+  /// An enum (valid values 0 .. enum_last, from SHMBUS_ENUM_LAST), not a plain integer.
+  bool is_enum = false;
+  std::uint64_t enum_last = 0;
 
   /// Bytes the member occupies.
   constexpr std::size_t bytes() const noexcept {
@@ -52,6 +55,18 @@ constexpr FieldKind integer_kind() noexcept {
   }
 }
 
+/// An integer field's descriptor; an enum's carries its range (SHMBUS_ENUM_LAST, found by ADL).
+template <typename I>
+constexpr FieldDesc integer_field(std::string_view name, std::size_t offset,
+                                  std::size_t count) noexcept {
+  FieldDesc f{name, offset, sizeof(I), count, integer_kind<I>()};
+  if constexpr (std::is_enum_v<I>) {
+    f.is_enum = true;
+    f.enum_last = static_cast<std::uint64_t>(shmbus_enum_last(I{}));
+  }
+  return f;
+}
+
 /// The descriptor of a member of type M named `name` at `offset`.
 template <typename M>
 constexpr FieldDesc describe_field(std::string_view name, std::size_t offset) noexcept {
@@ -63,10 +78,10 @@ constexpr FieldDesc describe_field(std::string_view name, std::size_t offset) no
     if constexpr (std::is_same_v<E, char>) {
       return FieldDesc{name, offset, sizeof(M), 1, FieldKind::kText};
     } else {
-      return FieldDesc{name, offset, sizeof(E), std::extent_v<M>, integer_kind<E>()};
+      return integer_field<E>(name, offset, std::extent_v<M>);
     }
   } else {
-    return FieldDesc{name, offset, sizeof(M), 1, integer_kind<M>()};
+    return integer_field<M>(name, offset, 1);
   }
 }
 

@@ -90,6 +90,9 @@ struct BusSnapshot {
   std::uint64_t supervisor_epoch = 0;
   std::array<RingSnapshot, kPriorityCount> rings{};
   std::vector<AgentSnapshot> agents;  ///< active records, by index
+  /// Indexes of agent records whose state word is no valid state (damaged memory): neither
+  /// counted as agents nor read further. `shmbus status` reports them and exits non-zero.
+  std::vector<std::uint32_t> corrupt_agent_records;
   std::vector<TopicSnapshot> topics;  ///< by id
   std::uint64_t claims_padded = 0;
   std::uint64_t agents_recovered = 0;

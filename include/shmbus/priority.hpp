@@ -4,9 +4,12 @@
 #include <cstdint>
 #include <string_view>
 
+#include "shmbus/enum_range.hpp"
+
 namespace shmbus {
 
 enum class Priority : std::uint8_t { kCritical = 0, kHigh = 1, kNormal = 2, kLow = 3 };
+SHMBUS_ENUM_LAST(Priority, kLow);
 
 inline constexpr std::uint32_t kPriorityCount = 4;
 

@@ -8,6 +8,8 @@
 #include <utility>
 #include <variant>
 
+#include "shmbus/enum_range.hpp"
+
 namespace shmbus {
 
 /// What went wrong on a cold path. The accompanying message names the culprit.
@@ -27,6 +29,7 @@ enum class Errc : std::uint8_t {
   kTimeout,           ///< a wait ran past its deadline
   kState,             ///< call not valid in the object's current state
 };
+SHMBUS_ENUM_LAST(Errc, kState);
 
 /// Short stable name of an error code ("not_found", ...), for logs and JSON.
 const char* errc_name(Errc code) noexcept;

@@ -6,10 +6,12 @@
 // in catalog/common.hpp.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
+#include "shmbus/enum_range.hpp"
 #include "shmbus/fields.hpp"
 #include "shmbus/fixed_text.hpp"
 #include "shmbus/priority.hpp"
@@ -26,6 +28,7 @@ inline constexpr std::uint32_t kBusWide = 0xFFFFFFFFu;
 /// Health of an agent or of the bus, as the supervisor judges it.
 /// kDead: the kernel released the agent's liveness lock; its record is being recovered.
 enum class HealthState : std::uint8_t { kUnknown = 0, kHealthy, kDegraded, kUnhealthy, kDead };
+SHMBUS_ENUM_LAST(HealthState, kDead);
 enum class HealthReason : std::uint8_t {
   kUnknown = 0,
   kHeartbeatLate,
@@ -36,8 +39,10 @@ enum class HealthReason : std::uint8_t {
   kDied,           ///< the kernel released the agent's liveness lock
   kRecovered,
 };
+SHMBUS_ENUM_LAST(HealthReason, kRecovered);
 /// Backpressure level of one ring; here 0 is the normal state.
 enum class BackpressureLevel : std::uint8_t { kNormal = 0, kWarning, kHigh, kCritical };
+SHMBUS_ENUM_LAST(BackpressureLevel, kCritical);
 enum class ErrorKind : std::uint8_t {
   kUnknown = 0,
   kHandlerException,     ///< a handler threw; the event went to the dead-letter area
@@ -46,8 +51,11 @@ enum class ErrorKind : std::uint8_t {
   kDeadLetter,           ///< dead-letter area overflowed (oldest dropped)
   kInternal,             ///< the bus itself hit an error (Errc in `errc`)
 };
+SHMBUS_ENUM_LAST(ErrorKind, kInternal);
 enum class GapReason : std::uint8_t { kUnknown = 0, kLapped, kUntethered, kPadded };
+SHMBUS_ENUM_LAST(GapReason, kPadded);
 enum class LeaveReason : std::uint8_t { kUnknown = 0, kDetached, kDied, kEvicted };
+SHMBUS_ENUM_LAST(LeaveReason, kEvicted);
 
 /// "healthy", "degraded", "unhealthy", "dead", "unknown": for logs, JSON and the CLI.
 constexpr std::string_view health_name(HealthState state) noexcept {
@@ -291,5 +299,12 @@ struct Heartbeat {
                 agent_index, agent_epoch, agent, state, reserved);
 };
 SHMBUS_PAYLOAD_PIN(Heartbeat, 88);
+
+/// The largest sys.* payload: a bus whose max_payload_bytes is smaller cannot carry the system
+/// events (a supervisor refuses such a config rather than run without them).
+inline constexpr std::uint32_t kLargestPayloadBytes = static_cast<std::uint32_t>(
+    std::max({sizeof(AgentHealthChange), sizeof(BackpressureChange), sizeof(ErrorEvent),
+              sizeof(BarrierCompleted), sizeof(BarrierTimeout), sizeof(GapNotice),
+              sizeof(AgentJoined), sizeof(AgentLeft), sizeof(Heartbeat)}));
 
 }  // namespace shmbus::sys

@@ -22,6 +22,11 @@ struct Topic {
   TopicId id = kInvalidTopic;
 };
 
+/// `name` as it may be echoed in a message or on a terminal: quoted, control and non-ASCII
+/// bytes as \xNN (no escape sequence reaches a terminal), cut after 48 characters with the full
+/// length given. Every validation error quotes the name this way.
+std::string quote_name(std::string_view name);
+
 /// Checks a topic name: 1..95 chars, dot-separated segments of [A-Za-z0-9_-], none empty.
 /// Returns an empty string when valid, else why not.
 std::string validate_topic_name(std::string_view name);

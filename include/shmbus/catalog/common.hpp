@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "shmbus/enum_range.hpp"
 #include "shmbus/fields.hpp"
 #include "shmbus/fixed_text.hpp"
 
@@ -49,5 +50,6 @@ using shmbus::set_symbol;
 using shmbus::symbol_view;
 
 enum class Side : std::uint8_t { kNone = 0, kBuy = 1, kSell = 2 };
+SHMBUS_ENUM_LAST(Side, kSell);
 
 }  // namespace shmbus::catalog

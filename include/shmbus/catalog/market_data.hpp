@@ -8,11 +8,13 @@
 #include <string_view>
 
 #include "shmbus/catalog/common.hpp"
+#include "shmbus/enum_range.hpp"
 
 namespace shmbus::catalog {
 
 /// What an incremental book update does to its level (or order, on order-by-order feeds).
 enum class BookAction : std::uint8_t { kUnknown = 0, kAdd, kChange, kDelete, kClear };
+SHMBUS_ENUM_LAST(BookAction, kClear);
 enum class MarketState : std::uint8_t {
   kUnknown = 0,
   kPreOpen,
@@ -23,6 +25,7 @@ enum class MarketState : std::uint8_t {
   kClosingAuction,
   kClosed,
 };
+SHMBUS_ENUM_LAST(MarketState, kClosed);
 enum class RefPriceKind : std::uint8_t {
   kUnknown = 0,
   kOpen,
@@ -34,7 +37,9 @@ enum class RefPriceKind : std::uint8_t {
   kLimitUp,
   kLimitDown,
 };
+SHMBUS_ENUM_LAST(RefPriceKind, kLimitDown);
 enum class AuctionKind : std::uint8_t { kUnknown = 0, kOpening, kClosing, kReopening, kIntraday };
+SHMBUS_ENUM_LAST(AuctionKind, kIntraday);
 
 /// Top of book. Publish on "md.quote" or a per-symbol topic below it ("md.quote.ESZ6").
 struct Quote {

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "shmbus/catalog/common.hpp"
+#include "shmbus/enum_range.hpp"
 
 namespace shmbus::catalog {
 
@@ -15,6 +16,7 @@ namespace shmbus::catalog {
 // order it acts on in orig_client_order_id.
 
 enum class OrderType : std::uint8_t { kUnknown = 0, kMarket, kLimit, kStop, kStopLimit };
+SHMBUS_ENUM_LAST(OrderType, kStopLimit);
 enum class TimeInForce : std::uint8_t {
   kUnknown = 0,
   kDay,
@@ -25,9 +27,12 @@ enum class TimeInForce : std::uint8_t {
   kAtOpen,
   kAtClose
 };
+SHMBUS_ENUM_LAST(TimeInForce, kAtClose);
 enum class Liquidity : std::uint8_t { kUnknown = 0, kMaker, kTaker, kAuction };
+SHMBUS_ENUM_LAST(Liquidity, kAuction);
 /// Who rejected an order.
 enum class RejectSource : std::uint8_t { kUnknown = 0, kVenue, kRisk, kGateway, kBus };
+SHMBUS_ENUM_LAST(RejectSource, kBus);
 enum class CancelReason : std::uint8_t {
   kUnknown = 0,
   kRequested,   ///< answer to a CancelRequest
@@ -37,6 +42,7 @@ enum class CancelReason : std::uint8_t {
   kSelfTrade,   ///< self-trade prevention
   kSessionEnd,  ///< end of session / day order
 };
+SHMBUS_ENUM_LAST(CancelReason, kSessionEnd);
 
 // client_order_id is chosen by the agent that sends the order and is unique among its orders;
 // venue_order_id is the venue's. A cancel or replace gets a new client_order_id and names the

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "shmbus/catalog/common.hpp"
+#include "shmbus/enum_range.hpp"
 
 namespace shmbus::catalog {
 
@@ -21,11 +22,16 @@ enum class LimitKind : std::uint8_t {
   kExposure,   ///< currency
   kPriceBand,  ///< price distance from reference, as a ratio
 };
+SHMBUS_ENUM_LAST(LimitKind, kPriceBand);
 enum class Severity : std::uint8_t { kUnknown = 0, kWarning, kBreach, kCritical };
+SHMBUS_ENUM_LAST(Severity, kCritical);
 /// What the risk agent did about a breach.
 enum class RiskAction : std::uint8_t { kNone = 0, kBlockNew, kCancelOpen, kKillSwitch };
+SHMBUS_ENUM_LAST(RiskAction, kKillSwitch);
 enum class RiskVerdict : std::uint8_t { kUnknown = 0, kPass, kWarn, kReject };
+SHMBUS_ENUM_LAST(RiskVerdict, kReject);
 enum class KillScope : std::uint8_t { kUnknown = 0, kAll, kAccount, kStrategy, kSymbol };
+SHMBUS_ENUM_LAST(KillScope, kSymbol);
 
 /// A risk limit was approached or crossed. limit_e6 and value_e6 are in the limit's unit × 1e6
 /// (see LimitKind: currency, units, orders per second, or a ratio).

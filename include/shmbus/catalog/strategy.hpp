@@ -8,10 +8,12 @@
 #include <string_view>
 
 #include "shmbus/catalog/common.hpp"
+#include "shmbus/enum_range.hpp"
 
 namespace shmbus::catalog {
 
 enum class DecisionAction : std::uint8_t { kUnknown = 0, kHold, kBuy, kSell, kFlatten };
+SHMBUS_ENUM_LAST(DecisionAction, kFlatten);
 
 /// A strategy's view on one instrument; also the payload strategies send to a barrier round.
 struct Signal {
