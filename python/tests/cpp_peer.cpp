@@ -1,5 +1,7 @@
 // shmbus_py_peer: the C++ side of the Python tests and benchmarks, a real agent process.
 //   produce BUS TOPIC COUNT [INTERVAL_US]   publishes COUNT catalog::Quote with values quote_of(i)
+//   produce64 BUS TOPIC COUNT [INTERVAL_US] publishes COUNT 64-byte payloads (i in the first 8
+//                                           bytes) on a 64-byte topic; benchmarks
 //   consume BUS PATTERN COUNT TIMEOUT_MS    prints "ready", then one line per event: its producer
 //                                           sequence and every field decoded through the
 //                                           catalogue field list ("name=value ...")
@@ -7,6 +9,7 @@
 //                                           percentiles (publish timestamp to handler, ns)
 // Exit code 0 when COUNT events were handled, 1 on timeout or a bad argument.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -81,6 +84,39 @@ std::string decode_line(const EventView& e) {
   return line;
 }
 
+void pace(std::uint64_t interval_us) {
+  if (interval_us == 0) return;
+  const std::uint64_t until = mono_ns() + interval_us * 1000;
+  while (mono_ns() < until) {
+  }
+}
+
+int produce64(const std::string& bus_name, const std::string& topic, std::uint64_t count,
+              std::uint64_t interval_us) {
+  AgentOptions o;
+  o.name = "cpp-producer64";
+  auto bus = Bus::attach(bus_name, o);
+  if (!bus) {
+    std::fprintf(stderr, "attach: %s\n", bus.message().c_str());
+    return 1;
+  }
+  auto t = bus->register_topic(topic, 64);
+  if (!t) {
+    std::fprintf(stderr, "topic: %s\n", t.message().c_str());
+    return 1;
+  }
+  std::array<std::byte, 64> payload{};
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::memcpy(payload.data(), &i, sizeof i);
+    while (bus->publish(*t, payload.data(), payload.size()) != PublishStatus::kOk) {
+      std::this_thread::yield();
+    }
+    pace(interval_us);
+  }
+  std::printf("done %llu\n", static_cast<unsigned long long>(count));
+  return 0;
+}
+
 int produce(const std::string& bus_name, const std::string& topic, std::uint64_t count,
             std::uint64_t interval_us) {
   AgentOptions o;
@@ -100,11 +136,7 @@ int produce(const std::string& bus_name, const std::string& topic, std::uint64_t
     q.recv_mono_ns = mono_ns();
     // kWait policy: a full ring waits up to the publish timeout; retry what did not go.
     while (bus->publish(*t, q) != PublishStatus::kOk) std::this_thread::yield();
-    if (interval_us != 0) {
-      const std::uint64_t until = mono_ns() + interval_us * 1000;
-      while (mono_ns() < until) {
-      }
-    }
+    pace(interval_us);
   }
   std::printf("done %llu\n", static_cast<unsigned long long>(count));
   return 0;
@@ -168,6 +200,9 @@ int main(int argc, char** argv) {
   }
   const std::string mode = argv[1];
   const std::uint64_t count = std::stoull(argv[4]);
+  if (mode == "produce64") {
+    return produce64(argv[2], argv[3], count, argc > 5 ? std::stoull(argv[5]) : 0);
+  }
   if (mode == "produce") {
     return produce(argv[2], argv[3], count, argc > 5 ? std::stoull(argv[5]) : 0);
   }
