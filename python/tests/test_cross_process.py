@@ -78,8 +78,9 @@ bus.run()
 
 def test_sigkill_of_a_python_agent_is_recovered_and_the_bus_stays_healthy(supervisor, bus_name):
     watcher = shmbus.attach(bus_name, "py-watcher", wait="block")
-    left = []
+    left, health = [], []
     watcher.on("sys.agent.left", lambda e: left.append(e.decode()))
+    watcher.on_health(health.append)
     child = python_child(KILLED_AGENT, bus_name)
     assert child.stdout.readline().strip() == "ready", child.stderr.read()
     assert "py-victim" in agents(bus_name)
@@ -94,6 +95,9 @@ def test_sigkill_of_a_python_agent_is_recovered_and_the_bus_stays_healthy(superv
         watcher.poll_wait(1024, 0.02)
         return any(x["agent"] == "py-victim" for x in left)
     eventually(saw_left, 10, "sys.agent.left about py-victim")
+    eventually(lambda: watcher.poll() >= 0 and any(
+        h["agent"] == "py-victim" and h["new_state"] == "dead" for h in health), 10,
+        "the health callback to report py-victim dead")
     # The bus still carries events, and the name can be taken again.
     again = shmbus.attach(bus_name, "py-victim")
     got = []
@@ -110,3 +114,38 @@ def test_wrong_bus_name_from_a_child_process(bus_name):
                          "except shmbus.Error as e:\n print(e.code)\n", bus_name + "-none")
     out, _ = child.communicate(timeout=30)
     assert out.strip() == "not_found"
+
+
+def test_backpressure_callback_reports_a_filling_ring(bus_name):
+    from conftest import Supervisor, SUPERVISOR  # a supervisor with 512-slot rings
+    import subprocess
+    sup = Supervisor.__new__(Supervisor)
+    sup.name = bus_name
+    sup.proc = subprocess.Popen([SUPERVISOR, "--bus", bus_name, "--period-ms", "20",
+                                 "--ring-capacity", "512"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+    try:
+        def up():
+            try:
+                return shmbus.inspect(bus_name)["supervisor_alive"]
+            except shmbus.Error:
+                return False
+        eventually(up, 10, "the supervisor")
+        slow = shmbus.attach(bus_name, "py-slow", wait="block")
+        levels = []
+        slow.on_backpressure(lambda ring, level: levels.append((ring, level)))
+        slow.on("load.*", lambda e: None)
+        pub = shmbus.attach(bus_name, "py-loader", publish_timeout=0.0)
+        published = 0
+        while published < 512 and pub.publish("load.x", b"x" * 8):
+            published += 1  # until the slow subscriber holds the ring full
+        assert published >= 256
+        ring = lambda: [r for r in shmbus.inspect(bus_name)["rings"] if r["priority"] == "NORMAL"][0]
+        eventually(lambda: ring()["level"] != "normal", 10, "backpressure on the NORMAL ring")
+        eventually(lambda: slow.poll() >= 0 and any(
+            r == shmbus.Priority.NORMAL and lv != "normal" for r, lv in levels), 10,
+            "the backpressure callback")
+        pub.close()
+        slow.close()
+    finally:
+        sup.stop()
