@@ -307,15 +307,22 @@ PublishStatus PyBus::publish(pyb::handle topic_obj, pyb::handle payload, Priorit
     raise_if_misuse(st, t.name, out.size());
     return st;
   }
-  BufferView view(payload);
-  if (t.size != 0 && view.size() != t.size) {
-    raise_error(Errc::kInvalidArgument, "topic " + t.name + ": payload of " +
-                                            std::to_string(view.size()) + " bytes, the topic's " +
-                                            "type has " + std::to_string(t.size));
+  auto send = [&](const void* data, std::size_t size) {
+    if (t.size != 0 && size != t.size) {
+      raise_error(Errc::kInvalidArgument, "topic " + t.name + ": payload of " +
+                                              std::to_string(size) + " bytes, the topic's " +
+                                              "type has " + std::to_string(t.size));
+    }
+    const PublishStatus st = bus_->publish(t.id, data, size, priority);
+    raise_if_misuse(st, t.name, size);
+    return st;
+  };
+  if (PyBytes_CheckExact(payload.ptr())) {  // the common case, without the buffer protocol
+    return send(PyBytes_AS_STRING(payload.ptr()),
+                static_cast<std::size_t>(PyBytes_GET_SIZE(payload.ptr())));
   }
-  const PublishStatus st = bus_->publish(t.id, view.data(), view.size(), priority);
-  raise_if_misuse(st, t.name, view.size());
-  return st;
+  BufferView view(payload);
+  return send(view.data(), view.size());
 }
 
 std::size_t PyBus::publish_batch(pyb::handle topic_obj, pyb::handle items, Priority priority,

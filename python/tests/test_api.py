@@ -252,3 +252,17 @@ def test_barrier_round_between_python_agents(embedded, bus_name):
         ha.arrive(b"x")
     assert e.value.code == "state"
     b.close()
+
+
+def test_publish_takes_keywords_and_rejects_bad_arguments(embedded):
+    got = []
+    embedded.on("user.kw", lambda e: got.append((e.priority, e.bytes())))
+    assert embedded.publish(topic="user.kw", payload=b"ab", priority=shmbus.Priority.HIGH)
+    embedded.poll()
+    assert got == [(shmbus.Priority.HIGH, b"ab")]
+    with pytest.raises(TypeError, match="missing"):
+        embedded.publish("user.kw")
+    with pytest.raises(TypeError, match="Priority"):
+        embedded.publish("user.kw", b"x", "high")
+    with pytest.raises(TypeError, match="unexpected"):
+        embedded.publish("user.kw", b"x", prio=1)
