@@ -37,10 +37,19 @@ PEER = os.path.join(BIN, "python", "shmbus_py_peer")
 SEND_CPU, RECV_CPU = 0, 1
 PACE_US = 50  # latency runs send one message every 50 us
 STAMP = struct.Struct("<Q56x")  # 64 bytes: a monotonic timestamp, then padding
+SHM_STAMP = struct.Struct("<QQ48x")  # shmbus payloads: index, CLOCK_MONOTONIC stamp (cpp_peer)
+
+
+PIN = True  # --no-pin: let the scheduler place everything (a loaded shared machine)
 
 
 def pin(cpu):
-    os.sched_setaffinity(0, {cpu})
+    if PIN:
+        os.sched_setaffinity(0, {cpu})
+
+
+def taskset(cpu):
+    return ["taskset", "-c", str(cpu)] if PIN else []
 
 
 def spin_until(t_ns):
@@ -58,8 +67,7 @@ def pct(samples, q):
 class Bus:
     def __init__(self):
         self.name = f"pybench-{os.getpid()}"
-        self.sup = subprocess.Popen(["taskset", "-c", str(SEND_CPU), SUPERVISOR, "--bus",
-                                     self.name, "--ring-capacity", "65536"],
+        self.sup = subprocess.Popen([SUPERVISOR, "--bus", self.name, "--ring-capacity", "65536"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while True:
@@ -78,7 +86,7 @@ class Bus:
 
 
 def cpp_subscriber(bus, topic, count):
-    p = subprocess.Popen(["taskset", "-c", str(RECV_CPU), PEER, "latency", bus, topic,
+    p = subprocess.Popen([*taskset(RECV_CPU), PEER, "latency", bus, topic,
                           str(count), "60000"], stdout=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == "ready"
     return p
@@ -140,7 +148,7 @@ def shm_receive_rate(bus, n):
             b.stop()
 
     b.on("bench.cpp.rate", h)
-    prod = subprocess.Popen(["taskset", "-c", str(SEND_CPU), PEER, "produce64", bus,
+    prod = subprocess.Popen([*taskset(SEND_CPU), PEER, "produce64", bus,
                              "bench.cpp.rate", str(n)], stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while state["n"] < n and time.monotonic() < deadline:
@@ -155,10 +163,10 @@ def shm_latency_py_to_cpp(bus, n):
     pin(SEND_CPU)
     b = shmbus.attach(bus, "py-bench-lat")
     tid = b.register_topic("bench.py.lat", 64)
-    payload = bytes(64)
-    for _ in range(n):
-        t = time.monotonic_ns()
-        b.publish(tid, payload)
+    pack, now = SHM_STAMP.pack, time.monotonic_ns
+    for i in range(n):
+        t = now()
+        b.publish(tid, pack(i, t))
         spin_until(t + PACE_US * 1000)
     p50, p99 = cpp_latency(sub)
     b.close()
@@ -170,15 +178,15 @@ def shm_latency_cpp_to_py(bus, n):
     b = shmbus.attach(bus, "py-bench-latrx", wait="busy_spin", handler_budget=0)
     b.register_topic("bench.cpp.lat", 64)
     lat = []
-    now = time.monotonic_ns
+    now, unpack = time.monotonic_ns, SHM_STAMP.unpack_from
 
     def h(ev):
-        lat.append(now() - ev.timestamp_ns)
+        lat.append(now() - unpack(ev.payload)[1])
         if len(lat) == n:
             b.stop()
 
     b.on("bench.cpp.lat", h)
-    prod = subprocess.Popen(["taskset", "-c", str(SEND_CPU), PEER, "produce64", bus,
+    prod = subprocess.Popen([*taskset(SEND_CPU), PEER, "produce64", bus,
                              "bench.cpp.lat", str(n), str(PACE_US)], stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while len(lat) < n and time.monotonic() < deadline:
@@ -313,7 +321,10 @@ def main():
     ap.add_argument("--latency-count", type=int, default=20_000)
     ap.add_argument("--runs", type=int, default=3, help="runs; the median is reported")
     ap.add_argument("--json", help="write the figures of every run here")
+    ap.add_argument("--no-pin", action="store_true", help="do not pin sender and receiver")
     args = ap.parse_args()
+    global PIN
+    PIN = not args.no_pin
     runs = [run(args.count, args.latency_count) for _ in range(args.runs)]
     med = {}
     for k in runs[0]:
