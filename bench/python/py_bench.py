@@ -7,9 +7,10 @@ children).
   shmbus publish rate   Python publish() in single calls, a C++ busy-spin subscriber draining
   shmbus batch rate     publish_batch() of a NumPy array of 64-byte items
   shmbus receive rate   C++ producer flat out, Python handler per event
-  shmbus latency        one-way, publish timestamp (CLOCK_MONOTONIC) to handler, paced sends:
-                        Python -> C++ (C++ busy-spin subscriber) and C++ -> Python (Python
-                        agent with wait="busy_spin")
+  shmbus latency        one-way, from a CLOCK_MONOTONIC stamp in the message to the handler,
+                        paced sends: Python -> C++ (C++ busy-spin subscriber) and C++ -> Python
+                        (Python agent with wait="busy_spin"); then both with futex-blocking
+                        subscribers (wait="block"), comparable to the peers' blocking reads
   peers                 the same 64-byte messages: throughput flat out, latency paced
 
 Usage (from the repo, after scripts/build.sh release _shmbus shmbus_py_peer shmbus-supervisor):
@@ -85,8 +86,8 @@ class Bus:
         self.sup.wait(10)
 
 
-def cpp_subscriber(bus, topic, count):
-    p = subprocess.Popen([*taskset(RECV_CPU), PEER, "latency", bus, topic,
+def cpp_subscriber(bus, topic, count, mode="latency"):
+    p = subprocess.Popen([*taskset(RECV_CPU), PEER, mode, bus, topic,
                           str(count), "60000"], stdout=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == "ready"
     return p
@@ -158,8 +159,8 @@ def shm_receive_rate(bus, n):
     return (n - 1) / (state["t1"] - state["t0"])
 
 
-def shm_latency_py_to_cpp(bus, n):
-    sub = cpp_subscriber(bus, "bench.py.lat", n)
+def shm_latency_py_to_cpp(bus, n, block=False):
+    sub = cpp_subscriber(bus, "bench.py.lat", n, "latency-block" if block else "latency")
     pin(SEND_CPU)
     b = shmbus.attach(bus, "py-bench-lat")
     tid = b.register_topic("bench.py.lat", 64)
@@ -173,9 +174,10 @@ def shm_latency_py_to_cpp(bus, n):
     return p50, p99
 
 
-def shm_latency_cpp_to_py(bus, n):
+def shm_latency_cpp_to_py(bus, n, block=False):
     pin(RECV_CPU)
-    b = shmbus.attach(bus, "py-bench-latrx", wait="busy_spin", handler_budget=0)
+    b = shmbus.attach(bus, "py-bench-latrx", wait="block" if block else "busy_spin",
+                      handler_budget=0)
     b.register_topic("bench.cpp.lat", 64)
     lat = []
     now, unpack = time.monotonic_ns, SHM_STAMP.unpack_from
@@ -305,6 +307,10 @@ def run(n_rate, n_lat):
             res["shmbus receive (Python handler), M/s"] = call(shm_receive_rate, n_rate) / 1e6
             res["shmbus latency Python->C++ p50/p99 us"] = call(shm_latency_py_to_cpp, n_lat)
             res["shmbus latency C++->Python p50/p99 us"] = call(shm_latency_cpp_to_py, n_lat)
+            res["shmbus blocking latency Python->C++ p50/p99 us"] = call(
+                shm_latency_py_to_cpp, n_lat, True)
+            res["shmbus blocking latency C++->Python p50/p99 us"] = call(
+                shm_latency_cpp_to_py, n_lat, True)
     finally:
         bus.close()
     for name, kind in (("pyzmq ipc", "zmq"), ("multiprocessing.Pipe", "pipe"),

@@ -5,7 +5,8 @@
 //   consume BUS PATTERN COUNT TIMEOUT_MS    prints "ready", then one line per event: its producer
 //                                           sequence and every field decoded through the
 //                                           catalogue field list ("name=value ...")
-//   latency BUS PATTERN COUNT TIMEOUT_MS    busy-spin subscriber; prints one-way latency
+//   latency[-block] BUS PATTERN COUNT TIMEOUT_MS  busy-spin (futex-blocking) subscriber; prints
+//   one-way latency
 //                                           percentiles (sender's CLOCK_MONOTONIC stamp in
 //                                           bytes 8..15 of a 64-byte payload to handler, ns)
 // Exit code 0 when COUNT events were handled, 1 on timeout or a bad argument.
@@ -146,10 +147,10 @@ int produce(const std::string& bus_name, const std::string& topic, std::uint64_t
 }
 
 int consume(const std::string& bus_name, const std::string& pattern, std::uint64_t count,
-            std::uint64_t timeout_ms, bool latency) {
+            std::uint64_t timeout_ms, bool latency, bool block) {
   AgentOptions o;
   o.name = latency ? "cpp-latency" : "cpp-consumer";
-  o.wait = latency ? WaitStrategy::kBusySpin : WaitStrategy::kBlock;
+  o.wait = latency && !block ? WaitStrategy::kBusySpin : WaitStrategy::kBlock;
   o.handler_budget = std::chrono::nanoseconds(0);
   auto bus = Bus::attach(bus_name, o);
   if (!bus) {
@@ -200,9 +201,10 @@ int consume(const std::string& bus_name, const std::string& pattern, std::uint64
 
 int main(int argc, char** argv) {
   if (argc < 5) {
-    std::fprintf(stderr,
-                 "usage: shmbus_py_peer produce BUS TOPIC COUNT [INTERVAL_US]\n"
-                 "       shmbus_py_peer consume|latency BUS PATTERN COUNT TIMEOUT_MS\n");
+    std::fprintf(
+        stderr,
+        "usage: shmbus_py_peer produce BUS TOPIC COUNT [INTERVAL_US]\n"
+        "       shmbus_py_peer consume|latency|latency-block BUS PATTERN COUNT TIMEOUT_MS\n");
     return 1;
   }
   const std::string mode = argv[1];
@@ -213,8 +215,9 @@ int main(int argc, char** argv) {
   if (mode == "produce") {
     return produce(argv[2], argv[3], count, argc > 5 ? std::stoull(argv[5]) : 0);
   }
-  if ((mode == "consume" || mode == "latency") && argc > 5) {
-    return consume(argv[2], argv[3], count, std::stoull(argv[5]), mode == "latency");
+  if ((mode == "consume" || mode == "latency" || mode == "latency-block") && argc > 5) {
+    return consume(argv[2], argv[3], count, std::stoull(argv[5]), mode != "consume",
+                   mode == "latency-block");
   }
   std::fprintf(stderr, "unknown mode %s\n", mode.c_str());
   return 1;
