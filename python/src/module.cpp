@@ -124,7 +124,14 @@ PYBIND11_MODULE(_shmbus, m) {
 
   pyb::class_<PyEvent>(m, "Event",
                        "One event. In a handler its payload is a zero-copy view into the ring, "
-                       "valid only during the call; copy() keeps it.")
+                       "valid only during the call; copy() keeps it.",
+                       pyb::buffer_protocol())
+      // Exports the payload read-only (never throws: an invalidated event exports 0 bytes).
+      .def_buffer([](PyEvent& e) {
+        const auto v = e.view();
+        return pyb::buffer_info(const_cast<std::byte*>(v.data()), 1, "B",
+                                static_cast<pyb::ssize_t>(v.size()), true);
+      })
       .def_readonly("topic", &PyEvent::topic, "topic id")
       .def_readonly("topic_name", &PyEvent::topic_name)
       .def_readonly("priority", &PyEvent::priority)
@@ -138,12 +145,15 @@ PYBIND11_MODULE(_shmbus, m) {
       .def_readonly("timestamp_ns", &PyEvent::timestamp_ns, "CLOCK_MONOTONIC at publish")
       .def_readonly("position", &PyEvent::position)
       .def_property_readonly("valid", &PyEvent::valid)
-      .def_property_readonly("payload", &PyEvent::payload, "read-only memoryview of the payload")
+      .def_property_readonly(
+          "payload", [](pyb::object self) { return self.cast<PyEvent&>().payload(self); },
+          "read-only memoryview of the payload")
       .def("bytes", &PyEvent::bytes, "the payload copied into bytes")
       .def("copy", &PyEvent::copy, "an Event that owns a copy of the payload")
       .def("decode", &PyEvent::decode, "the payload as a dict, through the catalogue type")
-      .def("as_numpy", &PyEvent::as_numpy,
-           "the payload as a 1-element read-only NumPy structured array (zero-copy)")
+      .def(
+          "as_numpy", [](pyb::object self) { return self.cast<PyEvent&>().as_numpy(self); },
+          "the payload as a 1-element read-only NumPy structured array (zero-copy)")
       .def("__len__", &PyEvent::size)
       .def("__repr__", [](const PyEvent& e) {
         return "<shmbus.Event " + e.topic_name + " producer=" + std::to_string(e.id.producer) +

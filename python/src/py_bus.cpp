@@ -122,16 +122,20 @@ void PyEvent::check_valid() const {
   }
 }
 
-pyb::object PyEvent::payload() {
+pyb::object PyEvent::payload(pyb::handle self) {
   check_valid();
-  // An owned event's view stays valid as long as this object (pybind11 keeps the owner alive
-  // through the memoryview's base only for buffers it exports, so copy-free owned views are
-  // handed out under the same release-on-invalidate rule; owned events never invalidate).
+  if (!borrowed_) {
+    // Owned bytes: a view through the Event's own buffer export keeps the Event alive.
+    pyb::object mv = pyb::reinterpret_steal<pyb::object>(PyMemoryView_FromObject(self.ptr()));
+    if (!mv) throw pyb::error_already_set();
+    return mv;
+  }
+  // Ring bytes: a plain view, released by invalidate() when the handler returns.
   pyb::object mv = pyb::reinterpret_steal<pyb::object>(
       PyMemoryView_FromMemory(reinterpret_cast<char*>(const_cast<std::byte*>(view_.data())),
                               static_cast<Py_ssize_t>(view_.size()), PyBUF_READ));
   if (!mv) throw pyb::error_already_set();
-  if (borrowed_) views_.push_back(mv);
+  views_.push_back(mv);
   return mv;
 }
 
@@ -165,7 +169,7 @@ pyb::dict PyEvent::decode() const {
   return decode_fields(*entry, view_);
 }
 
-pyb::object PyEvent::as_numpy() {
+pyb::object PyEvent::as_numpy(pyb::handle self) {
   const catalog::CatalogEntry* entry = catalog_entry(topic_name);
   if (entry == nullptr) {
     raise_error(Errc::kNotFound, "topic " + topic_name + " has no catalogue dtype");
@@ -175,7 +179,7 @@ pyb::object PyEvent::as_numpy() {
                                             std::to_string(view_.size()) + " bytes, dtype has " +
                                             std::to_string(entry->payload_size));
   }
-  pyb::object mv = payload();
+  pyb::object mv = payload(self);
   return pyb::module_::import("numpy").attr("frombuffer")(mv, numpy_dtype(*entry));
 }
 

@@ -45,8 +45,11 @@ class PyEvent {
 
   bool valid() const noexcept { return valid_; }
   std::size_t size() const noexcept { return view_.size(); }
-  /// A read-only memoryview of the payload (zero-copy for a handler's event).
-  pyb::object payload();
+  /// A read-only memoryview of the payload (zero-copy for a handler's event). `self` is this
+  /// event's Python object: an owned event's view keeps it alive (it exports the buffer).
+  pyb::object payload(pyb::handle self);
+  /// The bytes the buffer protocol exports (empty once invalidated).
+  std::span<const std::byte> view() const noexcept { return view_; }
   pyb::bytes bytes() const;
   PyEvent copy() const;
   /// The payload decoded through the catalogue type of the topic (dict); Error when the topic
@@ -54,7 +57,7 @@ class PyEvent {
   pyb::dict decode() const;
   /// The payload as a one-element NumPy structured array of the catalogue dtype (read-only;
   /// zero-copy, so for a handler's event valid during the handler only).
-  pyb::object as_numpy();
+  pyb::object as_numpy(pyb::handle self);
   /// Ends a borrowed event: releases the memoryviews handed out, so later use raises.
   void invalidate();
 

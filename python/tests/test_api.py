@@ -266,3 +266,18 @@ def test_publish_takes_keywords_and_rejects_bad_arguments(embedded):
         embedded.publish("user.kw", b"x", "high")
     with pytest.raises(TypeError, match="unexpected"):
         embedded.publish("user.kw", b"x", prio=1)
+
+
+def test_a_copied_events_view_keeps_the_copy_alive(embedded):
+    copies = []
+    embedded.on("md.quote.*", lambda e: copies.append(e.copy()))
+    embedded.publish("md.quote.ESZ6", quote(9))
+    embedded.poll()
+    view = copies.pop().payload  # the only reference to the copy is now its view
+    import gc
+    gc.collect()
+    assert isinstance(view.obj, shmbus.Event)  # the view holds its exporter, the copy
+    assert view.readonly and shmbus.decode("md.quote", view) == quote(9)
+    arr = embedded.history("md.quote.*", 1)[0].as_numpy()  # a temporary Event's NumPy view
+    gc.collect()
+    assert int(arr["seq"][0]) == 9
