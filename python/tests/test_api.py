@@ -281,3 +281,24 @@ def test_a_copied_events_view_keeps_the_copy_alive(embedded):
     arr = embedded.history("md.quote.*", 1)[0].as_numpy()  # a temporary Event's NumPy view
     gc.collect()
     assert int(arr["seq"][0]) == 9
+
+
+def test_a_handler_raising_n_times_in_a_row_is_unsubscribed(bus_name):
+    bus = shmbus.create(bus_name + "-n", "py-n", max_handler_failures=3)
+    calls, errors = [], []
+
+    def bad(e):
+        calls.append(e.sequence)
+        raise RuntimeError("always")
+
+    bus.on("user.n", bad, name="py.always")
+    bus.on("sys.error", lambda e: errors.append(e.decode()["kind"]))
+    for _ in range(6):
+        bus.publish("user.n", b"x")
+    for _ in range(5):
+        bus.poll()
+    assert calls == [1, 2, 3]  # removed after the third failure in a row
+    me = [a for a in bus.stats()["agents"] if a["name"] == "py-n"][0]
+    assert me["handler_failures"] == 3 and me["handlers_unsubscribed"] == 1
+    assert len(errors) >= 4  # three failures and the unsubscribe notice
+    bus.close()
