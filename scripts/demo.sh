@@ -8,6 +8,8 @@
 #   DEMO_BUS=NAME    bus name (default demo)
 #   DEMO_RATE=N      quotes per second of md_feed (default 200)
 #   DEMO_SKIP_BUILD=1 and DEMO_BUILD_DIR=DIR   reuse an existing build
+#   DEMO_PYTHON=0    no Python strategy (strategy-4, agents/python/py_strategy.py, run by
+#                    Debian's /usr/bin/python3 beside the three C++ strategies)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +20,10 @@ BUILD="${DEMO_BUILD_DIR:-build}"
 
 if [ "${DEMO_SKIP_BUILD:-0}" != "1" ]; then
   ./scripts/deps.sh
-  ./scripts/build.sh release shmbus-supervisor shmbus_cli shmbus_examples_all
+  targets=(shmbus-supervisor shmbus_cli shmbus_examples_all)
+  # The Python strategy needs the module (pybind11-dev, from deps.sh).
+  [ "${DEMO_PYTHON:-1}" = 1 ] && targets+=(_shmbus)
+  ./scripts/build.sh release "${targets[@]}"
 fi
 AGENTS="$BUILD/agents"
 SHMBUS="$AGENTS/cli/shmbus"
@@ -82,13 +87,22 @@ start_agent() {  # name, command...
   AGENT_PIDS+=($!)
   echo "demo: started $name (pid $!)"
 }
-start_agent cio "$AGENTS/examples/cio" --strategies 3
+# strategy-4 is the Python strategy when the module is built; the cio's barrier waits for it too.
+STRATEGIES=3
+PY_MODULE_DIR="$BUILD/python"
+if [ "${DEMO_PYTHON:-1}" = 1 ] && compgen -G "$PY_MODULE_DIR/shmbus/_shmbus*.so" >/dev/null; then
+  STRATEGIES=4
+fi
+start_agent cio "$AGENTS/examples/cio" --strategies "$STRATEGIES"
 start_agent risk "$AGENTS/examples/risk"
 start_agent execution "$AGENTS/examples/execution"
 start_agent logger "$AGENTS/examples/logger"
 for i in 1 2 3; do
   start_agent "strategy-$i" "$AGENTS/examples/strategy" --id "$i"
 done
+if [ "$STRATEGIES" = 4 ]; then
+  start_agent strategy-4 env PYTHONPATH="$PY_MODULE_DIR" /usr/bin/python3 agents/python/py_strategy.py --id 4
+fi
 start_agent md_feed "$AGENTS/examples/md_feed" --rate "$RATE"
 
 if [ "$WATCH" -gt 0 ]; then

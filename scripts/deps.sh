@@ -9,7 +9,8 @@ PKGS=(build-essential cmake pkg-config ninja-build ccache jq libboost-dev libspd
       libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
       prometheus-cpp-dev libzmq3-dev gnuplot-nox tmux clang-format curl procps
       clang libclang-rt-14-dev pybind11-dev python3-dev python3-numpy python3-pandas
-      python3-pytest python3-zmq libnats-dev nats-server util-linux)
+      python3-pytest python3-zmq python3-pip python3-setuptools python3-venv libnats-dev
+      nats-server util-linux)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,200 @@
+"""Type stubs of the shmbus Python module (the extension shmbus._shmbus re-exported by
+shmbus/__init__.py, plus its asyncio helpers)."""
+
+import builtins
+import enum
+from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Sequence, Union
+
+import numpy
+
+Buffer = Union[bytes, bytearray, memoryview, "numpy.ndarray[Any, Any]"]
+TopicRef = Union[str, int]
+
+class Error(Exception):
+    """A shmbus call failed. `code` is the C++ Errc's name ("not_found", "invalid_argument",
+    "state", "timeout", ...), `errc` its number; str(e) is the C++ message unchanged."""
+    code: str
+    errc: int
+
+class TimeoutError(Error, builtins.TimeoutError):
+    """A wait ran past its deadline (code "timeout"); also a builtins.TimeoutError."""
+
+class Priority(enum.IntEnum):
+    """Event priority; each has its own ring, drained CRITICAL first."""
+    CRITICAL = 0
+    HIGH = 1
+    NORMAL = 2
+    LOW = 3
+
+class PublishStatus(enum.IntEnum):
+    """Outcome of publish: truthy only for OK. FULL, TIMEOUT, SHED, RATE_LIMITED and ABORTED are
+    back-pressure outcomes (nothing was published; try again or drop). Misuse (wrong size,
+    unknown topic, closed bus, too large) raises shmbus.Error instead."""
+    OK = 0
+    FULL = 1
+    TIMEOUT = 2
+    SHED = 3
+    RATE_LIMITED = 4
+    TOO_LARGE = 5
+    UNKNOWN_TOPIC = 6
+    ABORTED = 7
+    CLOSED = 8
+    BAD_SIZE = 9
+    def __bool__(self) -> bool: ...
+
+class Event:
+    """One event. In a handler the payload is a zero-copy read-only view into the ring, valid
+    during the call only: afterwards the memoryview is released and `payload` raises
+    shmbus.Error("state"). copy() (and events from wait_for, history) own their bytes."""
+    topic: int
+    topic_name: str
+    priority: Priority
+    flags: int
+    schema_version: int
+    producer: int
+    producer_epoch: int
+    sequence: int
+    """Per-producer sequence: FIFO per producer."""
+    timestamp_ns: int
+    """CLOCK_MONOTONIC at publish (time.monotonic_ns() clock)."""
+    position: int
+    valid: bool
+    @property
+    def payload(self) -> memoryview:
+        """Read-only memoryview of the payload (zero-copy in a handler)."""
+    def bytes(self) -> bytes:
+        """The payload copied into bytes."""
+    def copy(self) -> "Event":
+        """An Event owning a copy of the payload, usable after the handler."""
+    def decode(self) -> Dict[str, Any]:
+        """The payload as a dict through the topic's catalogue field list (text as str,
+        integers as int, integer arrays as lists; reserved bytes left out)."""
+    def as_numpy(self) -> "numpy.ndarray[Any, Any]":
+        """The payload as a 1-element read-only structured array of shmbus.dtype(topic);
+        zero-copy, so valid only during the handler for a handler's event."""
+    def __len__(self) -> int: ...
+
+class Barrier:
+    """A handle on one barrier, bound to the Bus that opened it (closed with it)."""
+    name: str
+    is_participant: bool
+    is_waiter: bool
+    round: int
+    """The round arrive() targets."""
+    def arrive(self, signal: Buffer, generation: Optional[int] = None) -> str:
+        """Arrives with `signal` (at most the bus's barrier_signal_bytes). Returns "accepted",
+        "late", "already_arrived", "not_open", "not_participant", "unknown_barrier" or
+        "too_large"."""
+    def wait_open(self, timeout: float = 1.0) -> int:
+        """Waits until round is open; returns its generation. GIL released."""
+    def become_waiter(self) -> None:
+        """Registers this agent as the barrier's waiter (Error "busy" when a live one exists)."""
+    def wait(self, timeout: float = 1.0) -> Dict[str, Any]:
+        """Waiter: the next closed round ({generation, complete, participants, signals:[{
+        participant, index, signal, arrive_mono_ns}], missing, dropped, skipped,
+        closed_here}). GIL released. TimeoutError when no round closed in time."""
+    def status(self) -> Dict[str, Any]: ...
+
+Handler = Callable[[Event], Any]
+
+class Bus:
+    """One process's agent on a bus. Publish from any thread; dispatch (poll, run, wait_for,
+    and the handlers they call) on one thread at a time. Every call that waits releases the
+    GIL. A handler that raises is isolated like a C++ one: counted, a sys.error event, a dead
+    letter, the other handlers keep running; after max_handler_failures in a row it is
+    unsubscribed. KeyboardInterrupt/SystemExit in a handler stop dispatching and are raised."""
+    bus_name: str
+    agent_name: str
+    agent_index: int
+    events_missed: int
+    closed: bool
+    def publish(self, topic: TopicRef, payload: Union[Buffer, Dict[str, Any]],
+                priority: Priority = Priority.NORMAL) -> PublishStatus:
+        """Publishes one event. `payload`: bytes-like of the topic's size, or a dict of a
+        catalogue topic's fields (missing fields are zero). Raises shmbus.Error for a wrong
+        size, an unknown field, a value out of range, a too large payload or a closed bus."""
+    def publish_batch(self, topic: TopicRef, items: Buffer, priority: Priority = Priority.NORMAL,
+                      item_size: int = 0) -> int:
+        """Publishes every fixed-size item of a contiguous buffer (a NumPy structured array of
+        shmbus.dtype(topic), a memoryview) with the GIL released; stops at the first outcome
+        other than OK and returns how many were published."""
+    def topic(self, topic: TopicRef) -> int:
+        """The id of a topic, registered on first use (catalogue names with their type)."""
+    def register_topic(self, name: str, payload_size: int = 0, schema_version: int = 0) -> int:
+        """Registers a user topic (payload_size 0 = variable-size bytes)."""
+    def on(self, pattern: str, handler: Handler, name: str = "") -> int:
+        """Calls handler(event) for every event matching pattern ("a.b", "a.*", "*").
+        Returns the subscription id. TypeError when handler is not callable."""
+    def once(self, pattern: str, handler: Handler, name: str = "") -> int: ...
+    def on_any(self, handler: Handler, name: str = "") -> int: ...
+    def off(self, subscription: int) -> None:
+        """Removes a subscription (Error "not_found" when unknown)."""
+    def on_health(self, handler: Callable[[Dict[str, Any]], Any]) -> int:
+        """handler({agent, agent_index, bus_wide, old_state, new_state, text, ...}) for every
+        sys.health change the supervisor publishes."""
+    def on_backpressure(self, handler: Callable[[Priority, str], Any]) -> int:
+        """handler(ring, level) for every sys.backpressure level change ("normal", "warning",
+        "high", "critical")."""
+    def on_gap(self, handler: Callable[[Priority, int], Any]) -> None: ...
+    def wait_for(self, pattern: str, timeout: Optional[float] = None,
+                 predicate: Optional[Callable[[Event], bool]] = None) -> Event:
+        """Dispatches (other handlers keep running) until an event matching pattern and
+        predicate arrives; returns a copy. TimeoutError after `timeout` s. GIL released."""
+    def poll(self, max_events: int = 1 << 20) -> int:
+        """Handles ready events without waiting; returns how many were consumed."""
+    def poll_wait(self, max_events: int = 1 << 20, timeout: float = 0.1) -> int:
+        """Like poll, waiting (agent's wait strategy, GIL released) up to timeout s."""
+    def run_for(self, seconds: float) -> None: ...
+    def run(self) -> None:
+        """Dispatches until stop() (any thread) or Ctrl-C."""
+    def stop(self) -> None: ...
+    def history(self, pattern: str = "*", limit: int = 256) -> List[Event]:
+        """The last events kept in the rings matching pattern, oldest first (copies)."""
+    def stats(self) -> Dict[str, Any]:
+        """Counters of every agent and topic (read_stats)."""
+    def status(self) -> Dict[str, Any]:
+        """The bus as `shmbus status` shows it: health, rings, agents, barriers."""
+    def dead_letters(self) -> List[Dict[str, Any]]: ...
+    def heartbeat(self) -> None: ...
+    def close(self) -> None:
+        """Detaches (idempotent). Later calls raise Error("state", "bus is closed")."""
+    def create_barrier(self, name: str, participants: Sequence[str], timeout: float) -> None: ...
+    def remove_barrier(self, name: str) -> None: ...
+    def list_barriers(self) -> List[Dict[str, Any]]: ...
+    def barrier(self, name: str) -> Barrier: ...
+    async def next_event(self, pattern: str = "*", timeout: Optional[float] = None,
+                         predicate: Optional[Callable[[Event], bool]] = None) -> Event: ...
+    def events(self, pattern: str = "*", poll_timeout: float = 0.05) -> AsyncIterator[Event]: ...
+    def __aiter__(self) -> AsyncIterator[Event]: ...
+    def __enter__(self) -> "Bus": ...
+    def __exit__(self, *args: Any) -> None: ...
+
+def attach(bus_name: str, agent_name: str, wait: str = "spin_yield",
+           start_from_history: bool = False, max_handler_failures: int = 5,
+           handler_budget: float = 0.001, publish_timeout: float = 1.0) -> Bus:
+    """Attaches to the live bus `bus_name` (run by shmbus-supervisor) as agent `agent_name`.
+    wait: "busy_spin" (lowest latency, burns a core), "spin_yield" or "block" (futex).
+    Errors: not_found (no such bus), already_exists (live agent of that name),
+    invalid_argument (bad name), version_mismatch, corrupt, capacity_exceeded."""
+def create(bus_name: str, agent_name: str, wait: str = "spin_yield", ring_capacity: int = 0,
+           max_payload_bytes: int = 192, max_handler_failures: int = 5) -> Bus:
+    """Embedded mode (tests, quick starts): creates the segment and attaches; the segment is
+    removed when this Bus closes."""
+def remove(bus_name: str, force: bool = False) -> None: ...
+def inspect(bus_name: str) -> Dict[str, Any]:
+    """The bus's state read from the segment without attaching (health, rings, agents)."""
+def read_stats(bus_name: str) -> Dict[str, Any]: ...
+def list_dead_letters(bus_name: str) -> List[Dict[str, Any]]: ...
+def catalog() -> List[Dict[str, Any]]:
+    """Every catalogue type: topic, payload_size, schema_version, group, description, fields."""
+def dtype(topic: str) -> "numpy.dtype[Any]":
+    """The NumPy structured dtype of a catalogue topic, from the C++ field list (same names,
+    offsets and itemsize as the C++ struct)."""
+def encode(topic: str, fields: Dict[str, Any]) -> bytes: ...
+def decode(topic: str, payload: Buffer) -> Dict[str, Any]: ...
+async def next_event(bus: Bus, pattern: str = "*", timeout: Optional[float] = None,
+                     predicate: Optional[Callable[[Event], bool]] = None) -> Event:
+    """Awaits the next matching event (a copy); the wait runs on the bus's dispatch thread
+    with the GIL released."""
+def events(bus: Bus, pattern: str = "*", poll_timeout: float = 0.05) -> AsyncIterator[Event]:
+    """Async iterator over matching events (copies), in order."""

@@ -1,0 +1,838 @@
+// PyBus, PyEvent and PyBarrier (py_bus.hpp). Every call that may wait releases the GIL; Python
+// handlers take it back for the call and give it up again before the dispatcher goes on.
+#include "py_bus.hpp"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+
+#include "py_errors.hpp"
+#include "py_fields.hpp"
+
+namespace shmbus::py {
+
+namespace {
+
+std::chrono::nanoseconds seconds_to_ns(double s) {
+  if (!(s >= 0)) raise_error(Errc::kInvalidArgument, "timeout must be >= 0 seconds");
+  if (s > 1e9) s = 1e9;  // ~31 years: "forever" without overflowing the clock arithmetic
+  return std::chrono::nanoseconds(static_cast<std::int64_t>(s * 1e9));
+}
+
+std::string type_name(pyb::handle h) {
+  return std::string(pyb::str(h.get_type().attr("__name__")));
+}
+
+void require_callable(pyb::handle fn, const char* what) {
+  if (!PyCallable_Check(fn.ptr())) {
+    throw pyb::type_error(std::string(what) + " must be callable, got " + type_name(fn));
+  }
+}
+
+/// "ValueError: boom", what a Python handler's failure looks like in sys.error and dead letters.
+std::string describe(const pyb::error_already_set& e) {
+  std::string s = std::string(pyb::str(e.type().attr("__name__")));
+  const std::string v = std::string(pyb::str(e.value()));
+  if (!v.empty()) s += ": " + v;
+  return s;
+}
+
+/// A contiguous buffer of any exporter, released on scope exit.
+class BufferView {
+ public:
+  explicit BufferView(pyb::handle obj) {
+    if (PyObject_GetBuffer(obj.ptr(), &view_, PyBUF_SIMPLE) != 0) {
+      PyErr_Clear();
+      throw pyb::type_error(
+          "payload must be bytes, a contiguous buffer (bytearray, memoryview, NumPy array) or a "
+          "dict of a catalogue topic's fields, got " +
+          type_name(obj));
+    }
+  }
+  ~BufferView() { PyBuffer_Release(&view_); }
+  BufferView(const BufferView&) = delete;
+  BufferView& operator=(const BufferView&) = delete;
+  const std::byte* data() const { return static_cast<const std::byte*>(view_.buf); }
+  std::size_t size() const { return static_cast<std::size_t>(view_.len); }
+
+ private:
+  Py_buffer view_{};
+};
+
+/// A Python callable whose last reference may go on any thread (a handler unsubscribed by the
+/// dispatcher after N failures is destroyed there): takes the GIL to let go of it.
+struct PyCallable {
+  explicit PyCallable(pyb::object f) : fn(std::move(f)) {}
+  ~PyCallable() {
+    pyb::gil_scoped_acquire gil;
+    fn = pyb::object();
+  }
+  PyCallable(const PyCallable&) = delete;
+  PyCallable& operator=(const PyCallable&) = delete;
+  pyb::object fn;
+};
+
+pyb::list str_list(const std::vector<std::string>& v) {
+  pyb::list l;
+  for (const std::string& s : v) l.append(s);
+  return l;
+}
+
+}  // namespace
+
+// ---- PyEvent ----------------------------------------------------------------------------------
+
+PyEvent PyEvent::borrowed(const EventView& v) {
+  PyEvent e;
+  e.topic = v.topic;
+  e.topic_name = std::string(v.topic_name);
+  e.priority = v.priority;
+  e.flags = v.flags;
+  e.schema_version = v.schema_version;
+  e.id = v.id;
+  e.timestamp_ns = v.timestamp_ns;
+  e.position = v.position;
+  e.view_ = v.payload;
+  e.borrowed_ = true;
+  return e;
+}
+
+PyEvent PyEvent::owned(OwnedEvent&& o) {
+  PyEvent e;
+  e.topic = o.topic;
+  e.topic_name = std::move(o.topic_name);
+  e.priority = o.priority;
+  e.flags = o.flags;
+  e.schema_version = o.schema_version;
+  e.id = o.id;
+  e.timestamp_ns = o.timestamp_ns;
+  e.position = o.position;
+  e.owned_ = std::move(o.payload);
+  e.view_ = std::span<const std::byte>(e.owned_.data(), e.owned_.size());
+  return e;
+}
+
+void PyEvent::check_valid() const {
+  if (!valid_) {
+    raise_error(Errc::kState, "event payload of " + topic_name +
+                                  " was a view into the ring, valid only during its handler; call "
+                                  "event.copy() inside the handler to keep it");
+  }
+}
+
+pyb::object PyEvent::payload(pyb::handle self) {
+  check_valid();
+  if (!borrowed_) {
+    // Owned bytes: a view through the Event's own buffer export keeps the Event alive.
+    pyb::object mv = pyb::reinterpret_steal<pyb::object>(PyMemoryView_FromObject(self.ptr()));
+    if (!mv) throw pyb::error_already_set();
+    return mv;
+  }
+  // Ring bytes: a plain view, released by invalidate() when the handler returns.
+  pyb::object mv = pyb::reinterpret_steal<pyb::object>(
+      PyMemoryView_FromMemory(reinterpret_cast<char*>(const_cast<std::byte*>(view_.data())),
+                              static_cast<Py_ssize_t>(view_.size()), PyBUF_READ));
+  if (!mv) throw pyb::error_already_set();
+  views_.push_back(mv);
+  return mv;
+}
+
+pyb::bytes PyEvent::bytes() const {
+  check_valid();
+  return pyb::bytes(reinterpret_cast<const char*>(view_.data()), view_.size());
+}
+
+PyEvent PyEvent::copy() const {
+  check_valid();
+  PyEvent e;
+  e.topic = topic;
+  e.topic_name = topic_name;
+  e.priority = priority;
+  e.flags = flags;
+  e.schema_version = schema_version;
+  e.id = id;
+  e.timestamp_ns = timestamp_ns;
+  e.position = position;
+  e.owned_.assign(view_.begin(), view_.end());
+  e.view_ = std::span<const std::byte>(e.owned_.data(), e.owned_.size());
+  return e;
+}
+
+pyb::dict PyEvent::decode() const {
+  check_valid();
+  const catalog::CatalogEntry* entry = catalog_entry(topic_name);
+  if (entry == nullptr) {
+    raise_error(Errc::kNotFound, "topic " + topic_name + " has no catalogue type to decode");
+  }
+  return decode_fields(*entry, view_);
+}
+
+pyb::object PyEvent::as_numpy(pyb::handle self) {
+  const catalog::CatalogEntry* entry = catalog_entry(topic_name);
+  if (entry == nullptr) {
+    raise_error(Errc::kNotFound, "topic " + topic_name + " has no catalogue dtype");
+  }
+  if (view_.size() != entry->payload_size) {
+    raise_error(Errc::kInvalidArgument, "topic " + topic_name + ": payload of " +
+                                            std::to_string(view_.size()) + " bytes, dtype has " +
+                                            std::to_string(entry->payload_size));
+  }
+  pyb::object mv = payload(self);
+  return pyb::module_::import("numpy").attr("frombuffer")(mv, numpy_dtype(*entry));
+}
+
+void PyEvent::invalidate() {
+  valid_ = false;
+  for (pyb::object& mv : views_) {
+    // A view something else still exports (np.frombuffer of it) cannot be released; that
+    // derived object is the caller's to drop before the handler returns.
+    if (PyObject* r = PyObject_CallMethod(mv.ptr(), "release", nullptr)) {
+      Py_DECREF(r);
+    } else {
+      PyErr_Clear();
+    }
+  }
+  views_.clear();
+  view_ = {};
+}
+
+// ---- PyBus ------------------------------------------------------------------------------------
+
+struct PyBus::Dispatching {
+  explicit Dispatching(PyBus& b) : bus(b) { bus.dispatching_.fetch_add(1); }
+  ~Dispatching() { bus.dispatching_.fetch_sub(1); }
+  PyBus& bus;
+};
+
+PyBus::PyBus(Bus&& bus) : bus_(std::move(bus)) {}
+
+PyBus::~PyBus() {
+  if (bus_) {
+    for (PyBarrier* b : barriers_) b->reset();
+    pyb::gil_scoped_release release;  // handlers' destructors take the GIL back
+    bus_.reset();
+  }
+}
+
+Bus& PyBus::bus() {
+  if (!bus_) raise_error(Errc::kState, "bus is closed");
+  return *bus_;
+}
+
+void PyBus::close() {
+  if (!bus_) return;
+  if (dispatching_.load() != 0) {
+    bus_->stop();
+    raise_error(Errc::kBusy,
+                "bus " + bus_->bus_name() +
+                    ": another thread is dispatching; stop() it and let it return before close()");
+  }
+  for (PyBarrier* b : barriers_) b->reset();
+  barriers_.clear();
+  pyb::gil_scoped_release release;
+  bus_.reset();
+}
+
+void PyBus::drop_barrier(PyBarrier* b) {
+  barriers_.erase(std::remove(barriers_.begin(), barriers_.end(), b), barriers_.end());
+}
+
+TopicId PyBus::register_topic(const std::string& name, std::uint32_t size, std::uint16_t schema) {
+  const TopicId id = unwrap(bus().register_topic(name, size, schema));
+  by_name_.erase(name);
+  return id;
+}
+
+const TopicEntry& PyBus::topic(pyb::handle t) {
+  Bus& b = bus();
+  if (PyLong_Check(t.ptr())) {
+    const unsigned long id = PyLong_AsUnsignedLong(t.ptr());
+    if (PyErr_Occurred() != nullptr) {
+      PyErr_Clear();
+      raise_error(Errc::kInvalidArgument, "topic id " + std::string(pyb::str(t)) + " is invalid");
+    }
+    if (id < by_id_.size() && by_id_[id].id == id) return by_id_[id];
+    const std::string_view name = b.topic_name(static_cast<TopicId>(id));
+    if (name.empty()) {
+      raise_error(Errc::kNotFound, "topic id " + std::to_string(id) + " is not registered");
+    }
+    return topic(pyb::str(name.data(), name.size()));
+  }
+  if (!PyUnicode_Check(t.ptr())) {
+    throw pyb::type_error("topic must be a str (name) or an int (id), got " + type_name(t));
+  }
+  Py_ssize_t len = 0;
+  const char* s = PyUnicode_AsUTF8AndSize(t.ptr(), &len);
+  if (s == nullptr) throw pyb::error_already_set();
+  std::string name(s, static_cast<std::size_t>(len));
+  auto it = by_name_.find(name);
+  if (it != by_name_.end()) return it->second;
+
+  // A topic not yet known here: find it, or register it, with the catalogue type of its name
+  // (md.quote.ESZ6 carries a Quote) or as variable-size bytes.
+  TopicEntry e;
+  e.name = name;
+  e.entry = catalog_entry(name);
+  auto found = b.find_topic(name);
+  if (found) {
+    e.id = *found;
+  } else if (e.entry != nullptr) {
+    e.id = unwrap(b.register_topic(name, e.entry->payload_size, e.entry->schema_version));
+  } else {
+    e.id = unwrap(b.register_topic(name, 0, 0));
+  }
+  // The registered size decides (a user type may reuse a catalogue-looking name).
+  auto stats = read_stats(b);
+  e.size = e.entry != nullptr ? e.entry->payload_size : 0;
+  if (stats) {
+    for (const TopicStats& ts : stats->topics) {
+      if (ts.id == e.id) e.size = ts.payload_size;
+    }
+  }
+  if (e.entry != nullptr && e.size != e.entry->payload_size) e.entry = nullptr;
+  if (by_id_.size() <= e.id) by_id_.resize(e.id + 1);
+  by_id_[e.id] = e;
+  return by_name_.emplace(name, std::move(e)).first->second;
+}
+
+PublishStatus PyBus::publish(pyb::handle topic_obj, pyb::handle payload, Priority priority) {
+  const TopicEntry& t = topic(topic_obj);
+  if (PyDict_Check(payload.ptr())) {
+    if (t.entry == nullptr) {
+      raise_error(Errc::kInvalidArgument,
+                  "topic " + t.name + " has no catalogue type: publish bytes, not a dict");
+    }
+    std::array<std::byte, catalog::kMaxCatalogPayload> buf;
+    std::span<std::byte> out(buf.data(), t.entry->payload_size);
+    encode_fields(*t.entry, pyb::reinterpret_borrow<pyb::dict>(payload), out);
+    const PublishStatus st = bus_->publish(t.id, out.data(), out.size(), priority);
+    raise_if_misuse(st, t.name, out.size());
+    return st;
+  }
+  auto send = [&](const void* data, std::size_t size) {
+    if (t.size != 0 && size != t.size) {
+      raise_error(Errc::kInvalidArgument, "topic " + t.name + ": payload of " +
+                                              std::to_string(size) + " bytes, the topic's " +
+                                              "type has " + std::to_string(t.size));
+    }
+    const PublishStatus st = bus_->publish(t.id, data, size, priority);
+    raise_if_misuse(st, t.name, size);
+    return st;
+  };
+  if (PyBytes_CheckExact(payload.ptr())) {  // the common case, without the buffer protocol
+    return send(PyBytes_AS_STRING(payload.ptr()),
+                static_cast<std::size_t>(PyBytes_GET_SIZE(payload.ptr())));
+  }
+  BufferView view(payload);
+  return send(view.data(), view.size());
+}
+
+std::size_t PyBus::publish_batch(pyb::handle topic_obj, pyb::handle items, Priority priority,
+                                 std::size_t item_size) {
+  const TopicEntry& t = topic(topic_obj);
+  if (item_size == 0) item_size = t.size;
+  if (item_size == 0) {
+    raise_error(Errc::kInvalidArgument,
+                "topic " + t.name + " is variable-size: pass item_size to publish_batch");
+  }
+  if (t.size != 0 && item_size != t.size) {
+    raise_error(Errc::kInvalidArgument, "topic " + t.name + ": items of " +
+                                            std::to_string(item_size) + " bytes, the topic's " +
+                                            "type has " + std::to_string(t.size));
+  }
+  BufferView view(items);
+  if (view.size() % item_size != 0) {
+    raise_error(Errc::kInvalidArgument, "topic " + t.name + ": a buffer of " +
+                                            std::to_string(view.size()) +
+                                            " bytes is not a whole number of " +
+                                            std::to_string(item_size) + "-byte payloads");
+  }
+  const std::size_t n = view.size() / item_size;
+  std::size_t done = 0;
+  PublishStatus st = PublishStatus::kOk;
+  Bus& b = *bus_;
+  {
+    pyb::gil_scoped_release release;  // the buffer stays exported (held) meanwhile
+    for (; done < n; ++done) {
+      st = b.publish(t.id, view.data() + done * item_size, item_size, priority);
+      if (st != PublishStatus::kOk) break;
+    }
+  }
+  raise_if_misuse(st, t.name, item_size);
+  return done;
+}
+
+void PyBus::defer(pyb::error_already_set&& e) {
+  if (!deferred_) deferred_.emplace(std::move(e));
+  if (bus_) bus_->stop();
+}
+
+void PyBus::raise_deferred() {
+  if (!deferred_) return;
+  pyb::error_already_set e = std::move(*deferred_);
+  deferred_.reset();
+  throw e;
+}
+
+Handler PyBus::make_handler(pyb::object fn) {
+  require_callable(fn, "handler");
+  auto cb = std::make_shared<PyCallable>(std::move(fn));
+  return [cb, self = this](const EventView& v) {
+    std::string failure;
+    {
+      pyb::gil_scoped_acquire gil;
+      pyb::object ev = pyb::cast(PyEvent::borrowed(v));
+      try {
+        cb->fn(ev);
+      } catch (pyb::error_already_set& e) {
+        failure = describe(e);
+        if (e.matches(PyExc_KeyboardInterrupt) || e.matches(PyExc_SystemExit)) {
+          self->defer(std::move(e));
+        }
+      }
+      ev.cast<PyEvent&>().invalidate();
+    }
+    // Out of the GIL scope: the dispatcher's HandlerIsolation counts it, reports sys.error and
+    // keeps a dead letter, as for a C++ handler that throws.
+    if (!failure.empty()) throw std::runtime_error(failure);
+  };
+}
+
+SubscriptionId PyBus::on(const std::string& pattern, pyb::object handler, const std::string& name,
+                         bool once) {
+  Bus& b = bus();
+  Handler h = make_handler(std::move(handler));
+  HandlerOptions opts;
+  opts.name = name;
+  return once ? unwrap(b.once(pattern, std::move(h), opts))
+              : unwrap(b.on(pattern, std::move(h), opts));
+}
+
+SubscriptionId PyBus::on_any(pyb::object handler, const std::string& name) {
+  Bus& b = bus();
+  Handler h = make_handler(std::move(handler));
+  HandlerOptions opts;
+  opts.name = name;
+  return unwrap(b.on_any(std::move(h), opts));
+}
+
+void PyBus::off(SubscriptionId id) {
+  Bus& b = bus();
+  unwrap(b.off(id));
+}
+
+SubscriptionId PyBus::on_health(pyb::object handler) {
+  Bus& b = bus();
+  require_callable(handler, "health handler");
+  auto cb = std::make_shared<PyCallable>(std::move(handler));
+  return unwrap(b.on_health([cb, self = this](const sys::AgentHealthChange& c) {
+    pyb::gil_scoped_acquire gil;
+    pyb::dict d;
+    d["agent"] = std::string(catalog::symbol_view(c.agent));
+    d["agent_index"] = c.agent_index;
+    d["bus_wide"] = c.agent_index == sys::kBusWide;
+    d["old_state"] = std::string(sys::health_name(c.old_state));
+    d["new_state"] = std::string(sys::health_name(c.new_state));
+    d["text"] = std::string(catalog::symbol_view(c.text));
+    d["heartbeat_age_ns"] = c.heartbeat_age_ns;
+    try {
+      cb->fn(d);
+    } catch (pyb::error_already_set& e) {
+      const std::string failure = describe(e);
+      if (e.matches(PyExc_KeyboardInterrupt) || e.matches(PyExc_SystemExit)) {
+        self->defer(std::move(e));
+      }
+      throw std::runtime_error(failure);
+    }
+  }));
+}
+
+SubscriptionId PyBus::on_backpressure(pyb::object handler) {
+  Bus& b = bus();
+  require_callable(handler, "backpressure handler");
+  auto cb = std::make_shared<PyCallable>(std::move(handler));
+  return unwrap(b.on_backpressure([cb, self = this](Priority ring, sys::BackpressureLevel level) {
+    pyb::gil_scoped_acquire gil;
+    try {
+      cb->fn(ring, std::string(sys::backpressure_level_name(level)));
+    } catch (pyb::error_already_set& e) {
+      const std::string failure = describe(e);
+      if (e.matches(PyExc_KeyboardInterrupt) || e.matches(PyExc_SystemExit)) {
+        self->defer(std::move(e));
+      }
+      throw std::runtime_error(failure);
+    }
+  }));
+}
+
+void PyBus::on_gap(pyb::object handler) {
+  Bus& b = bus();
+  require_callable(handler, "gap handler");
+  auto cb = std::make_shared<PyCallable>(std::move(handler));
+  b.on_gap([cb](Priority ring, std::uint64_t missed) {
+    pyb::gil_scoped_acquire gil;
+    try {
+      cb->fn(ring, missed);
+    } catch (pyb::error_already_set& e) {
+      PyErr_WriteUnraisable(cb->fn.ptr());
+    }
+  });
+}
+
+PyEvent PyBus::wait_for(const std::string& pattern, std::optional<double> timeout_s,
+                        pyb::object predicate) {
+  Bus& b = bus();
+  const auto timeout = seconds_to_ns(timeout_s.value_or(1e9));
+  std::function<bool(const EventView&)> pred;
+  std::shared_ptr<PyCallable> cb;
+  if (!predicate.is_none()) {
+    require_callable(predicate, "predicate");
+    cb = std::make_shared<PyCallable>(std::move(predicate));
+    pred = [cb, self = this](const EventView& v) {
+      pyb::gil_scoped_acquire gil;
+      pyb::object ev = pyb::cast(PyEvent::borrowed(v));
+      bool r = false;
+      try {
+        r = pyb::bool_(cb->fn(ev));
+      } catch (pyb::error_already_set& e) {
+        // A predicate that raises ends the wait; its exception is raised by wait_for.
+        self->defer(std::move(e));
+        r = true;
+      }
+      ev.cast<PyEvent&>().invalidate();
+      return r;
+    };
+  }
+  Result<OwnedEvent> r = make_error(Errc::kState, "");
+  {
+    Dispatching d(*this);
+    pyb::gil_scoped_release release;
+    r = b.wait_for(pattern, timeout, std::move(pred));
+  }
+  raise_deferred();
+  return PyEvent::owned(unwrap(std::move(r)));
+}
+
+std::size_t PyBus::poll(std::size_t max_events) {
+  Bus& b = bus();
+  std::size_t n = 0;
+  {
+    Dispatching d(*this);
+    pyb::gil_scoped_release release;
+    n = b.poll(max_events);
+  }
+  raise_deferred();
+  return n;
+}
+
+std::size_t PyBus::poll_wait(std::size_t max_events, double timeout_s) {
+  Bus& b = bus();
+  const auto timeout = seconds_to_ns(timeout_s);
+  std::size_t n = 0;
+  {
+    Dispatching d(*this);
+    pyb::gil_scoped_release release;
+    n = b.poll_wait(max_events, timeout);
+  }
+  raise_deferred();
+  return n;
+}
+
+void PyBus::run_for(double seconds) {
+  Bus& b = bus();
+  const auto deadline = std::chrono::steady_clock::now() + seconds_to_ns(seconds);
+  // Slices of at most 100 ms, so Ctrl-C (a Python signal handler) is seen between them.
+  while (true) {
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::nanoseconds(0)) break;
+    {
+      Dispatching d(*this);
+      pyb::gil_scoped_release release;
+      b.run_for(std::min<std::chrono::nanoseconds>(left, std::chrono::milliseconds(100)));
+    }
+    raise_deferred();
+    if (PyErr_CheckSignals() != 0) throw pyb::error_already_set();
+    if (stop_requested_.exchange(false)) break;
+  }
+}
+
+void PyBus::run() {
+  Bus& b = bus();
+  while (true) {
+    {
+      Dispatching d(*this);
+      pyb::gil_scoped_release release;
+      b.run_for(std::chrono::milliseconds(100));
+    }
+    raise_deferred();
+    if (PyErr_CheckSignals() != 0) throw pyb::error_already_set();
+    if (stop_requested_.exchange(false)) break;
+  }
+}
+
+void PyBus::stop() noexcept {
+  stop_requested_.store(true);
+  if (bus_) bus_->stop();
+}
+
+std::vector<PyEvent> PyBus::history(const std::string& pattern, std::size_t limit) {
+  auto events = unwrap(bus().history(pattern, limit));
+  std::vector<PyEvent> out;
+  out.reserve(events.size());
+  for (OwnedEvent& e : events) out.push_back(PyEvent::owned(std::move(e)));
+  return out;
+}
+
+pyb::dict PyBus::stats() {
+  return stats_dict(unwrap(read_stats(bus())));
+}
+
+pyb::dict PyBus::status() {
+  return snapshot_dict(unwrap(inspect_bus(bus().bus_name())));
+}
+
+pyb::list PyBus::dead_letters() {
+  pyb::list l;
+  for (const DeadLetter& d : unwrap(list_dead_letters(bus()))) l.append(dead_letter_dict(d));
+  return l;
+}
+
+std::string PyBus::bus_name() const {
+  return bus_ ? bus_->bus_name() : std::string();
+}
+std::string PyBus::agent_name() const {
+  return bus_ ? bus_->agent_name() : std::string();
+}
+std::uint32_t PyBus::agent_index() const {
+  return bus_ ? bus_->agent_index() : 0;
+}
+std::uint64_t PyBus::events_missed() const {
+  return bus_ ? bus_->events_missed() : 0;
+}
+void PyBus::heartbeat() {
+  bus().heartbeat();
+}
+
+void PyBus::create_barrier(const std::string& name, const std::vector<std::string>& participants,
+                           double timeout_s) {
+  unwrap(shmbus::create_barrier(bus(), name, participants, seconds_to_ns(timeout_s)));
+}
+
+void PyBus::remove_barrier(const std::string& name) {
+  unwrap(shmbus::remove_barrier(bus(), name));
+}
+
+std::vector<pyb::dict> PyBus::list_barriers() {
+  std::vector<pyb::dict> out;
+  for (const BarrierStatus& s : unwrap(shmbus::list_barriers(bus()))) {
+    out.push_back(barrier_status_dict(s));
+  }
+  return out;
+}
+
+// ---- PyBarrier --------------------------------------------------------------------------------
+
+PyBarrier::PyBarrier(pyb::object bus_obj, PyBus& bus, Barrier&& b)
+    : bus_obj_(std::move(bus_obj)), bus_(&bus), b_(std::move(b)) {
+  bus_->add_barrier(this);
+}
+
+PyBarrier::~PyBarrier() {
+  bus_->drop_barrier(this);
+  b_.reset();
+}
+
+Barrier& PyBarrier::b() {
+  if (!b_) raise_error(Errc::kState, "barrier handle is closed (its bus was closed)");
+  return *b_;
+}
+
+std::string PyBarrier::name() {
+  return b().name();
+}
+bool PyBarrier::is_participant() {
+  return b().is_participant();
+}
+bool PyBarrier::is_waiter() {
+  return b().is_waiter();
+}
+std::uint64_t PyBarrier::round() {
+  return b().round();
+}
+
+std::string PyBarrier::arrive(pyb::handle signal, std::optional<std::uint64_t> generation) {
+  Barrier& h = b();
+  BufferView view(signal);
+  std::span<const std::byte> bytes(view.data(), view.size());
+  const ArriveStatus st = generation ? h.arrive(bytes, *generation) : h.arrive(bytes);
+  return std::string(arrive_status_name(st));
+}
+
+std::uint64_t PyBarrier::wait_open(double timeout_s) {
+  Barrier& h = b();
+  const auto timeout = seconds_to_ns(timeout_s);
+  Result<std::uint64_t> r = make_error(Errc::kState, "");
+  {
+    pyb::gil_scoped_release release;
+    r = h.wait_open(timeout);
+  }
+  return unwrap(std::move(r));
+}
+
+void PyBarrier::become_waiter() {
+  unwrap(b().become_waiter());
+}
+
+pyb::dict PyBarrier::wait(double timeout_s) {
+  Barrier& h = b();
+  const auto timeout = seconds_to_ns(timeout_s);
+  Result<BarrierRound> r = make_error(Errc::kState, "");
+  {
+    pyb::gil_scoped_release release;
+    r = h.wait(timeout);
+  }
+  BarrierRound round = unwrap(std::move(r));
+  pyb::dict d;
+  d["barrier"] = round.barrier;
+  d["generation"] = round.generation;
+  d["complete"] = round.complete;
+  d["participants"] = round.participants;
+  pyb::list signals;
+  for (const BarrierSignal& s : round.signals) {
+    pyb::dict sd;
+    sd["participant"] = s.participant;
+    sd["index"] = s.index;
+    sd["signal"] = pyb::bytes(reinterpret_cast<const char*>(s.bytes.data()), s.bytes.size());
+    sd["arrive_mono_ns"] = s.arrive_mono_ns;
+    signals.append(sd);
+  }
+  d["signals"] = signals;
+  d["missing"] = str_list(round.missing);
+  d["dropped"] = str_list(round.dropped);
+  d["skipped"] = round.skipped;
+  d["closed_here"] = round.closed_here;
+  return d;
+}
+
+pyb::dict PyBarrier::status() {
+  return barrier_status_dict(unwrap(b().status()));
+}
+
+// ---- dicts of status structs ------------------------------------------------------------------
+
+pyb::dict barrier_status_dict(const BarrierStatus& s) {
+  pyb::dict d;
+  d["name"] = s.name;
+  d["generation"] = s.generation;
+  d["participants"] = s.participants;
+  d["arrived"] = s.arrived;
+  d["missing"] = str_list(s.missing);
+  d["dropped"] = str_list(s.dropped);
+  d["completed"] = s.completed;
+  d["timed_out"] = s.timed_out;
+  d["late"] = s.late;
+  d["drops"] = s.drops;
+  d["waiter"] = s.waiter;
+  d["waiter_alive"] = s.waiter_alive;
+  d["timeout_s"] = static_cast<double>(s.timeout.count()) / 1e9;
+  return d;
+}
+
+pyb::dict stats_dict(const BusStats& s) {
+  pyb::dict d;
+  pyb::list agents;
+  for (const AgentStats& a : s.agents) {
+    pyb::dict ad;
+    ad["index"] = a.index;
+    ad["name"] = a.name;
+    ad["pid"] = a.pid;
+    ad["published"] = a.published;
+    ad["delivered"] = a.delivered;
+    ad["shed"] = a.shed;
+    ad["dropped"] = a.dropped;
+    ad["handler_failures"] = a.handler_failures;
+    ad["dead_lettered"] = a.dead_lettered;
+    ad["handler_slow"] = a.handler_slow;
+    ad["handlers_unsubscribed"] = a.handlers_unsubscribed;
+    ad["latency_p50_ns"] = a.latency.percentile_ns(0.5);
+    ad["latency_p99_ns"] = a.latency.percentile_ns(0.99);
+    agents.append(ad);
+  }
+  d["agents"] = agents;
+  pyb::list topics;
+  for (const TopicStats& t : s.topics) {
+    pyb::dict td;
+    td["id"] = t.id;
+    td["name"] = t.name;
+    td["payload_size"] = t.payload_size;
+    td["published"] = t.totals.published;
+    td["delivered"] = t.totals.delivered;
+    td["failed"] = t.totals.failed;
+    td["dead_lettered"] = t.totals.dead_lettered;
+    td["subscribers"] = t.subscribers;
+    topics.append(td);
+  }
+  d["topics"] = topics;
+  d["dead_letters_written"] = s.dead_letters_written;
+  d["dead_letters_dropped"] = s.dead_letters_dropped;
+  return d;
+}
+
+pyb::dict snapshot_dict(const BusSnapshot& s) {
+  pyb::dict d;
+  d["bus"] = s.bus_name;
+  d["health"] = std::string(sys::health_name(s.bus_health));
+  d["supervisor_pid"] = s.supervisor_pid;
+  d["supervisor_alive"] = s.supervisor_alive;
+  d["agents_recovered"] = s.agents_recovered;
+  d["agents_untethered"] = s.agents_untethered;
+  d["claims_padded"] = s.claims_padded;
+  pyb::list rings;
+  for (const RingSnapshot& r : s.rings) {
+    pyb::dict rd;
+    rd["priority"] = std::string(priority_name(r.priority));
+    rd["capacity"] = r.capacity;
+    rd["tail"] = r.tail;
+    rd["fill"] = r.fill;
+    rd["level"] = std::string(sys::backpressure_level_name(r.level));
+    rings.append(rd);
+  }
+  d["rings"] = rings;
+  pyb::list agents;
+  for (const AgentSnapshot& a : s.agents) {
+    pyb::dict ad;
+    ad["index"] = a.index;
+    ad["name"] = a.name;
+    ad["pid"] = a.pid;
+    ad["alive"] = a.alive;
+    ad["health"] = std::string(sys::health_name(a.health));
+    ad["handler_errors"] = a.handler_errors;
+    ad["published"] = AgentSnapshot::total(a.published);
+    ad["delivered"] = AgentSnapshot::total(a.delivered);
+    ad["last_error"] = a.last_error;
+    agents.append(ad);
+  }
+  d["agents"] = agents;
+  pyb::list barriers;
+  for (const BarrierStatus& b : s.barriers) barriers.append(barrier_status_dict(b));
+  d["barriers"] = barriers;
+  return d;
+}
+
+pyb::dict dead_letter_dict(const DeadLetter& l) {
+  pyb::dict d;
+  d["index"] = l.index;
+  d["topic"] = l.topic_name;
+  d["priority"] = l.priority;
+  d["producer"] = l.id.producer;
+  d["sequence"] = l.id.sequence;
+  d["failing_agent"] = l.failing_agent;
+  d["handler"] = l.handler;
+  d["reason"] = l.reason;
+  d["payload"] = pyb::bytes(reinterpret_cast<const char*>(l.payload.data()), l.payload.size());
+  return d;
+}
+
+}  // namespace shmbus::py

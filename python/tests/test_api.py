@@ -1,0 +1,304 @@
+"""The Python API on an embedded bus (one process): verbs, zero-copy views, NumPy, errors,
+handler isolation, asyncio and the GIL."""
+
+import asyncio
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import shmbus
+
+
+def quote(i):
+    return {"symbol": f"SYM{i % 7}", "venue": "XNAS", "bid_price_e9": 100_000_000_000 + i,
+            "ask_price_e9": 100_250_000_000 + i, "bid_qty": i, "ask_qty": -3 * i,
+            "exchange_time_ns": i * 1000, "recv_mono_ns": 0, "seq": i,
+            "bid_orders": i % 1000, "ask_orders": 0xFFFFFFFF - i}
+
+
+def test_on_once_on_any_patterns_and_off(embedded):
+    seen = {"exact": [], "prefix": [], "once": [], "any": []}
+    s_exact = embedded.on("md.quote.ESZ6", lambda e: seen["exact"].append(e.sequence))
+    embedded.on("md.quote.*", lambda e: seen["prefix"].append(e.topic_name))
+    embedded.once("md.*", lambda e: seen["once"].append(e.topic_name))
+    embedded.on_any(lambda e: seen["any"].append(e.topic_name))
+    for t in ("md.quote.ESZ6", "md.quote.NQZ6", "md.trade.ESZ6"):
+        assert embedded.publish(t, quote(1) if "quote" in t else {"qty": 1})
+    embedded.poll()
+    embedded.off(s_exact)
+    embedded.publish("md.quote.ESZ6", quote(2))
+    embedded.poll()
+    assert seen["exact"] == [1]
+    assert seen["prefix"] == ["md.quote.ESZ6", "md.quote.NQZ6", "md.quote.ESZ6"]
+    assert seen["once"] == ["md.quote.ESZ6"]
+    assert [t for t in seen["any"] if not t.startswith("sys.")] == [
+        "md.quote.ESZ6", "md.quote.NQZ6", "md.trade.ESZ6", "md.quote.ESZ6"]
+    with pytest.raises(shmbus.Error) as e:
+        embedded.off(s_exact)
+    assert e.value.code == "not_found"
+
+
+def test_dict_payload_round_trips_through_the_field_list(embedded):
+    got = []
+    embedded.on("md.quote.*", lambda e: got.append(e.decode()))
+    embedded.publish("md.quote.X", quote(41))
+    embedded.poll()
+    assert got == [quote(41)]
+    assert shmbus.decode("md.quote", shmbus.encode("md.quote", quote(5))) == quote(5)
+
+
+def test_handler_view_is_zero_copy_and_released_after_the_handler(embedded):
+    kept = {}
+
+    def h(e):
+        kept["event"], kept["view"], kept["copy"] = e, e.payload, e.copy()
+        assert kept["view"].readonly and len(kept["view"]) == 88
+        kept["bytes"] = bytes(e.payload)
+
+    embedded.on("md.quote.*", h)
+    embedded.publish("md.quote.X", quote(7))
+    embedded.poll()
+    with pytest.raises(ValueError):  # the memoryview was released
+        kept["view"][0]
+    with pytest.raises(shmbus.Error) as e:
+        kept["event"].payload
+    assert e.value.code == "state" and "copy()" in str(e.value)
+    assert kept["event"].sequence == 1  # metadata stays readable
+    assert bytes(kept["copy"].payload) == kept["bytes"]
+    assert kept["copy"].decode() == quote(7)
+
+
+def test_numpy_dtype_batch_publish_and_as_numpy(embedded):
+    dt = shmbus.dtype("md.quote")
+    assert dt.itemsize == 88 and dt.names[:3] == ("symbol", "venue", "bid_price_e9")
+    arr = np.zeros(500, dtype=dt)
+    arr["seq"] = np.arange(500)
+    arr["symbol"] = b"ESZ6"
+    arr["ask_qty"] = -np.arange(500)
+    got = []
+    embedded.on("md.quote.*", lambda e: got.append(e.as_numpy()[0][["seq", "ask_qty"]].item()))
+    assert embedded.publish_batch("md.quote.ESZ6", arr) == 500
+    while embedded.poll():
+        pass
+    assert got == [(i, -i) for i in range(500)]
+    # A memoryview of raw payloads is a batch too.
+    assert embedded.publish_batch("md.quote.ESZ6", memoryview(arr.tobytes())) == 500
+
+
+def test_wait_for_with_predicate_and_timeout(embedded):
+    embedded.on("md.quote.*", lambda e: None)  # reading the ring from here on
+    for i in range(5):
+        embedded.publish("md.quote.ESZ6", quote(i))
+    ev = embedded.wait_for("md.quote.*", 1.0, lambda e: e.decode()["seq"] == 3)
+    assert ev.decode()["seq"] == 3 and ev.valid
+    t0 = time.monotonic()
+    with pytest.raises(shmbus.TimeoutError) as e:
+        embedded.wait_for("nothing.here", 0.05)
+    assert e.value.code == "timeout" and isinstance(e.value, TimeoutError)
+    assert time.monotonic() - t0 < 2
+
+
+def test_history_returns_owned_copies_in_order(embedded):
+    for i in range(10):
+        embedded.publish("md.quote.ESZ6", quote(i))
+    h = embedded.history("md.quote.*", 4)
+    assert [e.decode()["seq"] for e in h] == [6, 7, 8, 9]
+
+
+def test_raising_handler_is_isolated_error_event_dead_letter_others_run(embedded):
+    errors, others = [], []
+
+    def bad(e):
+        raise ValueError("bad quote " + str(e.sequence))
+
+    embedded.on("md.quote.*", bad, name="py.bad")
+    embedded.on("md.quote.*", lambda e: others.append(e.sequence))
+    embedded.on("sys.error", lambda e: errors.append(e.decode()))
+    embedded.publish("md.quote.ESZ6", quote(1))
+    embedded.publish("md.quote.ESZ6", quote(2))
+    for _ in range(5):
+        embedded.poll()
+    assert others == [1, 2]
+    assert [x["handler"] for x in errors][:2] == ["py.bad", "py.bad"]
+    assert errors[0]["message"].startswith("ValueError: bad quote 1")
+    letters = embedded.dead_letters()
+    assert [d["reason"] for d in letters] == ["ValueError: bad quote 1", "ValueError: bad quote 2"]
+    assert letters[0]["payload"] == shmbus.encode("md.quote", quote(1))
+    me = [a for a in embedded.stats()["agents"] if a["name"] == "py-main"][0]
+    assert me["handler_failures"] == 2 and me["dead_lettered"] == 2
+
+
+def test_keyboard_interrupt_in_a_handler_stops_dispatch_and_is_raised(embedded):
+    def h(e):
+        raise KeyboardInterrupt
+
+    embedded.on("md.quote.*", h)
+    embedded.publish("md.quote.ESZ6", quote(1))
+    with pytest.raises(KeyboardInterrupt):
+        embedded.run_for(5.0)
+
+
+def test_bad_input_raises_clear_errors(embedded, bus_name):
+    with pytest.raises(shmbus.Error) as e:
+        shmbus.attach(bus_name + "-missing", "x")
+    assert e.value.code == "not_found" and "does not exist" in str(e.value)
+    with pytest.raises(shmbus.Error) as e:
+        shmbus.attach("bad name!", "x")
+    assert e.value.code == "invalid_argument"
+    with pytest.raises(shmbus.Error) as e:
+        embedded.publish("md.quote.ESZ6", b"\0" * 87)
+    assert e.value.code == "invalid_argument" and "87 bytes" in str(e.value)
+    with pytest.raises(shmbus.Error) as e:
+        embedded.publish("md.quote.ESZ6", {"bid_prise_e9": 1})
+    assert "unknown field 'bid_prise_e9'" in str(e.value)
+    with pytest.raises(shmbus.Error) as e:
+        embedded.publish("md.quote.ESZ6", {"bid_orders": -1})
+    assert "out of range" in str(e.value)
+    with pytest.raises(shmbus.Error) as e:
+        embedded.publish("md.quote.ESZ6", {"symbol": "X" * 40})
+    assert "longer than" in str(e.value)
+    with pytest.raises(shmbus.Error) as e:
+        embedded.publish("user.raw", b"\0" * 10_000)
+    assert e.value.code == "too_large"
+    with pytest.raises(TypeError, match="callable"):
+        embedded.on("md.*", 42)
+    with pytest.raises(TypeError, match="payload"):
+        embedded.publish("user.raw", 3.5)
+    with pytest.raises(shmbus.Error) as e:
+        embedded.on("md.**", lambda e: None)
+    assert e.value.code == "invalid_argument"
+    # Nothing was lost by the refused calls: the next good publish is the first event.
+    got = []
+    embedded.on("md.quote.*", lambda e: got.append(e.sequence))
+    embedded.publish("md.quote.ESZ6", quote(1))
+    embedded.poll()
+    assert got == [1]
+    embedded.close()
+    for call in (lambda: embedded.publish("md.quote.ESZ6", quote(1)),
+                 lambda: embedded.on("x", print), lambda: embedded.poll()):
+        with pytest.raises(shmbus.Error) as e:
+            call()
+        assert e.value.code == "state" and "closed" in str(e.value)
+
+
+def test_gil_is_released_while_the_dispatcher_waits(embedded):
+    """A counting thread makes progress while the main thread waits in the dispatcher."""
+    def count_for(seconds, stop_evt=None):
+        n, end = 0, time.monotonic() + seconds
+        while time.monotonic() < end:
+            n += 1
+        return n
+
+    baseline = count_for(0.3)
+    result = {}
+    t = threading.Thread(target=lambda: result.setdefault("n", count_for(0.3)))
+    t.start()
+    with pytest.raises(shmbus.TimeoutError):
+        embedded.wait_for("never.published", 0.4)
+    embedded.poll_wait(1, 0.01)
+    t.join()
+    # With the GIL held by a blocked dispatcher the counter would stay near zero.
+    assert result["n"] > 0.3 * baseline, (result["n"], baseline)
+    print(f"GIL: counter thread made {result['n'] / baseline:.0%} of its solo progress")
+
+
+def test_asyncio_next_event_and_async_iterator(embedded, bus_name):
+    producer = shmbus.attach(bus_name, "py-producer")
+
+    async def main():
+        async def publish_later(first, last):
+            await asyncio.sleep(0.05)
+            for i in range(first, last):
+                producer.publish("md.quote.A", quote(i))
+
+        # next_event subscribes for its own wait; the iterator for as long as it runs.
+        task = asyncio.create_task(publish_later(0, 1))
+        first = await embedded.next_event("md.quote.*", timeout=5)
+        await task
+
+        async def collect():
+            seqs = []
+            async for ev in shmbus.events(embedded, "md.quote.*"):
+                seqs.append(ev.decode()["seq"])
+                if len(seqs) == 4:
+                    return seqs
+
+        collector = asyncio.create_task(collect())
+        await publish_later(1, 5)
+        return first.decode()["seq"], await collector
+
+    first, rest = asyncio.run(asyncio.wait_for(main(), 20))
+    assert (first, rest) == (0, [1, 2, 3, 4])
+    producer.close()
+
+
+def test_barrier_round_between_python_agents(embedded, bus_name):
+    a = shmbus.attach(bus_name, "py-a")
+    b = shmbus.attach(bus_name, "py-b")
+    embedded.create_barrier("vote", ["py-a", "py-b"], 5.0)
+    waiter = embedded.barrier("vote")
+    waiter.become_waiter()
+    ha, hb = a.barrier("vote"), b.barrier("vote")
+    assert ha.is_participant and ha.arrive(b"A" * 8) == "accepted"
+    assert hb.arrive(b"B" * 8) == "accepted"
+    r = waiter.wait(5.0)
+    assert r["complete"] and [s["signal"] for s in r["signals"]] == [b"A" * 8, b"B" * 8]
+    assert ha.arrive(b"late", r["generation"]) == "late"
+    assert embedded.list_barriers()[0]["completed"] == 1
+    a.close()
+    with pytest.raises(shmbus.Error) as e:
+        ha.arrive(b"x")
+    assert e.value.code == "state"
+    b.close()
+
+
+def test_publish_takes_keywords_and_rejects_bad_arguments(embedded):
+    got = []
+    embedded.on("user.kw", lambda e: got.append((e.priority, e.bytes())))
+    assert embedded.publish(topic="user.kw", payload=b"ab", priority=shmbus.Priority.HIGH)
+    embedded.poll()
+    assert got == [(shmbus.Priority.HIGH, b"ab")]
+    with pytest.raises(TypeError, match="missing"):
+        embedded.publish("user.kw")
+    with pytest.raises(TypeError, match="Priority"):
+        embedded.publish("user.kw", b"x", "high")
+    with pytest.raises(TypeError, match="unexpected"):
+        embedded.publish("user.kw", b"x", prio=1)
+
+
+def test_a_copied_events_view_keeps_the_copy_alive(embedded):
+    copies = []
+    embedded.on("md.quote.*", lambda e: copies.append(e.copy()))
+    embedded.publish("md.quote.ESZ6", quote(9))
+    embedded.poll()
+    view = copies.pop().payload  # the only reference to the copy is now its view
+    import gc
+    gc.collect()
+    assert isinstance(view.obj, shmbus.Event)  # the view holds its exporter, the copy
+    assert view.readonly and shmbus.decode("md.quote", view) == quote(9)
+    arr = embedded.history("md.quote.*", 1)[0].as_numpy()  # a temporary Event's NumPy view
+    gc.collect()
+    assert int(arr["seq"][0]) == 9
+
+
+def test_a_handler_raising_n_times_in_a_row_is_unsubscribed(bus_name):
+    bus = shmbus.create(bus_name + "-n", "py-n", max_handler_failures=3)
+    calls, errors = [], []
+
+    def bad(e):
+        calls.append(e.sequence)
+        raise RuntimeError("always")
+
+    bus.on("user.n", bad, name="py.always")
+    bus.on("sys.error", lambda e: errors.append(e.decode()["kind"]))
+    for _ in range(6):
+        bus.publish("user.n", b"x")
+    for _ in range(5):
+        bus.poll()
+    assert calls == [1, 2, 3]  # removed after the third failure in a row
+    me = [a for a in bus.stats()["agents"] if a["name"] == "py-n"][0]
+    assert me["handler_failures"] == 3 and me["handlers_unsubscribed"] == 1
+    assert len(errors) >= 4  # three failures and the unsubscribe notice
+    bus.close()
