@@ -54,6 +54,10 @@ void store_integer(const catalog::CatalogEntry& entry, const FieldDesc& f, pyb::
       bad_field(entry, f.name,
                 std::string(pyb::str(value)) + " is out of range of uint" + std::to_string(bits));
     }
+    if (f.is_enum && v > f.enum_last) {  // the same range check as the CLI's
+      bad_field(entry, f.name,
+                "is an enum of 0.." + std::to_string(f.enum_last) + ", not " + std::to_string(v));
+    }
     std::memcpy(p, &v, f.size);
   }
 }

@@ -157,6 +157,9 @@ def test_bad_input_raises_clear_errors(embedded, bus_name):
         embedded.publish("md.quote.ESZ6", {"bid_orders": -1})
     assert "out of range" in str(e.value)
     with pytest.raises(shmbus.Error) as e:
+        embedded.publish("order.new", {"client_order_id": 1, "qty": 5, "side": 99})
+    assert "enum of 0..2, not 99" in str(e.value)
+    with pytest.raises(shmbus.Error) as e:
         embedded.publish("md.quote.ESZ6", {"symbol": "X" * 40})
     assert "longer than" in str(e.value)
     with pytest.raises(shmbus.Error) as e:
