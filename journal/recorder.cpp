@@ -6,10 +6,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <thread>
+#include <tuple>
 
 #include <spdlog/spdlog.h>
 
@@ -61,6 +64,30 @@ struct Recorder::Impl {
   StatsBlock* block = nullptr;
   std::atomic<bool> stopping{false};
   Result<void> failure;
+  // Resume: the last journaled sequence per (producer, epoch, priority), checked for the first
+  // events only (the rings' history), then dropped.
+  std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint8_t>, std::uint64_t> journaled;
+  std::uint64_t dedupe_left = 0;
+
+  Result<void> load_journaled(std::uint64_t history_events) {
+    auto reader = Reader::open(opts.journal.dir);
+    if (!reader) return reader.error();
+    const auto& files = reader->files();
+    if (files.size() >= 2) {
+      if (auto r = reader->seek_event(files[files.size() - 2].first_event_id); !r) return r;
+    }
+    Record rec;
+    for (;;) {
+      auto got = reader->next(rec);
+      if (!got) return got.error();
+      if (!*got) break;
+      auto& last = journaled[{rec.meta.producer, rec.meta.producer_epoch,
+                              static_cast<std::uint8_t>(rec.meta.priority)}];
+      last = std::max(last, rec.meta.producer_seq);
+    }
+    dedupe_left = journaled.empty() ? 0 : history_events;
+    return {};
+  }
 
   ~Impl() {
     if (block != nullptr) ::munmap(block, sizeof(StatsBlock));
@@ -79,6 +106,16 @@ struct Recorder::Impl {
 
   void on_event(const EventView& e) {
     if (!opts.priorities[index_of(e.priority)]) return;
+    if (dedupe_left != 0) {
+      --dedupe_left;
+      const auto it = journaled.find(
+          {e.id.producer, e.id.producer_epoch, static_cast<std::uint8_t>(e.priority)});
+      if (it != journaled.end() && e.id.sequence <= it->second) {
+        ++st.duplicates_skipped;
+        return;
+      }
+      if (dedupe_left == 0) journaled.clear();
+    }
     RecordMeta m;
     m.topic = e.topic_name;
     m.priority = e.priority;
@@ -144,9 +181,16 @@ Result<Recorder> Recorder::open(const RecorderOptions& options) {
   agent.wait = WaitStrategy::kBlock;
   agent.handler_budget = std::chrono::nanoseconds(0);  // a disk may stall; not a slow handler
   agent.max_handler_failures = 0;
+  agent.start_from_history = options.resume_from_history;
   auto b = Bus::attach(options.bus, agent);
   if (!b) return b.error();
   impl->bus.emplace(std::move(*b));
+  if (options.resume_from_history) {
+    // The writer is open (recovered); read what it holds before events arrive.
+    const auto& c = impl->bus->config();
+    const std::uint64_t history = std::uint64_t{c.history_depth} * kPriorityCount;
+    if (auto r = impl->load_journaled(history); !r) return r.error();
+  }
   Impl* self = impl.get();
   for (const auto& p : options.topics) {
     auto sub = impl->bus->on(

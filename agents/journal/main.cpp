@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   CLI::App app{"shmbus-journal: append a bus's events to a journal directory"};
   journal::RecorderOptions o;
   o.agent_name = "journal";
+  o.resume_from_history = true;  // a restarted agent picks up what it missed from ring history
   std::string sync = "none", backpressure = "hold", priorities = "critical,high,normal,low";
   std::uint64_t file_mb = 64, retain_mb = 0, retain_hours = 0;
   app.add_option("--bus", o.bus, "bus name")->required();
@@ -38,11 +39,14 @@ int main(int argc, char** argv) {
   app.add_option("--retain-mb", retain_mb, "delete the oldest files beyond (0 = keep all)");
   app.add_option("--retain-hours", retain_hours, "delete files older (0 = keep all)");
   app.add_option("--backpressure", backpressure, "hold (default) or shed");
+  bool fresh = false;
+  app.add_flag("--no-resume", fresh, "do not start from the rings' history");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 1;
   }
+  if (fresh) o.resume_from_history = false;
   o.journal.file_bytes = file_mb << 20;
   o.journal.retain_bytes = retain_mb << 20;
   o.journal.retain_age = std::chrono::hours(retain_hours);

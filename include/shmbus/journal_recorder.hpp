@@ -32,6 +32,11 @@ struct RecorderOptions {
   std::vector<std::string> topics{"*"};  ///< patterns: name, prefix.* or *
   std::array<bool, kPriorityCount> priorities{true, true, true, true};
   Backpressure backpressure = Backpressure::kHold;
+  /// Start with the history each ring keeps (BusConfig::history_depth) and skip the events the
+  /// journal already holds (same producer, epoch, priority and a sequence not above the last
+  /// journaled one): a journal agent restarted after a kill picks up what was published while
+  /// it was down, as far as the rings' history reaches. Off for a new recording.
+  bool resume_from_history = false;
   JournalOptions journal;
 };
 
@@ -48,8 +53,9 @@ struct RecorderStats {
   std::uint64_t held_events = 0;  ///< events the journal could not take at once (kHold)
   std::uint64_t held_ns = 0;      ///< time spent holding producers back
   std::array<std::uint64_t, kPriorityCount> shed{};  ///< dropped by kShed, per priority
-  std::uint64_t missed = 0;      ///< ring positions lost while untethered (gap notices)
-  std::uint64_t updated_ns = 0;  ///< CLOCK_REALTIME of the last update
+  std::uint64_t missed = 0;              ///< ring positions lost while untethered (gap notices)
+  std::uint64_t duplicates_skipped = 0;  ///< history events already journaled (resume)
+  std::uint64_t updated_ns = 0;          ///< CLOCK_REALTIME of the last update
 };
 
 class Recorder {
