@@ -441,3 +441,40 @@ TEST(JournalTest, BadRecordArgumentsAreRefusedWithoutWriting) {
   EXPECT_EQ(sp, SyncPolicy::kInterval);
   EXPECT_EQ(iv.count(), 25);
 }
+
+namespace {
+std::uint64_t rss_bytes() {
+  std::ifstream in("/proc/self/statm");
+  std::uint64_t size = 0, resident = 0;
+  in >> size >> resident;
+  return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+}  // namespace
+
+// Bounded: reading a journal maps one file at a time, so resident memory stays within a few
+// files whatever the journal's length (here 24 files of 4 MiB, ~96 MB).
+TEST(JournalTest, ReadingMapsOneFileAtATimeSoMemoryStaysFlat) {
+  TempDir d("flat");
+  JournalOptions o;
+  o.dir = d.path();
+  o.file_bytes = 4 << 20;
+  {
+    auto w = Writer::open(o);
+    ASSERT_TRUE(w) << w.message();
+    const std::vector<std::byte> p(200, std::byte{7});
+    RecordMeta m = meta_of(0, "md.quote.ESZ6");
+    while (w->stats().files_created < 25) ASSERT_EQ(w->append(m, p), AppendStatus::kOk);
+  }
+  const std::uint64_t base = rss_bytes();
+  auto r = Reader::open(d.path());
+  ASSERT_TRUE(r) << r.message();
+  Record rec;
+  std::uint64_t n = 0, peak = base, sum = 0;
+  while (r->next(rec).value()) {
+    sum += static_cast<std::uint64_t>(rec.payload[0]);
+    if (++n % 4096 == 0) peak = std::max(peak, rss_bytes());
+  }
+  EXPECT_GT(n, 24u * (4u << 20) / 288u);
+  EXPECT_EQ(sum, n * 7);
+  EXPECT_LT(peak - base, 3 * o.file_bytes) << "resident grew by " << (peak - base) << " bytes";
+}
