@@ -387,3 +387,67 @@ TEST(JournalAgentTest, KilledAndRestartedJournalMissesNothingAcknowledged) {
       << "journal holds " << kept.size() << " of " << acked.size() << " acknowledged events";
   EXPECT_EQ(kept, acked);
 }
+
+// The supervisor's config starts a journal agent once the bus exists, restarts it after a
+// SIGKILL, and stops it with itself; what is published after the restart is journaled.
+TEST(JournalSupervisorTest, ConfigStartsRestartsAndStopsTheJournalAgent) {
+  TempDir tmp;
+  const std::string dir = tmp.sub("journal");
+  SegmentGuard guard(unique_bus_name("jsup"));
+  const nlohmann::json config = {
+      {"bus", {{"name", guard.name()}, {"ring_capacity", 1024}, {"history_depth", 256}}},
+      {"metrics_address", ""},
+      {"journals", {{{"dir", dir}, {"args", {"--file-mb", "1"}}}}}};
+  {
+    std::ofstream out(tmp.sub("sup.json"));
+    out << config.dump(2);
+  }
+  Child sup = Child::exec(shmbus::testing::bin_dir() + "/agents/supervisor/shmbus-supervisor",
+                          {"--config", tmp.sub("sup.json")});
+  std::uint64_t first = 0;
+  ASSERT_TRUE(shmbus::testing::eventually(
+      [&] {
+        auto st = journal::read_recorder_stats(dir);
+        if (st) first = st->pid;
+        return st && st->pid != 0;
+      },
+      20s));
+  ASSERT_EQ(::kill(static_cast<pid_t>(first), SIGKILL), 0);
+  std::uint64_t second = 0;
+  ASSERT_TRUE(shmbus::testing::eventually(
+      [&] {
+        auto st = journal::read_recorder_stats(dir);
+        if (st) second = st->pid;
+        return st && st->pid != first;
+      },
+      20s))
+      << "the supervisor did not restart its journal agent";
+  auto bus = Bus::attach(guard.name(), {.name = "pub"});
+  ASSERT_TRUE(bus) << bus.message();
+  auto topic = bus->register_topic("order.filled", 8);
+  ASSERT_TRUE(topic);
+  for (std::uint64_t v = 1; v <= 100; ++v) {
+    ASSERT_EQ(bus->publish(*topic, &v, sizeof v), PublishStatus::kOk);
+  }
+  ASSERT_TRUE(shmbus::testing::eventually(
+      [&] {
+        auto st = journal::read_recorder_stats(dir);
+        return st && st->records >= 100;
+      },
+      20s));
+  sup.kill(SIGTERM);
+  EXPECT_EQ(sup.wait(20s), 0);
+  EXPECT_NE(::kill(static_cast<pid_t>(second), 0), 0) << "journal agent left running";
+  auto reader = journal::Reader::open(dir);
+  ASSERT_TRUE(reader) << reader.message();
+  std::vector<std::uint64_t> values;
+  journal::Record r;
+  while (reader->next(r).value()) {
+    if (r.meta.topic != "order.filled") continue;
+    std::uint64_t v = 0;
+    std::memcpy(&v, r.payload.data(), sizeof v);
+    values.push_back(v);
+  }
+  ASSERT_EQ(values.size(), 100u);
+  for (std::uint64_t i = 0; i < 100; ++i) EXPECT_EQ(values[i], i + 1);
+}
