@@ -178,7 +178,7 @@ Result<Recorder> Recorder::open(const RecorderOptions& options) {
   }
   AgentOptions agent;
   agent.name = options.agent_name;
-  agent.wait = WaitStrategy::kBlock;
+  agent.wait = options.wait;
   agent.handler_budget = std::chrono::nanoseconds(0);  // a disk may stall; not a slow handler
   agent.max_handler_failures = 0;
   agent.start_from_history = options.resume_from_history;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "shmbus/config.hpp"
 #include "shmbus/journal.hpp"
 #include "shmbus/priority.hpp"
 #include "shmbus/result.hpp"
@@ -37,6 +38,9 @@ struct RecorderOptions {
   /// journaled one): a journal agent restarted after a kill picks up what was published while
   /// it was down, as far as the rings' history reaches. Off for a new recording.
   bool resume_from_history = false;
+  /// How the recorder's dispatcher waits when no event is ready (a sleeping one costs the
+  /// publisher a FUTEX_WAKE).
+  WaitStrategy wait = WaitStrategy::kBlock;
   JournalOptions journal;
 };
 
