@@ -168,7 +168,8 @@ struct Received {
 /// Replays `dir` onto a fresh bus at `speed`, collecting every event a subscriber there sees.
 std::vector<Received> replay_onto_fresh_bus(const std::string& dir, const std::string& speed,
                                             std::uint64_t expect, const std::string& tmp,
-                                            std::uint64_t& elapsed_ns) {
+                                            std::uint64_t& elapsed_ns,
+                                            const std::vector<std::string>& extra = {}) {
   TestBus tb("jrep");
   std::vector<Received> got;
   if (!tb.bus) return got;
@@ -181,14 +182,16 @@ std::vector<Received> replay_onto_fresh_bus(const std::string& dir, const std::s
   });
   EXPECT_TRUE(sub);
   const std::uint64_t t0 = mono_ns();
-  Child rep = start_cli({"replay", dir, "--bus", tb.name(), "--speed", speed}, tmp + "/rep.out",
-                        tmp + "/rep.err");
+  std::vector<std::string> args{"replay", dir, "--bus", tb.name(), "--speed", speed};
+  args.insert(args.end(), extra.begin(), extra.end());
+  Child rep = start_cli(args, tmp + "/rep.out", tmp + "/rep.err");
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   while (got.size() < expect && std::chrono::steady_clock::now() < deadline) {
     (void)tb.bus->poll_wait(4096, 100ms);
   }
   elapsed_ns = got.empty() ? 0 : got.back().at_ns - t0;
   EXPECT_EQ(rep.wait(20s), 0) << slurp(tmp + "/rep.err");
+  (void)tb.bus->poll();  // anything beyond `expect` (there should be none)
   return got;
 }
 
@@ -450,4 +453,60 @@ TEST(JournalSupervisorTest, ConfigStartsRestartsAndStopsTheJournalAgent) {
   }
   ASSERT_EQ(values.size(), 100u);
   for (std::uint64_t i = 0; i < 100; ++i) EXPECT_EQ(values[i], i + 1);
+}
+
+// --from/--to select by journal time (seek through the sparse index, then stop), --topics by
+// pattern: exactly the md.tick events journaled between two records' times are replayed.
+TEST(JournalCliTest, ReplayWindowAndTopicFilterSelectExactlyThoseEvents) {
+  TempDir tmp;
+  const std::string dir = tmp.sub("journal");
+  ASSERT_NO_FATAL_FAILURE(record_session(dir, 60, 1000us, tmp.sub("")));
+  std::vector<std::pair<std::uint64_t, std::string>> all;  // journal_ns, topic
+  {
+    auto reader = journal::Reader::open(dir);
+    ASSERT_TRUE(reader);
+    journal::Record r;
+    while (reader->next(r).value()) {
+      all.emplace_back(r.journal_ns, std::string(r.meta.topic));
+    }
+  }
+  ASSERT_EQ(all.size(), 60u);
+  const std::uint64_t from = all[15].first, to = all[44].first;
+  std::vector<std::uint64_t> want;  // the i*1000+7 values of md.tick events in [from, to]
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (all[i].first >= from && all[i].first <= to && all[i].second == "md.tick") {
+      want.push_back(i * 1000 + 7);
+    }
+  }
+  ASSERT_GE(want.size(), 15u);
+  std::uint64_t elapsed = 0;
+  const auto got = replay_onto_fresh_bus(
+      dir, "max", want.size(), tmp.sub(""), elapsed,
+      {"--from", std::to_string(from), "--to", std::to_string(to), "--topics", "md.*"});
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    ASSERT_EQ(got[i].topic, "md.tick");
+    std::uint64_t v = 0;
+    std::memcpy(&v, got[i].payload.data(), sizeof v);
+    EXPECT_EQ(v, want[i]) << i;
+  }
+}
+
+TEST(JournalCliTest, ReplayBadArgumentsAreUsageErrors) {
+  TempDir tmp;
+  const std::string dir = tmp.sub("journal");
+  ASSERT_NO_FATAL_FAILURE(record_session(dir, 3, 0us, tmp.sub("")));
+  TestBus tb("jargs");
+  ASSERT_TRUE(tb.bus);
+  for (const auto& bad : std::vector<std::vector<std::string>>{
+           {"--speed", "fast"}, {"--speed", "0x"}, {"--from", "yesterday"}}) {
+    std::vector<std::string> args{"replay", dir, "--bus", tb.name()};
+    args.insert(args.end(), bad.begin(), bad.end());
+    Child c = start_cli(args, tmp.sub("o"), tmp.sub("e"));
+    EXPECT_EQ(c.wait(20s), 1) << bad[0] << " " << bad[1] << ": " << slurp(tmp.sub("e"));
+  }
+  Child nodir =
+      start_cli({"replay", tmp.sub("none"), "--bus", tb.name()}, tmp.sub("o"), tmp.sub("e"));
+  EXPECT_EQ(nodir.wait(20s), 5);
+  EXPECT_NE(slurp(tmp.sub("e")).find("does not exist"), std::string::npos) << slurp(tmp.sub("e"));
 }
