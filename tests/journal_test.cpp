@@ -413,7 +413,8 @@ TEST(JournalTest, CriticalPolicySyncsOnCriticalRecordsOnly) {
   o.sync = SyncPolicy::kCritical;
   auto w = Writer::open(o);
   ASSERT_TRUE(w) << w.message();
-  RecordMeta m = meta_of(0, "order.filled");
+  const std::string topic = "order.filled";  // outlives the meta, which views it
+  RecordMeta m = meta_of(0, topic);
   m.priority = Priority::kNormal;
   const auto p = payload_of(0, 64);
   for (int i = 0; i < 10; ++i) ASSERT_EQ(w->append(m, p), AppendStatus::kOk);
@@ -462,7 +463,8 @@ TEST(JournalTest, ReadingMapsOneFileAtATimeSoMemoryStaysFlat) {
     auto w = Writer::open(o);
     ASSERT_TRUE(w) << w.message();
     const std::vector<std::byte> p(200, std::byte{7});
-    RecordMeta m = meta_of(0, "md.quote.ESZ6");
+    const std::string topic = "md.quote.ESZ6";  // outlives the meta, which views it
+    RecordMeta m = meta_of(0, topic);
     while (w->stats().files_created < 25) ASSERT_EQ(w->append(m, p), AppendStatus::kOk);
   }
   const std::uint64_t base = rss_bytes();

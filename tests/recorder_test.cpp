@@ -123,6 +123,13 @@ TEST(RecorderTest, HoldKeepsProducersBackOnAFullDiskAndLosesNothing) {
         },
         10s));
     ASSERT_TRUE(fs_.grow());
+    // The held event goes in at the next retry, then the backlog drains.
+    ASSERT_TRUE(shmbus::testing::eventually(
+        [&] {
+          auto st = journal::read_recorder_stats(fs_.dir());
+          return st && st->records >= acked.size();
+        },
+        10s));
     for (std::uint64_t k = 0; k < 500; ++k, ++v) {
       ASSERT_EQ(rig.publish(v), PublishStatus::kOk);
       acked.push_back(v);
