@@ -202,6 +202,14 @@ Result<void> DurableSubscriber::store_checkpoint(std::uint64_t event_id,
     ::unlink(tmp.c_str());
     return os_error(err != 0 ? err : errno, "cannot store checkpoint", m.ckpt_path);
   }
+  // The rename itself survives a power loss only once the directory is synced.
+  const int dfd = ::open(m.opts.state_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    const bool synced = ::fsync(dfd) == 0;
+    const int derr = errno;
+    ::close(dfd);
+    if (!synced) return os_error(derr, "cannot sync", m.opts.state_dir);
+  }
   m.checkpoint = event_id;
   m.state.assign(state.begin(), state.end());
   return {};
