@@ -5,6 +5,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "journal_commands.hpp"
 
 int main(int argc, char** argv) {
   using namespace shmbus::cli;
@@ -64,12 +65,15 @@ int main(int argc, char** argv) {
   errors_cmd->add_option("--count", errors.count, "the newest N only");
   errors_cmd->add_flag("--json", errors.json, "print JSON");
 
+  JournalCommands journal{app};  // record, replay, journal ls|show|export
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);  // prints help (rc 0) or the error
     return rc == 0 ? kExitOk : kExitUsage;
   }
+  if (journal.parsed()) return journal.run();
   if (*status_cmd) return run_status({bus, status.json});
   if (*agents_cmd) return run_agents({bus, agents.json});
   if (*top_cmd) return run_top({bus, top.iterations, top.period});

@@ -197,6 +197,29 @@ void read(const json& root, AppConfig& app) {
   top.get("force_remove", c.force_remove);
   top.get("metrics_address", c.metrics_address);  // "" turns the endpoint off
   top.get("log_level", app.log_level);
+  top.get("journal_binary", app.journal_binary);
+  if (const json* js = top.find("journals")) {
+    if (!js->is_array()) throw Problem("journals must be an array of objects");
+    app.journals.clear();
+    for (std::size_t i = 0; i < js->size(); ++i) {
+      const std::string at = "journals[" + std::to_string(i) + "]";
+      Object o((*js)[i], at);
+      AppConfig::Journal jr;
+      o.get("dir", jr.dir);
+      if (jr.dir.empty()) throw Problem(at + ".dir is required");
+      o.get("name", jr.name);
+      if (jr.name.empty()) jr.name = i == 0 ? "journal" : "journal-" + std::to_string(i + 1);
+      if (const json* a = o.find("args")) {
+        if (!a->is_array()) throw Problem(at + ".args must be an array of strings");
+        for (const auto& s : *a) {
+          if (!s.is_string()) throw Problem(at + ".args must be an array of strings");
+          jr.args.push_back(s.get<std::string>());
+        }
+      }
+      o.finish();
+      app.journals.push_back(std::move(jr));
+    }
+  }
   top.finish();
 }
 
@@ -314,6 +337,8 @@ std::string default_config_json() {
   j["force_remove"] = c.force_remove;
   j["metrics_address"] = c.metrics_address;
   j["log_level"] = d.log_level;
+  j["journals"] = json::array();  // e.g. [{"dir": "/var/lib/shmbus/j", "args": ["--sync", "5ms"]}]
+  j["journal_binary"] = "";
   return j.dump(2);
 }
 

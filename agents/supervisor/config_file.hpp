@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "shmbus/result.hpp"
 #include "shmbus/supervisor.hpp"
@@ -16,6 +17,17 @@ struct AppConfig {
   AppConfig() { supervisor.metrics_address = kDefaultMetricsAddress; }
   SupervisorConfig supervisor;
   std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
+  /// "journals": journal agents (shmbus-journal) the supervisor starts once the bus exists,
+  /// restarts when they exit, and stops with itself.
+  struct Journal {
+    std::string dir;                ///< --dir (required)
+    std::string name;               ///< --name; default "journal", "journal-2", ...
+    std::vector<std::string> args;  ///< further shmbus-journal arguments, verbatim
+  };
+  std::vector<Journal> journals;
+  /// The shmbus-journal executable; default: beside shmbus-supervisor, else the build tree's
+  /// agents/journal/shmbus-journal.
+  std::string journal_binary;
 };
 
 /// Reads `path` into `config` (fields absent from the file keep their values). Errors:

@@ -14,6 +14,7 @@
 #include <tuple>
 #include <vector>
 
+#include "child_processes.hpp"
 #include "config_file.hpp"
 #include "shmbus/supervisor.hpp"
 
@@ -201,8 +202,11 @@ int main(int argc, char** argv) {
   g_supervisor.store(&sup.value());
   if (g_signal.load() != 0) sup->stop();
 
+  supervisor_app::ChildProcesses children;  // the config's journal agents
+  children.start(supervisor_app::journal_specs(cfg, c.bus.name, argv[0]));
   sup->run();
   if (g_signal.load() != 0) spdlog::info("stopping on signal {}", g_signal.load());
+  children.stop();
   g_supervisor.store(nullptr);
   auto done = sup->shutdown();
   if (!done) {

@@ -1,0 +1,260 @@
+// Recorder: Bus subscriber -> Writer, with the hold/shed policy and the STATS file.
+#include "shmbus/journal_recorder.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <thread>
+#include <tuple>
+
+#include <spdlog/spdlog.h>
+
+#include "journal/mapped_file.hpp"
+#include "shmbus/bus.hpp"
+
+namespace shmbus::journal {
+
+namespace {
+
+constexpr std::uint64_t kStatsMagic = 0x5354414a42484d53ull;  // "SMHBJATS"
+constexpr std::uint64_t kStatsVersion = 1;
+
+/// The STATS file: a version word and the counters, each stored with a relaxed atomic store so a
+/// reader sees whole (if not mutually consistent) values.
+struct StatsBlock {
+  std::uint64_t magic;
+  std::uint64_t version;
+  RecorderStats s;
+};
+static_assert(std::is_trivially_copyable_v<RecorderStats>);
+
+std::uint64_t realtime_ns() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
+std::uint64_t monotonic_ns() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+void store_words(void* dst, const void* src, std::size_t bytes) noexcept {
+  auto* d = static_cast<std::uint64_t*>(dst);
+  const auto* s = static_cast<const std::uint64_t*>(src);
+  for (std::size_t i = 0; i < bytes / 8; ++i) __atomic_store_n(&d[i], s[i], __ATOMIC_RELAXED);
+}
+
+}  // namespace
+
+struct Recorder::Impl {
+  RecorderOptions opts;
+  std::optional<Writer> writer;
+  std::optional<Bus> bus;
+  RecorderStats st;
+  StatsBlock* block = nullptr;
+  std::atomic<bool> stopping{false};
+  Result<void> failure;
+  // Resume: the last journaled sequence per (producer, epoch, priority), checked for the first
+  // events only (the rings' history), then dropped.
+  std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint8_t>, std::uint64_t> journaled;
+  std::uint64_t dedupe_left = 0;
+
+  Result<void> load_journaled(std::uint64_t history_events) {
+    auto reader = Reader::open(opts.journal.dir);
+    if (!reader) return reader.error();
+    const auto& files = reader->files();
+    if (files.size() >= 2) {
+      if (auto r = reader->seek_event(files[files.size() - 2].first_event_id); !r) return r;
+    }
+    Record rec;
+    for (;;) {
+      auto got = reader->next(rec);
+      if (!got) return got.error();
+      if (!*got) break;
+      auto& last = journaled[{rec.meta.producer, rec.meta.producer_epoch,
+                              static_cast<std::uint8_t>(rec.meta.priority)}];
+      last = std::max(last, rec.meta.producer_seq);
+    }
+    dedupe_left = journaled.empty() ? 0 : history_events;
+    return {};
+  }
+
+  ~Impl() {
+    if (block != nullptr) ::munmap(block, sizeof(StatsBlock));
+  }
+
+  void publish_stats() noexcept {
+    const WriterStats& w = writer->stats();
+    st.records = w.records;
+    st.bytes = w.bytes;
+    st.syncs = w.syncs;
+    st.sync_ns_max = w.sync_ns_max;
+    st.sync_ns_avg = w.syncs == 0 ? 0 : w.sync_ns_total / w.syncs;
+    st.updated_ns = realtime_ns();
+    if (block != nullptr) store_words(&block->s, &st, sizeof st);
+  }
+
+  void on_event(const EventView& e) {
+    if (!opts.priorities[index_of(e.priority)]) return;
+    if (dedupe_left != 0) {
+      --dedupe_left;
+      const auto it = journaled.find(
+          {e.id.producer, e.id.producer_epoch, static_cast<std::uint8_t>(e.priority)});
+      if (it != journaled.end() && e.id.sequence <= it->second) {
+        ++st.duplicates_skipped;
+        return;
+      }
+      if (dedupe_left == 0) journaled.clear();
+    }
+    RecordMeta m;
+    m.topic = e.topic_name;
+    m.priority = e.priority;
+    m.flags = e.flags;
+    m.schema_version = e.schema_version;
+    m.producer = e.id.producer;
+    m.producer_epoch = e.id.producer_epoch;
+    m.producer_seq = e.id.sequence;
+    m.publish_ns = e.timestamp_ns;
+    std::uint64_t id = 0;
+    AppendStatus s = writer->append(m, e.payload, &id);
+    if (s == AppendStatus::kNoSpace || s == AppendStatus::kIoError) {
+      if (opts.backpressure == Backpressure::kShed) {
+        ++st.shed[index_of(e.priority)];
+        return;
+      }
+      // Hold: do not return; this subscriber's cursor stays, so producers are held back.
+      ++st.held_events;
+      const std::uint64_t t0 = monotonic_ns();
+      spdlog::warn("journal {}: {} ({}); holding producers back until it clears", opts.journal.dir,
+                   append_status_name(s), writer->last_error());
+      while ((s == AppendStatus::kNoSpace || s == AppendStatus::kIoError) && !stopping.load()) {
+        publish_stats();
+        bus->heartbeat();
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // waiting for disk space
+        s = writer->append(m, e.payload, &id);
+      }
+      st.held_ns += monotonic_ns() - t0;
+      if (s != AppendStatus::kOk) return;  // stopping: the event stays unjournaled, reported
+    } else if (s != AppendStatus::kOk) {
+      spdlog::error("journal {}: event on {} refused: {}", opts.journal.dir, e.topic_name,
+                    append_status_name(s));
+      ++st.shed[index_of(e.priority)];
+      return;
+    }
+    st.last_event_id = id;
+    const std::uint64_t now = monotonic_ns();
+    st.lag_ns = now > e.timestamp_ns ? now - e.timestamp_ns : 0;
+  }
+};
+
+Recorder::Recorder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Recorder::Recorder(Recorder&&) noexcept = default;
+Recorder& Recorder::operator=(Recorder&&) noexcept = default;
+Recorder::~Recorder() = default;
+
+Result<Recorder> Recorder::open(const RecorderOptions& options) {
+  for (const auto& p : options.topics) {
+    if (auto e = validate_topic_pattern(p); !e.empty()) {
+      return Error{Errc::kInvalidArgument, "bad topic pattern '" + p + "': " + e};
+    }
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->opts = options;
+  auto w = Writer::open(options.journal);
+  if (!w) return w.error();
+  impl->writer.emplace(std::move(*w));
+  if (impl->writer->recovery().damaged()) {
+    spdlog::warn("journal recovery: {}", impl->writer->recovery().describe());
+  }
+  AgentOptions agent;
+  agent.name = options.agent_name;
+  agent.wait = options.wait;
+  agent.handler_budget = std::chrono::nanoseconds(0);  // a disk may stall; not a slow handler
+  agent.max_handler_failures = 0;
+  agent.start_from_history = options.resume_from_history;
+  auto b = Bus::attach(options.bus, agent);
+  if (!b) return b.error();
+  impl->bus.emplace(std::move(*b));
+  if (options.resume_from_history) {
+    // The writer is open (recovered); read what it holds before events arrive.
+    const auto& c = impl->bus->config();
+    const std::uint64_t history = std::uint64_t{c.history_depth} * kPriorityCount;
+    if (auto r = impl->load_journaled(history); !r) return r.error();
+  }
+  Impl* self = impl.get();
+  for (const auto& p : options.topics) {
+    auto sub = impl->bus->on(
+        p, [self](const EventView& e) { self->on_event(e); }, HandlerOptions{"journal"});
+    if (!sub) return sub.error();
+  }
+  impl->bus->on_gap([self](Priority, std::uint64_t missed) { self->st.missed += missed; });
+  impl->st.pid = static_cast<std::uint64_t>(::getpid());
+  // The STATS file: mapped once, plain stores afterwards (no system call per update).
+  const std::string path = options.journal.dir + "/STATS";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (fd >= 0) {
+    if (::ftruncate(fd, sizeof(StatsBlock)) == 0) {
+      void* p = ::mmap(nullptr, sizeof(StatsBlock), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      if (p != MAP_FAILED) {
+        impl->block = static_cast<StatsBlock*>(p);
+        impl->block->magic = kStatsMagic;
+        impl->block->version = kStatsVersion;
+      }
+    }
+    ::close(fd);
+  }
+  impl->publish_stats();
+  return Recorder(std::move(impl));
+}
+
+Result<void> Recorder::run() {
+  Impl& m = *impl_;
+  while (!m.stopping.load()) {
+    const std::size_t n = m.bus->poll_wait(1024, std::chrono::milliseconds(5));
+    m.writer->tick();
+    if (n != 0 || (m.st.updated_ns + 100'000'000u) < realtime_ns()) m.publish_stats();
+  }
+  // Drain what is already in the rings, then make it durable.
+  while (m.bus->poll(4096) != 0) {
+  }
+  auto r = m.writer->close();
+  m.publish_stats();
+  return r;
+}
+
+void Recorder::stop() noexcept {
+  impl_->stopping.store(true);
+  if (impl_->bus) impl_->bus->stop();
+}
+
+const RecoveryReport& Recorder::recovery() const noexcept {
+  return impl_->writer->recovery();
+}
+RecorderStats Recorder::stats() const noexcept {
+  return impl_->st;
+}
+
+Result<RecorderStats> read_recorder_stats(const std::string& dir) {
+  const std::string path = dir + "/STATS";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return detail::os_error(errno, "no recorder stats", path);
+  StatsBlock b{};
+  const auto n = ::pread(fd, &b, sizeof b, 0);
+  ::close(fd);
+  if (n != static_cast<ssize_t>(sizeof b) || b.magic != kStatsMagic || b.version != kStatsVersion) {
+    return Error{Errc::kCorrupt, "recorder stats " + path + ": not a version-1 stats block"};
+  }
+  return b.s;
+}
+
+}  // namespace shmbus::journal

@@ -1,0 +1,482 @@
+// Writer: appends records to the mapped segment file, rolls over to a new preallocated file when
+// one is full, syncs by policy, applies retention, and recovers a torn tail when it opens.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+
+#include "journal/format.hpp"
+#include "journal/mapped_file.hpp"
+#include "journal/scan.hpp"
+#include "shmbus/journal.hpp"
+#include "shmbus/topic.hpp"
+
+namespace shmbus::journal {
+
+using namespace detail;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::uint64_t realtime_ns() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+std::uint64_t monotonic_ns() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+struct SealedFile {
+  std::uint64_t file_index;
+  std::uint64_t created_ns;
+  std::uint64_t bytes;
+  std::string path;
+};
+
+}  // namespace
+
+Result<void> parse_sync_policy(std::string_view text, SyncPolicy& policy,
+                               std::chrono::milliseconds& interval) {
+  if (text == "none") {
+    policy = SyncPolicy::kNone;
+    return {};
+  }
+  if (text == "critical") {
+    policy = SyncPolicy::kCritical;
+    return {};
+  }
+  if (text.size() > 2 && text.substr(text.size() - 2) == "ms") {
+    std::uint64_t v = 0;
+    for (char c : text.substr(0, text.size() - 2)) {
+      if (c < '0' || c > '9' || v > 1'000'000) {
+        return Error{Errc::kInvalidArgument,
+                     "sync policy '" + std::string(text) + "': want none, critical or <N>ms"};
+      }
+      v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    if (v == 0) return Error{Errc::kInvalidArgument, "sync interval must be at least 1ms"};
+    policy = SyncPolicy::kInterval;
+    interval = std::chrono::milliseconds(v);
+    return {};
+  }
+  return Error{Errc::kInvalidArgument,
+               "sync policy '" + std::string(text) + "': want none, critical or <N>ms"};
+}
+
+std::string_view append_status_name(AppendStatus s) noexcept {
+  switch (s) {
+    case AppendStatus::kOk:
+      return "ok";
+    case AppendStatus::kTooLarge:
+      return "too_large";
+    case AppendStatus::kBadTopic:
+      return "bad_topic";
+    case AppendStatus::kNoSpace:
+      return "no_space";
+    case AppendStatus::kIoError:
+      return "io_error";
+    case AppendStatus::kClosed:
+      return "closed";
+  }
+  return "unknown";
+}
+
+std::string RecoveryReport::describe() const {
+  if (file.empty()) return "new journal";
+  std::string s = file + ": " + std::to_string(records_kept) + " records kept up to offset " +
+                  std::to_string(valid_bytes);
+  if (!damaged()) return s + ", no damage";
+  s += "; damaged tail of " + std::to_string(damaged_bytes) + " bytes at offset " +
+       std::to_string(valid_bytes) + " cleared";
+  if (file_was_short) s += " (file had been cut short)";
+  return s;
+}
+
+struct Writer::Impl {
+  JournalOptions opts;
+  int lock_fd = -1;
+  MappedFile cur;
+  std::uint64_t file_index = 0;
+  std::uint64_t off = 0;
+  std::uint64_t records_in_file = 0;
+  std::uint64_t synced_off = 0;
+  std::uint64_t last_sync_ns = 0;  // realtime clock, clamped like journal_ns
+  std::uint64_t last_journal_ns = 0;
+  std::vector<IndexEntry> index;
+  std::deque<SealedFile> sealed;
+  WriterStats stats;
+  RecoveryReport recovery;
+  std::string last_error;
+  bool closed = false;
+
+  ~Impl() { (void)close(); }
+
+  std::string path_of(std::uint64_t idx) const {
+    return (fs::path(opts.dir) / file_name(idx)).string();
+  }
+
+  void reserve_index() {
+    const std::uint64_t min_rec = align_record(sizeof(RecordHeader) + 1);
+    index.clear();
+    index.reserve(static_cast<std::size_t>(opts.file_bytes / (min_rec * opts.index_interval) + 2));
+  }
+
+  Result<void> create_file(std::uint64_t idx) {
+    auto f = MappedFile::create(path_of(idx), opts.file_bytes);
+    if (!f) return f.error();
+    FileHeader h{};
+    std::memcpy(h.magic, kFileMagic, sizeof h.magic);
+    h.version_major = kFormatMajor;
+    h.version_minor = kFormatMinor;
+    h.header_bytes = sizeof(FileHeader);
+    h.file_bytes = opts.file_bytes;
+    h.file_index = idx;
+    h.first_event_id = stats.next_event_id;
+    last_journal_ns = std::max(last_journal_ns, realtime_ns());
+    h.created_ns = last_journal_ns;
+    h.header_crc = file_header_crc(h);
+    std::memcpy(f->data(), &h, sizeof h);
+    cur = std::move(*f);
+    file_index = idx;
+    off = sizeof(FileHeader);
+    synced_off = 0;
+    records_in_file = 0;
+    reserve_index();
+    ++stats.files_created;
+    // The new file must be findable after a power loss once records in it are synced.
+    if (opts.sync != SyncPolicy::kNone) {
+      const int dfd = ::open(opts.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+      }
+    }
+    return {};
+  }
+
+  int do_sync() noexcept {
+    if (!cur.valid() || off <= synced_off) return 0;
+    const auto t0 = monotonic_ns();
+    const int err = cur.sync(synced_off, off);
+    const auto dt = monotonic_ns() - t0;
+    if (err != 0) return err;
+    synced_off = off;
+    ++stats.syncs;
+    stats.sync_ns_total += dt;
+    stats.sync_ns_max = std::max(stats.sync_ns_max, dt);
+    return 0;
+  }
+
+  /// Seals the current file (sync by policy, index sidecar) and unmaps it.
+  Result<void> seal() {
+    if (!cur.valid()) return {};
+    if (opts.sync != SyncPolicy::kNone) {
+      if (const int err = do_sync(); err != 0) return os_error(err, "msync", cur.path());
+    }
+    auto r = store_index(cur.path(), index, opts.sync != SyncPolicy::kNone);
+    FileHeader h;
+    std::memcpy(&h, cur.data(), sizeof h);
+    sealed.push_back(SealedFile{file_index, h.created_ns, cur.size(), cur.path()});
+    cur.close();
+    return r;
+  }
+
+  void apply_retention() {
+    std::uint64_t total = opts.file_bytes;  // the active file
+    for (const auto& s : sealed) total += s.bytes;
+    const std::uint64_t now = realtime_ns();
+    const auto age_ns = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(opts.retain_age).count());
+    while (!sealed.empty()) {
+      const bool too_big = opts.retain_bytes != 0 && total > opts.retain_bytes;
+      // A sealed file's last record is older than the next file's creation time.
+      const std::uint64_t end_ns = sealed.size() > 1 ? sealed[1].created_ns : last_journal_ns;
+      const bool too_old = age_ns != 0 && end_ns + age_ns < now;
+      if (!too_big && !too_old) break;
+      const SealedFile& s = sealed.front();
+      ::unlink(s.path.c_str());
+      ::unlink((s.path.substr(0, s.path.size() - 4) + ".idx").c_str());
+      total -= s.bytes;
+      ++stats.files_removed;
+      sealed.pop_front();
+    }
+  }
+
+  AppendStatus roll() noexcept {
+    try {
+      if (auto r = seal(); !r) {
+        last_error = r.message();
+        return AppendStatus::kIoError;
+      }
+      if (auto r = create_file(file_index + 1); !r) {
+        last_error = r.message();
+        return r.code() == Errc::kCapacityExceeded ? AppendStatus::kNoSpace
+                                                   : AppendStatus::kIoError;
+      }
+      apply_retention();
+      return AppendStatus::kOk;
+    } catch (const std::exception& e) {
+      last_error = e.what();
+      return AppendStatus::kIoError;
+    }
+  }
+
+  Result<void> close() {
+    if (closed) return {};
+    closed = true;
+    Result<void> r;
+    if (cur.valid()) {
+      if (const int err = do_sync(); err != 0) r = os_error(err, "msync", cur.path());
+      if (auto s = store_index(cur.path(), index, opts.sync != SyncPolicy::kNone); !s && r) r = s;
+      cur.close();
+    }
+    if (lock_fd >= 0) {
+      ::close(lock_fd);
+      lock_fd = -1;
+    }
+    return r;
+  }
+
+  Result<void> recover(const std::vector<std::uint64_t>& indices) {
+    // Every file but the last is sealed: read its header for retention and continuity.
+    for (std::size_t i = 0; i + 1 < indices.size(); ++i) {
+      auto f = MappedFile::open(path_of(indices[i]), false, 0);
+      if (!f) return f.error();
+      auto h = check_file_header(f->data(), f->size(), f->path());
+      if (!h) return h.error();
+      sealed.push_back(SealedFile{indices[i], h->created_ns, f->size(), f->path()});
+    }
+    const std::string path = path_of(indices.back());
+    auto probe = MappedFile::open(path, false, 0);
+    if (!probe && probe.code() != Errc::kCorrupt) return probe.error();
+    auto ph = probe ? check_file_header(probe->data(), probe->size(), path)
+                    : Result<FileHeader>(probe.error());
+    if (!ph) {
+      // A file whose creation was cut before its header was written holds no record: all zeros
+      // (or empty). Remove it and continue after the file before it.
+      bool blank = true;
+      if (probe) {
+        for (std::uint64_t i = 0; i < probe->size() && blank; ++i) {
+          blank = probe->data()[i] == std::byte{0};
+        }
+      }
+      if (!blank || ph.code() == Errc::kVersionMismatch) return ph.error();
+      probe = MappedFile{};
+      ::unlink(path.c_str());
+      recovery.damaged_bytes = 0;
+      auto rest = indices;
+      rest.pop_back();
+      sealed.clear();
+      if (rest.empty()) return create_file(indices.back());
+      return recover(rest);
+    }
+    const std::uint64_t bytes = ph->file_bytes;
+    probe->close();
+    auto f = MappedFile::open(path, true, bytes);
+    if (!f) return f.error();
+    auto h = check_file_header(f->data(), f->size(), path);
+    if (!h) return h.error();
+    std::vector<IndexEntry> idx;
+    idx.reserve(static_cast<std::size_t>(
+        bytes / (align_record(sizeof(RecordHeader) + 1) * opts.index_interval) + 2));
+    const ScanResult s = scan_file(f->data(), f->size(), *h, opts.index_interval, &idx);
+    recovery.file = path;
+    recovery.records_kept = s.records;
+    recovery.valid_bytes = s.end;
+    recovery.damaged_bytes = s.damaged_bytes;
+    recovery.file_was_short = f->original_size() < bytes;
+    if (s.damaged_bytes != 0) {
+      std::memset(f->data() + s.end, 0, s.damaged_bytes);
+    }
+    if (recovery.damaged()) {
+      if (const int err = f->sync(s.end, s.end + s.damaged_bytes + 1); err != 0) {
+        return os_error(err, "msync", path);
+      }
+    }
+    cur = std::move(*f);
+    file_index = indices.back();
+    off = s.end;
+    synced_off = s.end;
+    records_in_file = s.records;
+    index = std::move(idx);
+    stats.next_event_id = h->first_event_id + s.records;
+    last_journal_ns = std::max(s.last_journal_ns, h->created_ns);
+    // A file with the same size as the options ask is not required: keep its own size.
+    opts.file_bytes = bytes;
+    return {};
+  }
+};
+
+Writer::Writer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Writer::Writer(Writer&&) noexcept = default;
+Writer& Writer::operator=(Writer&&) noexcept = default;
+Writer::~Writer() = default;
+
+Result<Writer> Writer::open(const JournalOptions& options) {
+  if (options.dir.empty()) return Error{Errc::kInvalidArgument, "journal directory not given"};
+  if (options.file_bytes < (64u << 10) || options.file_bytes > (16ull << 30)) {
+    return Error{Errc::kInvalidArgument, "journal file size " + std::to_string(options.file_bytes) +
+                                             " out of range [64 KiB, 16 GiB]"};
+  }
+  if (options.index_interval == 0) {
+    return Error{Errc::kInvalidArgument, "index interval must be at least 1"};
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->opts = options;
+  std::error_code ec;
+  const fs::path dir(options.dir);
+  if (!fs::exists(dir, ec)) {
+    const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
+    if (!fs::is_directory(parent, ec)) {
+      return Error{Errc::kNotFound,
+                   "journal directory " + options.dir + ": does not exist, nor does its parent"};
+    }
+    if (::mkdir(options.dir.c_str(), 0750) != 0 && errno != EEXIST) {
+      return os_error(errno, "cannot create journal directory", options.dir);
+    }
+  } else if (!fs::is_directory(dir, ec)) {
+    return Error{Errc::kInvalidArgument, "journal directory " + options.dir + ": not a directory"};
+  }
+  const std::string lock_path = (dir / "LOCK").string();
+  impl->lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (impl->lock_fd < 0) {
+    auto e = os_error(errno, "journal directory not writable:", lock_path);
+    return e;
+  }
+  if (::flock(impl->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    return Error{Errc::kBusy, "journal directory " + options.dir + " is used by another writer"};
+  }
+  std::vector<std::uint64_t> indices;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (const auto i = parse_file_name(entry.path().filename().string()); i != 0) {
+      indices.push_back(i);
+    }
+  }
+  if (ec) return os_error(ec.value(), "cannot list journal directory", options.dir);
+  std::sort(indices.begin(), indices.end());
+  if (indices.empty()) {
+    if (auto r = impl->create_file(1); !r) return r.error();
+  } else if (auto r = impl->recover(indices); !r) {
+    return r.error();
+  }
+  impl->last_sync_ns = impl->last_journal_ns;
+  return Writer(std::move(impl));
+}
+
+AppendStatus Writer::append(const RecordMeta& meta, std::span<const std::byte> payload,
+                            std::uint64_t* event_id) noexcept {
+  Impl& m = *impl_;
+  if (m.closed) return AppendStatus::kClosed;
+  const std::size_t tl = meta.topic.size();
+  if (tl == 0 || tl > kMaxTopicName) return AppendStatus::kBadTopic;
+  const std::uint64_t len = align_record(sizeof(RecordHeader) + tl + payload.size());
+  if (len > m.opts.file_bytes - sizeof(FileHeader) || payload.size() > 0xFFFFFFFFu) {
+    return AppendStatus::kTooLarge;
+  }
+  if (!m.cur.valid() || m.off + len > m.cur.size()) {
+    if (const auto st = m.roll(); st != AppendStatus::kOk) return st;
+  }
+  std::byte* rec = m.cur.data() + m.off;
+  const std::uint64_t now = std::max(m.last_journal_ns, realtime_ns());
+  m.last_journal_ns = now;
+  RecordHeader h;
+  h.magic = 0;
+  h.length = static_cast<std::uint32_t>(len);
+  h.crc = 0;
+  h.topic_len = static_cast<std::uint16_t>(tl);
+  h.priority = static_cast<std::uint8_t>(meta.priority);
+  h.reserved0 = 0;
+  h.event_id = m.stats.next_event_id;
+  h.payload_len = static_cast<std::uint32_t>(payload.size());
+  h.flags = meta.flags;
+  h.schema_version = meta.schema_version;
+  h.producer = meta.producer;
+  h.producer_epoch = meta.producer_epoch;
+  h.producer_seq = meta.producer_seq;
+  h.publish_ns = meta.publish_ns;
+  h.journal_ns = now;
+  std::memcpy(rec + 4, reinterpret_cast<const std::byte*>(&h) + 4, sizeof h - 4);
+  std::memcpy(rec + sizeof h, meta.topic.data(), tl);
+  if (!payload.empty()) std::memcpy(rec + sizeof h + tl, payload.data(), payload.size());
+  const std::size_t used = sizeof h + tl + payload.size();
+  if (len > used) std::memset(rec + used, 0, len - used);
+  const std::uint32_t crc = record_crc(rec, h.length);
+  std::memcpy(rec + offsetof(RecordHeader, crc), &crc, sizeof crc);
+  // Magic last, release: a reader following the live file sees a whole record or none.
+  __atomic_store_n(reinterpret_cast<std::uint32_t*>(rec), kRecordMagic, __ATOMIC_RELEASE);
+
+  if (m.records_in_file % m.opts.index_interval == 0 && m.index.size() < m.index.capacity()) {
+    m.index.push_back(IndexEntry{h.event_id, now, m.off});
+  }
+  ++m.records_in_file;
+  m.off += len;
+  if (event_id != nullptr) *event_id = h.event_id;
+  ++m.stats.next_event_id;
+  ++m.stats.records;
+  m.stats.bytes += len;
+
+  if (m.opts.sync == SyncPolicy::kCritical && meta.priority == Priority::kCritical) {
+    if (const int err = m.do_sync(); err != 0) {
+      m.last_error = std::string("msync: ") + std::strerror(err);
+      return AppendStatus::kIoError;
+    }
+  } else if (m.opts.sync == SyncPolicy::kInterval &&
+             now - m.last_sync_ns >=
+                 static_cast<std::uint64_t>(m.opts.sync_interval.count()) * 1'000'000u) {
+    m.last_sync_ns = now;
+    if (const int err = m.do_sync(); err != 0) {
+      m.last_error = std::string("msync: ") + std::strerror(err);
+      return AppendStatus::kIoError;
+    }
+  }
+  return AppendStatus::kOk;
+}
+
+void Writer::tick() noexcept {
+  Impl& m = *impl_;
+  if (m.closed || m.opts.sync != SyncPolicy::kInterval) return;
+  const std::uint64_t now = std::max(m.last_journal_ns, realtime_ns());
+  if (now - m.last_sync_ns >=
+      static_cast<std::uint64_t>(m.opts.sync_interval.count()) * 1'000'000u) {
+    m.last_sync_ns = now;
+    (void)m.do_sync();
+  }
+}
+
+Result<void> Writer::sync() {
+  if (impl_->closed) return Error{Errc::kState, "journal closed"};
+  if (const int err = impl_->do_sync(); err != 0) {
+    return os_error(err, "msync", impl_->cur.path());
+  }
+  return {};
+}
+
+Result<void> Writer::close() {
+  return impl_->close();
+}
+const RecoveryReport& Writer::recovery() const noexcept {
+  return impl_->recovery;
+}
+const WriterStats& Writer::stats() const noexcept {
+  return impl_->stats;
+}
+const std::string& Writer::last_error() const noexcept {
+  return impl_->last_error;
+}
+
+}  // namespace shmbus::journal

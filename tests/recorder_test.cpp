@@ -1,0 +1,174 @@
+// The journal Recorder (shmbus/journal_recorder.hpp) on an in-process bus whose journal lives on
+// a small tmpfs that fills up: under "hold" it keeps the event, holds producers back (their
+// publishes time out) and counts it, then loses nothing once space returns; under "shed" it
+// drops and counts per priority, journaling everything else in order.
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "shmbus/bus.hpp"
+#include "shmbus/journal.hpp"
+#include "shmbus/journal_recorder.hpp"
+#include "testing/test_support.hpp"
+
+using namespace std::chrono_literals;
+using namespace shmbus;
+namespace fs = std::filesystem;
+
+namespace {
+
+class SmallTmpfs {
+ public:
+  SmallTmpfs() {
+    std::string tmpl = "/tmp/shmbus_rec_XXXXXX";
+    path_ = ::mkdtemp(tmpl.data());
+    ok_ = ::mount("tmpfs", path_.c_str(), "tmpfs", 0, "size=512k") == 0;
+  }
+  ~SmallTmpfs() {
+    if (ok_) ::umount2(path_.c_str(), MNT_DETACH);
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  bool ok() const { return ok_; }
+  bool grow() { return ::mount("tmpfs", path_.c_str(), "tmpfs", MS_REMOUNT, "size=8m") == 0; }
+  std::string dir() const { return path_ + "/j"; }
+
+ private:
+  std::string path_;
+  bool ok_ = false;
+};
+
+struct Rig {
+  shmbus::testing::SegmentGuard guard{shmbus::testing::unique_bus_name("rec")};
+  std::optional<Bus> bus;
+  std::optional<journal::Recorder> rec;
+  std::thread runner;
+  TopicId topic = kInvalidTopic;
+
+  Rig(const std::string& dir, journal::Backpressure bp) {
+    BusConfig config;
+    config.name = guard.name();
+    config.ring_capacity = {256, 256, 1024, 256};
+    config.history_depth = 16;
+    AgentOptions pub{.name = "pub"};
+    pub.full_policy = FullPolicy::kWait;
+    pub.publish_timeout = 50ms;
+    auto b = Bus::create(config, pub);
+    EXPECT_TRUE(b) << b.message();
+    if (!b) return;
+    bus.emplace(std::move(*b));
+    topic = bus->register_topic("t.fill", 120).value();
+    journal::RecorderOptions o;
+    o.bus = guard.name();
+    o.agent_name = "journal";
+    o.topics = {"t.*"};
+    o.backpressure = bp;
+    o.journal.dir = dir;
+    o.journal.file_bytes = 64 << 10;
+    auto r = journal::Recorder::open(o);
+    EXPECT_TRUE(r) << r.message();
+    if (!r) return;
+    rec.emplace(std::move(*r));
+    runner = std::thread([this] { (void)rec->run(); });
+  }
+  ~Rig() {
+    if (rec) rec->stop();
+    if (runner.joinable()) runner.join();
+  }
+  PublishStatus publish(std::uint64_t v) {
+    std::byte p[120] = {};
+    std::memcpy(p, &v, sizeof v);
+    return bus->publish(topic, p, sizeof p);
+  }
+};
+
+std::vector<std::uint64_t> journaled(const std::string& dir) {
+  std::vector<std::uint64_t> out;
+  auto r = journal::Reader::open(dir);
+  EXPECT_TRUE(r) << r.message();
+  if (!r) return out;
+  journal::Record rec;
+  while (r->next(rec).value()) {
+    std::uint64_t v = 0;
+    std::memcpy(&v, rec.payload.data(), sizeof v);
+    out.push_back(v);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(RecorderTest, HoldKeepsProducersBackOnAFullDiskAndLosesNothing) {
+  SmallTmpfs fs_;
+  if (!fs_.ok()) GTEST_SKIP() << "needs root to mount a small tmpfs";
+  std::vector<std::uint64_t> acked;
+  {
+    Rig rig(fs_.dir(), journal::Backpressure::kHold);
+    ASSERT_TRUE(rig.rec);
+    std::uint64_t v = 1;
+    // Publish until producers are held back: the journal's disk is full, its cursor stays.
+    bool held = false;
+    for (; v < 20000 && !held; ++v) {
+      const auto st = rig.publish(v);
+      if (st == PublishStatus::kOk) acked.push_back(v);
+      held = st == PublishStatus::kTimeout;
+    }
+    ASSERT_TRUE(held) << "publisher never held back";
+    ASSERT_TRUE(shmbus::testing::eventually(
+        [&] {
+          auto st = journal::read_recorder_stats(fs_.dir());
+          return st && st->held_events >= 1;
+        },
+        10s));
+    ASSERT_TRUE(fs_.grow());
+    // The held event goes in at the next retry, then the backlog drains.
+    ASSERT_TRUE(shmbus::testing::eventually(
+        [&] {
+          auto st = journal::read_recorder_stats(fs_.dir());
+          return st && st->records >= acked.size();
+        },
+        10s));
+    for (std::uint64_t k = 0; k < 500; ++k, ++v) {
+      ASSERT_EQ(rig.publish(v), PublishStatus::kOk);
+      acked.push_back(v);
+    }
+    ASSERT_TRUE(shmbus::testing::eventually(
+        [&] {
+          auto st = journal::read_recorder_stats(fs_.dir());
+          return st && st->records >= acked.size();
+        },
+        10s));
+    auto st = journal::read_recorder_stats(fs_.dir());
+    ASSERT_TRUE(st);
+    EXPECT_GT(st->held_ns, 0u);
+    EXPECT_EQ(st->shed[2], 0u);
+  }
+  EXPECT_EQ(journaled(fs_.dir()), acked);
+}
+
+TEST(RecorderTest, ShedDropsAndCountsByPriorityWhenTheDiskIsFull) {
+  SmallTmpfs fs_;
+  if (!fs_.ok()) GTEST_SKIP() << "needs root to mount a small tmpfs";
+  constexpr std::uint64_t kEvents = 4000;
+  {
+    Rig rig(fs_.dir(), journal::Backpressure::kShed);
+    ASSERT_TRUE(rig.rec);
+    for (std::uint64_t v = 1; v <= kEvents; ++v) ASSERT_EQ(rig.publish(v), PublishStatus::kOk);
+    ASSERT_TRUE(shmbus::testing::eventually(
+        [&] {
+          auto st = journal::read_recorder_stats(fs_.dir());
+          return st && st->records + st->shed[2] == kEvents;
+        },
+        10s));
+    auto st = journal::read_recorder_stats(fs_.dir());
+    ASSERT_TRUE(st);
+    EXPECT_GT(st->shed[2], 0u);  // NORMAL
+    EXPECT_EQ(st->shed[0] + st->shed[1] + st->shed[3], 0u);
+    EXPECT_EQ(st->held_events, 0u);
+  }
+  const auto kept = journaled(fs_.dir());
+  ASSERT_FALSE(kept.empty());
+  for (std::size_t i = 0; i < kept.size(); ++i) EXPECT_EQ(kept[i], i + 1);  // a prefix, in order
+}
