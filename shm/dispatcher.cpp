@@ -20,6 +20,8 @@ namespace shmbus::detail {
 
 // How often idle readers look at tails (namespace-scope constexpr: internal linkage).
 constexpr std::uint64_t kStuckCheckNs = 2'000'000;
+// A scheduler time slice on a loaded core: how long one sched_yield may keep a waiter off it.
+constexpr std::uint64_t kYieldSliceNs = 4'000'000;
 
 void Dispatcher::init(Segment& segment, std::uint32_t self, const AgentOptions& options,
                       SharedTopics& topics, Publisher& publisher,
@@ -322,11 +324,16 @@ void Dispatcher::idle_wait(std::uint64_t deadline_ns, std::uint32_t idle_rounds)
   // sleeping round may take a time slice or a futex timeout: every one, so an idle agent still
   // heartbeats on time.
   const bool long_round = wait_ != WaitStrategy::kBusySpin && idle_rounds >= 64;
+  std::uint64_t now = 0;
   if (long_round || (idle_rounds & 255) == 0) {
-    const std::uint64_t now = monotonic_ns();
+    now = monotonic_ns();
     if (now - last_heartbeat_ns_ >= period / 2) heartbeat();
     recover_stuck();
   }
+  // On a loaded machine a sched_yield can give the core away for a whole time slice (a few
+  // ms): within one slice of its deadline a yielding waiter sleeps on the futex instead, as a
+  // blocking one does, and wakes at the deadline or at the next publish.
+  const bool near_deadline = long_round && deadline_ns > now && deadline_ns - now < kYieldSliceNs;
   switch (wait_) {
     case WaitStrategy::kBusySpin:
       cpu_relax();
@@ -334,10 +341,13 @@ void Dispatcher::idle_wait(std::uint64_t deadline_ns, std::uint32_t idle_rounds)
     case WaitStrategy::kSpinYield:
       if (idle_rounds < 64) {
         cpu_relax();
-      } else {
-        sched_yield();
+        return;
       }
-      return;
+      if (!near_deadline) {
+        sched_yield();
+        return;
+      }
+      [[fallthrough]];
     case WaitStrategy::kBlock: {
       if (idle_rounds < 64) {
         cpu_relax();
@@ -347,7 +357,7 @@ void Dispatcher::idle_wait(std::uint64_t deadline_ns, std::uint32_t idle_rounds)
       h.waiters.fetch_add(1, std::memory_order_seq_cst);
       const std::uint32_t word = h.wake_word.load(std::memory_order_seq_cst);
       if (!any_pending() && !stop_.load(std::memory_order_seq_cst)) {
-        const std::uint64_t now = monotonic_ns();
+        now = monotonic_ns();
         // Never past the deadline: the caller may look at the clock only after this round.
         if (now < deadline_ns) {
           std::uint64_t timeout = period;
