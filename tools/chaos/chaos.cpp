@@ -104,7 +104,7 @@ struct SubResult {
 struct Ledger {
   std::atomic<std::uint64_t> last_ok[kMaxSources];  // last sequence whose publish returned kOk
   std::atomic<bool> attached[kMaxSources];
-  std::atomic<bool> in_claim[kMaxSources];  // between claim() and the return of commit()
+  std::atomic<bool> in_claim[kMaxSources];  // holds a claimed slot: claim() ok, commit() not back
   std::atomic<bool> stop_steady{false};
   std::atomic<std::uint64_t> aborted{0};  // commits the supervisor beat (kAborted)
   SubResult subs[kSubs];
@@ -237,12 +237,10 @@ int run_producer(const std::string& bus_name, const std::string& name, std::uint
   for (std::uint64_t i = 0; source != kSteadySource || !ledger.stop_steady.load(); ++i) {
     PublishStatus s;
     if (in_place) {
-      ledger.in_claim[source].store(true, std::memory_order_relaxed);
       Claim c = bus->claim(*topic, sizeof(Payload), priority);
-      if (!c.ok()) {
-        ledger.in_claim[source].store(false, std::memory_order_relaxed);
-        continue;
-      }
+      if (!c.ok()) continue;
+      // From here until commit returns, a kill leaves a claimed, uncommitted slot.
+      ledger.in_claim[source].store(true, std::memory_order_relaxed);
       std::memcpy(c.data().data(), &p, sizeof p);
       if (claim_delay_us > 0 && (i & 1) == 0) {
         // The test knob: hold the claim open so a kill or a stop lands inside the window.
@@ -541,8 +539,8 @@ int Driver::run() {
     return c;
   }();
   std::printf(
-      "chaos: seed %u, %.1f s of chaos, kills %llu (producers %llu, of which %llu inside "
-      "claim->commit and %llu while attaching; subscribers %llu; supervisor %llu), stops "
+      "chaos: seed %u, %.1f s of chaos, kills %llu (producers %llu, of which %llu holding a "
+      "claimed slot and %llu while attaching; subscribers %llu; supervisor %llu), stops "
       "%llu (producers %llu, subscribers %llu), producer incarnations %u, events acknowledged "
       "%llu, aborted commits %llu, self-exits %llu, worst stuck %llu ms\n",
       o_.seed, static_cast<double>(ms(kill_phase)) / 1000.0,
