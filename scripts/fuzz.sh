@@ -4,7 +4,8 @@
 # sanitizer report or leak fails the run; the input that did it is kept in build-fuzz/artifacts.
 #   scripts/fuzz.sh [--seconds N] [--seeds] [--only TARGET] [--jobs N]
 #     --seconds N   per target (default 20); 0 builds only
-#     --seeds       regenerate fuzz/corpus/*/ from real segments (shmbus_fuzz_seeds) first
+#     --seeds       regenerate fuzz/corpus/*/*.seg from real segments (shmbus_fuzz_seeds) first;
+#                   inputs kept from findings (fuzz/corpus/<target>/regress-*) stay
 #     --only T      one target (e.g. ring_reader)
 # New inputs libFuzzer finds go to build-fuzz/corpus/<target>, never into the committed seeds.
 set -euo pipefail
@@ -22,8 +23,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-TARGETS=(segment_open ring_reader topic_registry agent_table barrier_table dead_letters error_log
-         inspect)
+ALL=(segment_open ring_reader topic_registry agent_table barrier_table dead_letters error_log
+     inspect dispatcher)
+TARGETS=("${ALL[@]}")
 [ -n "$ONLY" ] && TARGETS=("$ONLY")
 DIR=build-fuzz
 
@@ -44,10 +46,10 @@ nice -n 10 cmake --build "$DIR" -j 2 "${build_targets[@]}"
 
 if [ "$SEEDS" = 1 ]; then
   dirs=()
-  for t in segment_open ring_reader topic_registry agent_table barrier_table dead_letters \
-           error_log inspect; do
-    rm -rf "fuzz/corpus/$t"
+  for t in "${ALL[@]}"; do
+    # Only the generated seeds: inputs kept from findings (regress-*) stay.
     mkdir -p "fuzz/corpus/$t"
+    rm -f "fuzz/corpus/$t"/*.seg
     dirs+=("fuzz/corpus/$t")
   done
   ASAN_OPTIONS=detect_leaks=0 "$DIR/fuzz/shmbus_fuzz_seeds" "${dirs[@]}"

@@ -14,6 +14,7 @@
 #include "shm/barrier_registry.hpp"
 #include "shm/barrier_round.hpp"
 #include "shm/barrier_table.hpp"
+#include "shm/ring/slot_seq.hpp"
 #include "shm/segment.hpp"
 #include "shmbus/barrier.hpp"
 #include "shmbus/bus.hpp"
@@ -87,6 +88,38 @@ TEST_F(FuzzRegressionTest, SealRoundOfLargestValidGenerationStillSeals) {
   EXPECT_EQ(detail::seal_round(*table_, barrier_, g, sealed), detail::SealResult::kSealed);
   EXPECT_EQ(sealed.generation, g);
   EXPECT_EQ(sealed.arrived, 0u);
+}
+
+// dispatcher fuzzer, timeout: a higher ring whose slot at the reader's position holds a seq
+// ahead of it (a later lap) while the ring's tail is not past the reader is garbage: next()
+// stops there, but pending() called it ready, so Dispatcher::poll, holding an event of a lower
+// ring, went back to the higher ring forever (and an idle dispatcher never slept).
+TEST(FuzzRegressionRingTest, PollDeliversPastGarbageSeqAheadOfAHigherRingsReader) {
+  const std::string name = unique_bus_name("fuzzring");
+  SegmentGuard guard(name);
+  BusConfig config;
+  config.name = name;
+  config.ring_capacity = {64, 64, 64, 64};
+  config.history_depth = 0;
+  auto bus = Bus::create(config, AgentOptions{.name = "sub"});
+  ASSERT_TRUE(bus) << bus.message();
+  auto topic = bus->register_topic("fz.x", 8);
+  ASSERT_TRUE(topic);
+  std::uint64_t delivered = 0;
+  ASSERT_TRUE(bus->on_any([&](const EventView&) { ++delivered; }));
+  (void)bus->poll();  // readers active, at the tails
+  auto seg = detail::Segment::open(name);
+  ASSERT_TRUE(seg) << seg.message();
+  const std::uint32_t crit = index_of(Priority::kCritical);
+  const std::uint64_t pos = (**seg).ring(crit).tail.load();
+  (**seg).slot(crit, pos).seq.store(detail::committed_seq(pos + 64));  // a "later lap"
+  const std::uint64_t payload = 7;
+  ASSERT_EQ(bus->publish(*topic, &payload, sizeof payload, Priority::kNormal), PublishStatus::kOk);
+  const int rc = run_isolated([&] {
+    const std::size_t n = bus->poll(16);
+    return n == 1 && delivered == 1 ? 0 : 2;
+  });
+  EXPECT_EQ(rc, 0) << (rc == -1 ? "poll spins on the garbage slot" : "event not delivered");
 }
 
 }  // namespace
