@@ -3,7 +3,8 @@
 # sustained quote rate, restarts agents and the supervisor on a schedule (SIGKILL, then start
 # again: the supervisor must recover their records and a restarted supervisor re-attach), and
 # samples every process's memory (/proc/PID/status) and the rings' occupancy (`shmbus status
-# --json`) every few seconds. Writes rss.csv, occupancy.csv, summary.txt and rss.png (gnuplot).
+# --json`) every few seconds. Writes rss.csv, occupancy.csv, summary.txt and rss.png
+# (scripts/soak_plot.sh, gnuplot).
 #   scripts/soak.sh [--seconds N] [--interval S] [--rate R] [--restart-every S]
 #                   [--supervisor-every S] [--out DIR] [--build DIR] [--bus NAME]
 # Defaults: 3600 s, sample every 5 s, 2000 quotes/s, an agent restarted every 60 s, the
@@ -170,22 +171,6 @@ done
     END {printf "ring fill: mean %.2f%%, max %.2f%% over %d samples\n", s / n, mx, n}' "$OCC_CSV"
 } | tee -a "$OUT/summary.txt"
 
-# RSS over time per role, anonymous memory (what a leak grows) solid.
-plot_lines=""
-for r in "${ROLES[@]}"; do
-  awk -F, -v r="$r" 'NR > 1 && $2 == r {print $1 / 60, $5 / 1024, $4 / 1024}' "$RSS_CSV" \
-    >"$LOGS/rss-$r.dat"
-  plot_lines+="'$LOGS/rss-$r.dat' using 1:2 with lines title '$r',"
-done
-gnuplot <<EOF
-set terminal pngcairo size 1100,600 noenhanced
-set output '$OUT/rss.png'
-set title 'shmbus soak: anonymous RSS per process ($((SECONDS_TOTAL / 60)) min, $RATE quotes/s, restarts every ${RESTART_EVERY}s)'
-set xlabel 'minutes'
-set ylabel 'RssAnon (MiB)'
-set yrange [0:*]
-set key outside right
-set grid
-plot ${plot_lines%,}
-EOF
+# Anonymous RSS per process and ring fill over time.
+scripts/soak_plot.sh "$OUT" "shmbus soak: $((SECONDS_TOTAL / 60)) min, $RATE quotes/s, an agent killed every ${RESTART_EVERY} s, the supervisor every ${SUPERVISOR_EVERY} s"
 echo "soak: wrote $RSS_CSV, $OCC_CSV, $OUT/summary.txt, $OUT/rss.png"
