@@ -2,7 +2,8 @@
 // (validation, agent registration beside whatever records the image holds), a dispatcher
 // started in the ring history, topic lookups and filtering for every event it reads, handlers
 // that throw (dead letters, the error log, the sys.error event it then publishes into rings
-// whose cursors and tails are the input's), history(), and the detach. This is the path every
+// whose cursors and tails are the input's), history(), and the detach; every event is also
+// decoded as `shmbus tail` decodes it. This is the path every
 // agent runs on memory other processes wrote.
 #include <chrono>
 #include <cstddef>
@@ -10,6 +11,7 @@
 #include <stdexcept>
 
 #include "fuzz_segment.hpp"
+#include "payload_json.hpp"
 #include "shmbus/bus.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -31,7 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   volatile std::size_t sink = 0;
   auto touch = [&](const EventView& v) {
     for (std::byte b : v.payload) sink = sink + static_cast<std::size_t>(b);
-    sink = sink + v.topic_name.size();
+    // What `shmbus tail` prints: the payload decoded by its topic's field list.
+    sink = sink + cli::decode_payload(v.topic_name, v.payload).dump().size();
   };
   (void)bus->on_any([&](const EventView& v) {
     touch(v);
