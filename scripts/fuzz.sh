@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
 done
 
 ALL=(segment_open ring_reader topic_registry agent_table barrier_table dead_letters error_log
-     inspect dispatcher)
+     inspect dispatcher supervisor_monitors)
 TARGETS=("${ALL[@]}")
 [ -n "$ONLY" ] && TARGETS=("$ONLY")
 DIR=build-fuzz
