@@ -7,6 +7,7 @@
 #     --seeds       regenerate fuzz/corpus/*/*.seg from real segments (shmbus_fuzz_seeds) first;
 #                   inputs kept from findings (fuzz/corpus/<target>/regress-*) stay
 #     --only T      one target (e.g. ring_reader)
+#   SHMBUS_FUZZ_BUILD_DIR=DIR   build dir (default build-fuzz)
 # New inputs libFuzzer finds go to build-fuzz/corpus/<target>, never into the committed seeds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +28,7 @@ ALL=(segment_open ring_reader topic_registry agent_table barrier_table dead_lett
      inspect dispatcher supervisor_monitors)
 TARGETS=("${ALL[@]}")
 [ -n "$ONLY" ] && TARGETS=("$ONLY")
-DIR=build-fuzz
+DIR="${SHMBUS_FUZZ_BUILD_DIR:-build-fuzz}"
 
 args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHMBUS_BUILD_FUZZERS=ON -DSHMBUS_BUILD_TESTS=OFF
       -DSHMBUS_BUILD_BENCH=OFF -DSHMBUS_BUILD_AGENTS=ON -DSHMBUS_INSTALL=OFF
