@@ -74,11 +74,14 @@ for t in "${TARGETS[@]}"; do
     tail -n 40 "$DIR/artifacts/$t.log"
     status=1
   else
-    { grep -E "^stat::number_of_executed_units|^stat::new_units_added" "$DIR/artifacts/$t.log" ||
+    { grep -aE "^stat::number_of_executed_units|^stat::new_units_added" "$DIR/artifacts/$t.log" ||
         true; } | tr -s ' \n' ' '
     echo
   fi
 done
-# A crashed target cannot remove its segment.
-rm -f /dev/shm/shmbus.fuzz-*
+# A crashed target cannot remove its segment (shmbus.fuzz-<pid>); those of live fuzzers stay.
+for f in /dev/shm/shmbus.fuzz-*; do
+  [ -e "$f" ] || continue
+  kill -0 "${f##*-}" 2>/dev/null || rm -f "$f"
+done
 exit $status
