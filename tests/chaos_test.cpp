@@ -56,6 +56,7 @@ TEST(ChaosTest, RandomKillsAndStopsLoseDuplicateReorderAndTearNothing) {
   EXPECT_GT(figure(r.output, R"(producers (\d+), of which)"), 0u);
   EXPECT_GT(figure(r.output, R"(of which (\d+) holding a claimed slot)"), 0u);
   EXPECT_GT(figure(r.output, R"((\d+) claims padded)"), 0u);
+  EXPECT_GT(figure(r.output, R"(barrier: voter kills \d+, rounds (\d+))"), 0u);
   EXPECT_GT(figure(r.output, R"(events acknowledged (\d+))"), 0u);
 }
 

@@ -65,6 +65,7 @@ struct Proc {
 
 struct Counts {
   std::uint64_t producer_kills = 0;
+  std::uint64_t voter_kills = 0;  // barrier participants
   std::uint64_t producer_kills_in_claim = 0;
   std::uint64_t producer_kills_attaching = 0;
   std::uint64_t subscriber_kills = 0;
@@ -72,7 +73,9 @@ struct Counts {
   std::uint64_t producer_stops = 0;
   std::uint64_t subscriber_stops = 0;
   std::uint64_t respawn_failures = 0;  // a process that exited on its own (e.g. attach failed)
-  std::uint64_t kills() const { return producer_kills + subscriber_kills + supervisor_kills; }
+  std::uint64_t kills() const {
+    return producer_kills + voter_kills + subscriber_kills + supervisor_kills;
+  }
 };
 
 class Driver {
@@ -118,6 +121,8 @@ class Driver {
   Proc supervisor_;
   Proc subs_[kSubs];
   Proc steady_;
+  Proc waiter_;
+  Proc voters_[kVoters];
   std::vector<Proc> producers_;
   std::vector<std::uint32_t> producer_source_;
   std::vector<bool> killed_;  // per source: its incarnation was killed
@@ -128,6 +133,7 @@ class Driver {
   std::uint64_t last_pos_[kPermanentSubs][kPriorityCount] = {};
   Clock::time_point since_[kPermanentSubs][kPriorityCount];
   Clock::duration worst_stuck_{0};
+  std::uint64_t worst_round_gap_ns_ = 0;  // the barrier waiter without a round
   std::vector<std::string> failures_;
 };
 
@@ -159,7 +165,15 @@ void Driver::act() {
   std::uniform_int_distribution<int> pick(0, 99);
   const int roll = pick(rng_);
   const auto now = Clock::now();
-  if (roll < 62) {  // kill a producer
+  if (roll >= 54 && roll < 62) {  // kill a barrier participant
+    Proc& v = voters_[rng_() % kVoters];
+    if (!v.running()) return;
+    ::kill(v.pid, SIGKILL);
+    reap(v.pid);
+    ++n_.voter_kills;
+    const int i = static_cast<int>(&v - voters_);
+    v.pid = spawn([this, i] { return run_voter(bus_, i, ledger_); });
+  } else if (roll < 62) {  // kill a producer
     const std::size_t slot = static_cast<std::size_t>(rng_() % producers_.size());
     Proc& p = producers_[slot];
     if (!p.running()) return;
@@ -232,6 +246,16 @@ void Driver::reap_unexpected() {
     ++n_.respawn_failures;
     start_transient();
   }
+  for (int i = 0; i < kVoters; ++i) {
+    if (voters_[i].running() && exited(voters_[i].pid, code)) {
+      ++n_.respawn_failures;
+      voters_[i].pid = spawn([this, i] { return run_voter(bus_, i, ledger_); });
+    }
+  }
+  if (waiter_.running() && exited(waiter_.pid, code)) {
+    waiter_.pid = -1;
+    failures_.push_back("the barrier waiter exited early (" + std::to_string(code) + ")");
+  }
   if (supervisor_.running() && exited(supervisor_.pid, code)) {
     ++n_.respawn_failures;
     start_supervisor();
@@ -246,6 +270,12 @@ void Driver::reap_unexpected() {
 }
 
 void Driver::sample() {
+  if (waiter_.running()) {
+    const std::uint64_t now_ns = steady_ns();
+    const std::uint64_t last = ledger_.last_round_ns.load();  // 0 until the waiter is set up
+    if (last != 0 && now_ns > last)
+      worst_round_gap_ns_ = std::max(worst_round_gap_ns_, now_ns - last);
+  }
   auto snap = inspect_bus(bus_);
   if (!snap) return;
   const auto now = Clock::now();
@@ -303,6 +333,10 @@ int Driver::run() {
     std::this_thread::sleep_for(5ms);
   }
   start_transient();
+  waiter_.pid = spawn([this] { return run_waiter(bus_, ledger_); });
+  for (int i = 0; i < kVoters; ++i) {
+    voters_[i].pid = spawn([this, i] { return run_voter(bus_, i, ledger_); });
+  }
   steady_.pid = spawn([this] {
     return run_producer(bus_, "steady", kSteadySource, Priority::kNormal, false, 0, ledger_);
   });
@@ -343,7 +377,9 @@ int Driver::run() {
       "chaos: seed %u, %.1f s of chaos, kills %llu (producers %llu, of which %llu holding a "
       "claimed slot and %llu while attaching; subscribers %llu; supervisor %llu), stops "
       "%llu (producers %llu, subscribers %llu), producer incarnations %u, events acknowledged "
-      "%llu, aborted commits %llu, self-exits %llu, worst stuck %llu ms\n",
+      "%llu, aborted commits %llu, self-exits %llu, worst stuck %llu ms; barrier: voter kills "
+      "%llu, rounds %llu (%llu complete), arrivals %llu, waiter errors %llu, worst gap between "
+      "rounds %llu ms\n",
       o_.seed, static_cast<double>(ms(kill_phase)) / 1000.0,
       static_cast<unsigned long long>(n_.kills()),
       static_cast<unsigned long long>(n_.producer_kills),
@@ -357,7 +393,13 @@ int Driver::run() {
       static_cast<unsigned long long>(committed),
       static_cast<unsigned long long>(ledger_.aborted.load()),
       static_cast<unsigned long long>(n_.respawn_failures),
-      static_cast<unsigned long long>(ms(worst_stuck_)));
+      static_cast<unsigned long long>(ms(worst_stuck_)),
+      static_cast<unsigned long long>(n_.voter_kills),
+      static_cast<unsigned long long>(ledger_.rounds.load()),
+      static_cast<unsigned long long>(ledger_.rounds_complete.load()),
+      static_cast<unsigned long long>(ledger_.arrivals.load()),
+      static_cast<unsigned long long>(ledger_.waiter_errors.load()),
+      static_cast<unsigned long long>(worst_round_gap_ns_ / 1'000'000));
   for (const std::string& f : failures_) std::printf("chaos: FAIL %s\n", f.c_str());
   std::printf("chaos: %s\n", ok && failures_.empty() ? "PASS" : "FAIL");
   return ok && failures_.empty() ? 0 : 1;
@@ -391,6 +433,32 @@ bool Driver::finish() {
   int code = 0;
   if (!supervisor_.running() || exited(supervisor_.pid, code)) start_supervisor();
   ledger_.stop_steady.store(true);
+  // The barrier: rounds kept closing while its participants were killed; the waiter stops.
+  for (Proc& v : voters_) {
+    if (v.running()) {
+      ::kill(v.pid, SIGKILL);
+      reap(v.pid);
+      v.pid = -1;
+    }
+  }
+  ledger_.stop_barrier.store(true);
+  if (waiter_.running()) {
+    const int rc = wait_exit(waiter_.pid, 10s);
+    if (rc != 0) {
+      failures_.push_back("the barrier waiter " + (rc == -1 ? std::string("did not stop")
+                                                            : "exited " + std::to_string(rc)));
+      if (rc == -1) {
+        ::kill(waiter_.pid, SIGKILL);
+        reap(waiter_.pid);
+      }
+    }
+    waiter_.pid = -1;
+  }
+  if (ledger_.rounds.load() == 0) failures_.push_back("no barrier round closed");
+  if (worst_round_gap_ns_ / 1'000'000 > o_.stuck_limit_ms) {
+    failures_.push_back("the barrier waiter got no round for " +
+                        std::to_string(worst_round_gap_ns_ / 1'000'000) + " ms");
+  }
   if (wait_exit(steady_.pid, 30s) != 0) failures_.push_back("the steady producer did not finish");
 
   // End markers behind everything, on both rings used: the permanent subscribers stop once

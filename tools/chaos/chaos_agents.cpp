@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "shmbus/barrier.hpp"
+
 namespace shmbus::chaos {
 
 using namespace std::chrono_literals;
@@ -184,6 +186,55 @@ int run_producer(const std::string& bus_name, const std::string& name, std::uint
     if (source == kSteadySource && (i & 63) == 0) sched_yield();
   }
   return 0;
+}
+
+std::uint64_t steady_ns() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+          .count());
+}
+
+int run_waiter(const std::string& bus_name, Ledger& ledger) {
+  auto bus = Bus::attach(bus_name, agent_options("waiter"));
+  if (!bus) return 10;
+  std::vector<std::string> voters;
+  for (int i = 0; i < kVoters; ++i) voters.push_back("voter" + std::to_string(i));
+  // A round closes 50 ms after its first arrival at the latest (partial, without the dead).
+  if (!create_barrier(*bus, kBarrier, voters, 50ms)) return 11;
+  auto barrier = Barrier::open(*bus, kBarrier);
+  if (!barrier || !barrier->become_waiter()) return 12;
+  ledger.last_round_ns.store(steady_ns());
+  BarrierRound round;
+  while (!ledger.stop_barrier.load()) {
+    auto r = barrier->wait(round, 200ms);
+    if (r) {
+      ledger.rounds.fetch_add(1);
+      if (round.complete) ledger.rounds_complete.fetch_add(1);
+      ledger.last_round_ns.store(steady_ns());
+    } else if (r.code() != Errc::kTimeout) {
+      ledger.waiter_errors.fetch_add(1);
+      if (r.code() == Errc::kState) return 13;  // lost the waiter role
+      std::this_thread::sleep_for(1ms);
+    }
+  }
+  return 0;
+}
+
+int run_voter(const std::string& bus_name, int index, Ledger& ledger) {
+  auto bus = Bus::attach(bus_name, agent_options("voter" + std::to_string(index)));
+  if (!bus) return 10;
+  Result<Barrier> barrier = make_error(Errc::kNotFound, "not yet");
+  const auto deadline = Clock::now() + 10s;
+  while (!(barrier = Barrier::open(*bus, kBarrier)) && Clock::now() < deadline) {
+    std::this_thread::sleep_for(2ms);  // the waiter creates it
+  }
+  if (!barrier) return 11;
+  const std::byte signal[8] = {std::byte{static_cast<unsigned char>(index)}};
+  for (;;) {
+    if (barrier->arrive(signal) == ArriveStatus::kAccepted) ledger.arrivals.fetch_add(1);
+    (void)barrier->wait_open(100ms);   // the next round, once this one closed
+    std::this_thread::sleep_for(2ms);  // pacing: a few hundred rounds a second is plenty
+  }
 }
 
 }  // namespace shmbus::chaos

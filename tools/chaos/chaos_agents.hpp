@@ -50,7 +50,20 @@ struct Ledger {
   std::atomic<bool> stop_steady{false};
   std::atomic<std::uint64_t> aborted{0};  // commits the supervisor beat (kAborted)
   SubResult subs[kSubs];
+  // The barrier "chaos.round" (participants voter0 and voter1, killed at random; one waiter).
+  std::atomic<bool> stop_barrier{false};
+  std::atomic<std::uint64_t> rounds{0};           // rounds the waiter received
+  std::atomic<std::uint64_t> rounds_complete{0};  // of which every live participant arrived
+  std::atomic<std::uint64_t> last_round_ns{0};    // steady_clock when the last one came
+  std::atomic<std::uint64_t> waiter_errors{0};    // wait() errors other than kTimeout
+  std::atomic<std::uint64_t> arrivals{0};         // signals accepted from the voters
 };
+
+inline constexpr int kVoters = 2;
+inline constexpr const char* kBarrier = "chaos.round";
+
+/// steady_clock now in ns (the ledger's time base).
+std::uint64_t steady_ns();
 
 // ---- processes ---------------------------------------------------------------------------
 
@@ -77,5 +90,11 @@ int run_subscriber(const std::string& bus_name, int index, bool transient, bool 
 /// The steady source runs until ledger.stop_steady; the others until killed.
 int run_producer(const std::string& bus_name, const std::string& name, std::uint32_t source,
                  Priority priority, bool in_place, int claim_delay_us, Ledger& ledger);
+
+/// The barrier's waiter ("waiter"): creates the barrier, takes every round until
+/// ledger.stop_barrier. Exit 0 when it never lost its waiter role.
+int run_waiter(const std::string& bus_name, Ledger& ledger);
+/// Participant "voter<index>": arrives in every round, then waits for the next to open.
+int run_voter(const std::string& bus_name, int index, Ledger& ledger);
 
 }  // namespace shmbus::chaos
