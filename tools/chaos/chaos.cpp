@@ -1,6 +1,6 @@
-// shmbus-chaos: a supervisor, killable producers, subscribers and a steady producer on one bus,
-// each its own process, while a driver SIGKILLs and SIGSTOPs them at random (the supervisor
-// too) and starts them again. At the end it checks what the bus promises and exits 1 if any
+// shmbus-chaos: a supervisor, killable producers, subscribers, a steady producer and a barrier
+// (a waiter and two participants) on one bus, each its own process, while a driver SIGKILLs
+// and SIGSTOPs them at random (the supervisor too) and starts them again. At the end it checks what the bus promises and exits 1 if any
 // check fails:
 //   - every publish that returned kOk reached each permanent subscriber exactly once, in its
 //     producer's order, intact (no loss, no duplicate, no reorder, no torn payload);
@@ -8,7 +8,8 @@
 //     event of each producer;
 //   - no subscriber stayed stuck behind a claim (cursor below the tail, not moving, while not
 //     stopped) longer than --stuck-limit-ms;
-//   - the supervisor recovered every dead agent record, and the bus ends HEALTHY.
+//   - the supervisor recovered every dead agent record, and the bus ends HEALTHY;
+//   - barrier rounds kept closing while participants died (no gap past --stuck-limit-ms).
 // --claim-delay-us widens the producers' claim -> commit window (a random sleep between
 // filling a claim and committing it), so kills land inside it and the repair path (padding,
 // quarantine, aborted commits) runs hundreds of times. Used by tests/chaos_test.cpp (short run,
