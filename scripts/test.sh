@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # The whole test suite: installs dependencies, builds the normal, ASan+UBSan and TSan
-# flavours, and runs ctest on each. Exits non-zero if any test fails.
-#   scripts/test.sh            all three flavours
-#   scripts/test.sh release    one flavour
+# flavours, and runs ctest on each; then builds the fuzz targets with clang and runs each for a
+# bounded time (scripts/fuzz.sh). Exits non-zero if any test or fuzz target fails.
+#   scripts/test.sh            all three flavours, then fuzz
+#   scripts/test.sh release    one flavour (or: fuzz)
+#   SHMBUS_FUZZ_SECONDS=N      per fuzz target (default 8: 10 targets, 80 s, plus the build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
-flavours=("${@:-release asan tsan}")
+flavours=("${@:-release asan tsan fuzz}")
 read -r -a flavours <<<"${flavours[*]}"
 status=0
 for f in "${flavours[@]}"; do
+  if [ "$f" = fuzz ]; then
+    echo "=== fuzz: build and run each target ${SHMBUS_FUZZ_SECONDS:-8} s"
+    scripts/fuzz.sh --seconds "${SHMBUS_FUZZ_SECONDS:-8}" || status=1
+    continue
+  fi
   echo "=== $f: build"
   scripts/build.sh "$f"
   dir=build

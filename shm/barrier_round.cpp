@@ -237,6 +237,9 @@ void reset(SealedRound& out, std::uint64_t g, std::uint32_t n) {
 
 SealResult seal_round(const BarrierTable& t, std::uint32_t b, std::uint64_t g,
                       SealedRound& out) noexcept {
+  // A generation the arrival words cannot hold (g << 2 overflows) comes only from corrupt
+  // segment bytes; sealing it would CAS forever, since no seal ever reaches round g.
+  if (slot_gen(arrived_value(g)) != g) return SealResult::kStale;
   BarrierHeader& h = t.header(b);
   std::uint64_t r = h.round.load(std::memory_order_acquire);
   for (;;) {

@@ -40,12 +40,12 @@ class RingReader {
   /// True when an event (or padding) is waiting at our position.
   bool pending() const noexcept {
     if (!active_) return false;
-    return seq_settled(seg_->slot(ring_, pos_).seq.load(std::memory_order_acquire), pos_);
+    return settled(seg_->slot(ring_, pos_).seq.load(std::memory_order_acquire));
   }
   /// Same, with a seq_cst load, for the check a dispatcher makes before it sleeps.
   bool pending_seq_cst() const noexcept {
     if (!active_) return false;
-    return seq_settled(seg_->slot(ring_, pos_).seq.load(std::memory_order_seq_cst), pos_);
+    return settled(seg_->slot(ring_, pos_).seq.load(std::memory_order_seq_cst));
   }
 
   /// Fetches the next committed event, skipping padding. False when none is ready.
@@ -69,6 +69,13 @@ class RingReader {
   bool tethered() const noexcept { return tethered_; }
 
  private:
+  // pending() agrees with next(): a seq ahead of us while the tail is not past us is garbage
+  // (corrupt segment bytes) that next() stops at, so it is not pending either. Otherwise the
+  // dispatcher, told a higher ring is pending, would retry that ring forever.
+  bool settled(std::uint64_t seq) const noexcept {
+    if (!seq_settled(seq, pos_)) return false;
+    return !seq_lapped(seq, pos_) || tail() > pos_;
+  }
   bool copy_out(const SlotHeader& slot, std::uint64_t seq, ReadEvent& out) noexcept;
   void on_lapped() noexcept;
   void try_retether() noexcept;
