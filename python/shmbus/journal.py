@@ -57,6 +57,16 @@ class _Dtypes:
         return self._by_topic[topic]
 
 
+def _decode_text(values: np.ndarray) -> np.ndarray:
+    """NUL-padded text as str objects, as Event.decode reads it (up to the first NUL, UTF-8
+    with replacement). Decodes each distinct value once: symbols and venues repeat, and one
+    str object per distinct value also keeps the column small."""
+    distinct, index = np.unique(values, return_inverse=True)
+    text = np.array([b.split(b"\0", 1)[0].decode("utf-8", "replace") for b in distinct.tolist()]
+                    + [""], dtype=object)  # "" keeps it 1-d when there are no values
+    return text[index]
+
+
 def _field_columns(records: np.ndarray) -> dict:
     """The columns of a structured array: text as str, integers (enums too) as ints, integer
     arrays as lists; reserved bytes left out. A field named like a metadata column gets the
@@ -68,7 +78,7 @@ def _field_columns(records: np.ndarray) -> dict:
             continue  # reserved
         values = records[name]
         if ftype.kind == "S":
-            values = np.char.decode(values, "utf-8", "replace").astype(object)
+            values = _decode_text(values)
         elif ftype.subdtype is not None:
             out = np.empty(len(values), dtype=object)
             for i, v in enumerate(values):
