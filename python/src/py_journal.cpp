@@ -84,6 +84,7 @@ Result<bool> PyJournalReader::advance(journal::Record& out) {
 }
 
 pyb::dict PyJournalReader::next() {
+  check_idle();
   journal::Record r;
   if (!unwrap(advance(r))) throw pyb::stop_iteration();
   pyb::dict d;
@@ -106,7 +107,12 @@ pyb::dict PyJournalReader::next() {
   return d;
 }
 
+void PyJournalReader::check_idle() const {
+  if (busy_) raise_error(Errc::kState, "JournalReader: read_batch is running in another thread");
+}
+
 pyb::object PyJournalReader::read_batch(std::size_t max_records) {
+  check_idle();
   if (max_records == 0) raise_error(Errc::kInvalidArgument, "read_batch: max_records is 0");
   struct Columns {
     std::vector<std::uint64_t> event_id, journal_ns, publish_ns, producer_seq, payload_offset;
@@ -117,9 +123,16 @@ pyb::object PyJournalReader::read_batch(std::size_t max_records) {
     std::string blob;
   } c;
   std::unordered_map<std::string, std::uint32_t> codes;
+  std::uint32_t last_code = 0;
   std::optional<Error> failed;  // raised once the GIL is back
   {
-    // The files are read without the GIL: another Python thread runs meanwhile.
+    // The files are read without the GIL: another Python thread runs meanwhile, and one that
+    // calls into this reader then gets an error instead of racing it (busy_).
+    struct Busy {  // cleared however the block ends (bad_alloc included)
+      bool& flag;
+      explicit Busy(bool& f) : flag(f) { flag = true; }
+      ~Busy() { flag = false; }
+    } busy(busy_);
     pyb::gil_scoped_release release;
     journal::Record r;
     while (c.event_id.size() < max_records) {
@@ -138,10 +151,14 @@ pyb::object PyJournalReader::read_batch(std::size_t max_records) {
       c.flags.push_back(r.meta.flags);
       c.schema_version.push_back(r.meta.schema_version);
       c.priority.push_back(static_cast<std::uint8_t>(r.meta.priority));
-      auto [it, added] =
-          codes.try_emplace(std::string(r.meta.topic), static_cast<std::uint32_t>(codes.size()));
-      if (added) c.topic_names.push_back(it->first);
-      c.topic_code.push_back(it->second);
+      // Sessions run long on one topic: compare with the last one before hashing a copy.
+      if (c.topic_names.empty() || r.meta.topic != c.topic_names[last_code]) {
+        auto [it, added] =
+            codes.try_emplace(std::string(r.meta.topic), static_cast<std::uint32_t>(codes.size()));
+        if (added) c.topic_names.push_back(it->first);
+        last_code = it->second;
+      }
+      c.topic_code.push_back(last_code);
       c.payload_offset.push_back(c.blob.size());
       c.payload_size.push_back(static_cast<std::uint32_t>(r.payload.size()));
       c.blob.append(reinterpret_cast<const char*>(r.payload.data()), r.payload.size());
@@ -179,6 +196,7 @@ pyb::object PyJournalReader::read_batch(std::size_t max_records) {
 }
 
 pyb::list PyJournalReader::files() const {
+  check_idle();
   pyb::list l;
   for (const journal::FileInfo& f : reader_.files()) {
     l.append(pyb::dict("path"_a = f.path, "file_index"_a = f.file_index,

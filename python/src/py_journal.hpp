@@ -18,8 +18,9 @@ namespace shmbus::py {
 
 namespace pyb = pybind11;
 
-/// shmbus.JournalReader(dir, topics=None, start_ns=None, end_ns=None). One thread at a time
-/// (pybind11 holds the GIL on every call; read_batch releases it while it reads the files).
+/// shmbus.JournalReader(dir, topics=None, start_ns=None, end_ns=None). One thread at a time:
+/// read_batch releases the GIL while it reads the files, and a call from another thread
+/// meanwhile raises shmbus.Error (state).
 class PyJournalReader {
  public:
   /// Opens the journal in `dir` and positions it at the first record with journal time >=
@@ -40,11 +41,14 @@ class PyJournalReader {
   /// The next record that passes the topic filter and time window; false at the end. Touches
   /// no Python object (read_batch calls it without the GIL).
   Result<bool> advance(journal::Record& out);
+  /// Raises shmbus.Error (state) while read_batch runs without the GIL in another thread.
+  void check_idle() const;
 
   journal::Reader reader_;
   std::vector<std::string> patterns_;  // empty: every topic
   std::optional<std::uint64_t> end_ns_;
   bool ended_ = false;
+  bool busy_ = false;  // read and written with the GIL held
 };
 
 /// Registers JournalReader and recorder_stats in `m`.
