@@ -24,6 +24,7 @@ from ._shmbus import (  # noqa: F401  (re-exported API)
     Bus,
     Error,
     Event,
+    JournalReader,
     Priority,
     PublishStatus,
     TimeoutError,
@@ -36,13 +37,16 @@ from ._shmbus import (  # noqa: F401  (re-exported API)
     inspect,
     list_dead_letters,
     read_stats,
+    recorder_stats,
     remove,
 )
+from .journal import iter_journal_frames, read_journal  # noqa: F401
 
 __all__ = [
     "Barrier", "Bus", "Error", "Event", "Priority", "PublishStatus", "TimeoutError", "attach",
     "catalog", "create", "decode", "dtype", "encode", "inspect", "list_dead_letters",
-    "read_stats", "remove", "next_event", "events",
+    "read_stats", "remove", "next_event", "events", "JournalReader", "read_journal",
+    "iter_journal_frames", "recorder_stats",
 ]
 
 # Dispatching belongs to one thread at a time: each bus gets one executor thread for the

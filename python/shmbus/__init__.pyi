@@ -2,10 +2,12 @@
 shmbus/__init__.py, plus its asyncio helpers)."""
 
 import builtins
+import datetime
 import enum
-from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional, Sequence, Union
 
 import numpy
+import pandas
 
 Buffer = Union[bytes, bytearray, memoryview, "numpy.ndarray[Any, Any]"]
 TopicRef = Union[str, int]
@@ -198,3 +200,51 @@ async def next_event(bus: Bus, pattern: str = "*", timeout: Optional[float] = No
     with the GIL released."""
 def events(bus: Bus, pattern: str = "*", poll_timeout: float = 0.05) -> AsyncIterator[Event]:
     """Async iterator over matching events (copies), in order."""
+
+# Recorded sessions (`shmbus record --bus B --out DIR`), for research.
+
+TimeLike = Union[int, str, datetime.datetime, "numpy.datetime64", "pandas.Timestamp", None]
+Patterns = Union[str, Sequence[str], None]
+
+class JournalReader:
+    """Reads a journal directory in order, one file mapped at a time: memory stays flat
+    whatever the journal's size. Iterating yields one dict per record: event_id, journal_ns,
+    publish_ns, topic, priority (name), producer, producer_epoch, producer_seq, flags,
+    schema_version, payload (bytes) and fields (the catalogue decode, or None).
+    Raises shmbus.Error: not_found (no dir or no journal in it), version_mismatch (another
+    journal format), corrupt, invalid_argument (a bad pattern)."""
+    def __init__(self, dir: str, topics: Patterns = None, start_ns: Optional[int] = None,
+                 end_ns: Optional[int] = None) -> None:
+        """topics: None (all), a pattern ("md.quote.*", "*", a name) or a list of them;
+        [start_ns, end_ns): journal time window, ns since the epoch (UTC)."""
+    def __iter__(self) -> "JournalReader": ...
+    def __next__(self) -> Dict[str, Any]: ...
+    def read_batch(self, max_records: int = 65536) -> Optional[Dict[str, Any]]:
+        """Up to max_records records as columns (NumPy arrays event_id, journal_ns,
+        publish_ns, priority, producer, producer_epoch, producer_seq, flags, schema_version,
+        topic_code, payload_offset, payload_size; lists topic_names, priority_names; bytes
+        payload_blob), read with the GIL released; None at the end."""
+    def files(self) -> List[Dict[str, Any]]:
+        """The journal's files: path, file_index, file_bytes, first_event_id, created_ns,
+        has_index."""
+
+def read_journal(dir: str, topics: Patterns = None, start: TimeLike = None,
+                 end: TimeLike = None) -> pandas.DataFrame:
+    """A recorded session as a DataFrame, one row per event in journal order. Columns:
+    event_id, journal_ns, journal_time (the recorder's CLOCK_REALTIME, as a UTC datetime),
+    publish_ns, publish_mono (the bus timestamp: CLOCK_MONOTONIC of the publishing host, as a
+    Timedelta since its boot, not a date), topic, priority, producer, producer_epoch,
+    producer_seq, flags, schema_version; then one column per catalogue payload field (text as
+    str, enums as int; a field named like a column above gets the prefix payload_; nullable
+    integers when several topics share the frame) and a `payload` bytes column for other
+    topics. A batch of one
+    catalogue type is decoded column-wise (numpy.frombuffer with shmbus.dtype). start/end:
+    journal time window [start, end), ns or anything pandas.Timestamp takes (naive = UTC).
+    Raises shmbus.Error as JournalReader does."""
+def iter_journal_frames(dir: str, topics: Patterns = None, start: TimeLike = None,
+                        end: TimeLike = None, batch_size: int = 65536
+                        ) -> Iterator[pandas.DataFrame]:
+    """read_journal in DataFrames of at most batch_size rows: bounded memory."""
+def recorder_stats(dir: str) -> Dict[str, Any]:
+    """The counters a running `shmbus record` keeps in DIR/STATS (pid, records, bytes, syncs,
+    last_event_id, lag_ns, held_events, shed, missed, updated_ns); not_found when none."""

@@ -10,6 +10,7 @@
 #include "py_bus.hpp"
 #include "py_errors.hpp"
 #include "py_fields.hpp"
+#include "py_journal.hpp"
 
 namespace pyb = pybind11;
 using namespace pybind11::literals;
@@ -97,6 +98,7 @@ PYBIND11_MODULE(_shmbus, m) {
   using namespace shmbus::py;
   m.doc() = "shmbus: a shared-memory event bus across processes (C++ core, Python binding)";
   register_errors(m);
+  register_journal(m);
 
   pyb::enum_<Priority>(m, "Priority", "Event priority; each has its own ring, drained in order.")
       .value("CRITICAL", Priority::kCritical)
