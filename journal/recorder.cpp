@@ -125,6 +125,7 @@ struct Recorder::Impl {
     m.producer_epoch = e.id.producer_epoch;
     m.producer_seq = e.id.sequence;
     m.publish_ns = e.timestamp_ns;
+    m.ring_position = e.position;
     std::uint64_t id = 0;
     AppendStatus s = writer->append(m, e.payload, &id);
     if (s == AppendStatus::kNoSpace || s == AppendStatus::kIoError) {
