@@ -446,3 +446,26 @@ TEST(DurableSubscriberTest, DamagedCheckpointIsAClearErrorAndIsKept) {
   EXPECT_NE(a.message().find("y.ckpt is damaged"), std::string::npos) << a.message();
   EXPECT_TRUE(fs::exists(path));  // left for the operator, not silently reset
 }
+
+// Live mode cannot promise a seam without the journal agent: open says so, bounded in time.
+TEST(DurableSubscriberTest, LiveModeWithoutTheJournalAgentIsATimeoutNamingIt) {
+  TempDir tmp;
+  JournalOptions jo;
+  jo.dir = tmp.sub("j");
+  jo.file_bytes = 1 << 20;
+  ASSERT_TRUE(Writer::open(jo));
+  SegmentGuard guard(shmbus::testing::unique_bus_name("dnoj"));
+  BusConfig config;
+  config.name = guard.name();
+  auto bus = Bus::create(config, {.name = "creator"});
+  ASSERT_TRUE(bus) << bus.message();
+  DurableOptions o = durable(jo.dir, "lonely");
+  o.bus = guard.name();
+  o.journal_agent = "recorder7";
+  o.seam_timeout = 200ms;
+  auto sub = DurableSubscriber::open(o);
+  ASSERT_FALSE(sub);
+  EXPECT_EQ(sub.code(), Errc::kTimeout);
+  EXPECT_NE(sub.message().find("journal agent 'recorder7' is not running"), std::string::npos)
+      << sub.message();
+}
