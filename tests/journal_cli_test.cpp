@@ -554,7 +554,7 @@ TEST(JournalCliTest, StatusShowsTheJournalAgentsCounters) {
   EXPECT_EQ(jr["running"], true);
   EXPECT_EQ(jr["records"].get<std::uint64_t>(), 20u);
   EXPECT_GT(jr["bytes"].get<std::uint64_t>(), 20u * 8u);
-  EXPECT_EQ(jr["ring_lag_events"].get<std::uint64_t>(), 0u);
+  EXPECT_LE(jr["ring_lag_events"].get<std::uint64_t>(), 20u);  // cursors stored after STATS
   EXPECT_EQ(jr["shed"].get<std::uint64_t>(), 0u);
   EXPECT_EQ(jr["held_events"].get<std::uint64_t>(), 0u);
   EXPECT_EQ(jr["dir"], fs::canonical(dir).string());
