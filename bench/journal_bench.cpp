@@ -38,8 +38,8 @@ std::string bench_dir(const std::string& name) {
 
 constexpr std::size_t kPayload = 64;
 const std::string kTopic = "md.quote.ESZ6";
-// The same bytes per record as the journal writes: 64-byte header + topic + payload, 8-aligned.
-constexpr std::size_t kRecordBytes = (64 + 13 + kPayload + 7) / 8 * 8;
+// The same bytes per record as the journal writes: 72-byte header + topic + payload, 8-aligned.
+constexpr std::size_t kRecordBytes = (72 + 13 + kPayload + 7) / 8 * 8;
 
 void append_bench(benchmark::State& state, journal::SyncPolicy sync, Priority priority) {
   journal::JournalOptions o;

@@ -6,8 +6,8 @@
 //   +---------------------------+ 0
 //   | FileHeader (128 B)        |  magic "SHMBJRNL", format version, file index, first event id
 //   +---------------------------+ 128
-//   | RecordHeader (64 B)       |  magic, length, CRC32C, event id, topic, priority, producer,
-//   | topic name (topic_len B)  |  publish and journal timestamps
+//   | RecordHeader (72 B)       |  magic, length, CRC32C, event id, topic, priority, producer,
+//   | topic name (topic_len B)  |  publish and journal timestamps, position in its ring
 //   | payload (payload_len B)   |
 //   | zero padding to 8 B       |
 //   +---------------------------+ ... next record, 8-aligned
@@ -29,7 +29,8 @@ namespace shmbus::journal::detail {
 
 /// Bump the major when a field moves or changes meaning (readers refuse another major); the minor
 /// when a reserved field gains a meaning older readers may ignore.
-inline constexpr std::uint16_t kFormatMajor = 1;
+/// 2: RecordHeader grew ring_position (72 bytes), which durable subscribers join the live ring by.
+inline constexpr std::uint16_t kFormatMajor = 2;
 inline constexpr std::uint16_t kFormatMinor = 0;
 inline constexpr char kFileMagic[8] = {'S', 'H', 'M', 'B', 'J', 'R', 'N', 'L'};
 inline constexpr std::uint32_t kRecordMagic = 0x524A4853u;  // "SHJR" little-endian
@@ -72,15 +73,17 @@ struct RecordHeader {
   std::uint64_t producer_seq;
   std::uint64_t publish_ns;  ///< the event's own timestamp (CLOCK_MONOTONIC of the publisher)
   std::uint64_t journal_ns;  ///< CLOCK_REALTIME when journaled, never decreasing within a journal
+  std::uint64_t ring_position;  ///< the event's position in its priority's ring (EventView)
 };
 static_assert(std::is_standard_layout_v<RecordHeader>);
-static_assert(sizeof(RecordHeader) == 64 && alignof(RecordHeader) == 8);
+static_assert(sizeof(RecordHeader) == 72 && alignof(RecordHeader) == 8);
 static_assert(offsetof(RecordHeader, crc) == 8);
 static_assert(offsetof(RecordHeader, event_id) == 16);
 static_assert(offsetof(RecordHeader, payload_len) == 24);
 static_assert(offsetof(RecordHeader, producer) == 32);
 static_assert(offsetof(RecordHeader, publish_ns) == 48);
 static_assert(offsetof(RecordHeader, journal_ns) == 56);
+static_assert(offsetof(RecordHeader, ring_position) == 64);
 
 struct IndexFileHeader {
   std::uint32_t magic;  ///< kIndexMagic

@@ -1,13 +1,17 @@
 // Recorder: Bus subscriber -> Writer, with the hold/shed policy and the STATS file.
 #include "shmbus/journal_recorder.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -89,8 +93,26 @@ struct Recorder::Impl {
     return {};
   }
 
+  std::string registration;  // the /dev/shm link this recorder made; removed on destruction
+
   ~Impl() {
     if (block != nullptr) ::munmap(block, sizeof(StatsBlock));
+    if (!registration.empty()) ::unlink(registration.c_str());
+  }
+
+  // Best effort: a journal that cannot register still records; it only is missing from
+  // `shmbus status` and the metrics (logged).
+  void register_journal() {
+    char abs[PATH_MAX];
+    if (::realpath(opts.journal.dir.c_str(), abs) == nullptr) return;
+    const std::string link = journal_registration_path(opts.bus, opts.agent_name);
+    ::unlink(link.c_str());  // left by a killed recorder of this name (names are unique when live)
+    if (::symlink(abs, link.c_str()) != 0) {
+      spdlog::warn("journal {}: cannot register as {}: {}", opts.journal.dir, link,
+                   std::strerror(errno));
+      return;
+    }
+    registration = link;
   }
 
   void publish_stats() noexcept {
@@ -125,6 +147,7 @@ struct Recorder::Impl {
     m.producer_epoch = e.id.producer_epoch;
     m.producer_seq = e.id.sequence;
     m.publish_ns = e.timestamp_ns;
+    m.ring_position = e.position;
     std::uint64_t id = 0;
     AppendStatus s = writer->append(m, e.payload, &id);
     if (s == AppendStatus::kNoSpace || s == AppendStatus::kIoError) {
@@ -213,6 +236,7 @@ Result<Recorder> Recorder::open(const RecorderOptions& options) {
     }
     ::close(fd);
   }
+  impl->register_journal();  // before the pid shows in STATS: who waits for that finds the link
   impl->publish_stats();
   return Recorder(std::move(impl));
 }
@@ -255,6 +279,48 @@ Result<RecorderStats> read_recorder_stats(const std::string& dir) {
     return Error{Errc::kCorrupt, "recorder stats " + path + ": not a version-1 stats block"};
   }
   return b.s;
+}
+
+namespace {
+constexpr std::string_view kRegistrationDir = "/dev/shm/";
+constexpr std::string_view kRegistrationPrefix = "shmbus-journal.";
+}  // namespace
+
+std::string journal_registration_path(std::string_view bus, std::string_view agent) {
+  std::string p(kRegistrationDir);
+  p.append(kRegistrationPrefix).append(bus).append("@").append(agent);
+  return p;
+}
+
+std::vector<BusJournal> list_bus_journals(std::string_view bus) {
+  std::vector<BusJournal> out;
+  const std::string dir(kRegistrationDir);
+  const std::string prefix = std::string(kRegistrationPrefix) + std::string(bus) + "@";
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (const dirent* ent = ::readdir(d)) {
+    const std::string_view name(ent->d_name);
+    if (name.size() <= prefix.size() || name.substr(0, prefix.size()) != prefix) continue;
+    BusJournal j;
+    j.agent = std::string(name.substr(prefix.size()));
+    char target[PATH_MAX];
+    const std::string link = dir + std::string(name);
+    const ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+    if (n <= 0) continue;  // not a link: not ours
+    j.dir.assign(target, static_cast<std::size_t>(n));
+    if (auto st = read_recorder_stats(j.dir)) {
+      j.stats = *st;
+      const auto pid = static_cast<pid_t>(j.stats.pid);
+      j.running = pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+    } else {
+      j.error = st.message();
+    }
+    out.push_back(std::move(j));
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end(),
+            [](const BusJournal& a, const BusJournal& b) { return a.agent < b.agent; });
+  return out;
 }
 
 }  // namespace shmbus::journal

@@ -75,6 +75,7 @@ Record decode_record(const std::byte* rec) noexcept {
   r.meta.producer_epoch = h.producer_epoch;
   r.meta.producer_seq = h.producer_seq;
   r.meta.publish_ns = h.publish_ns;
+  r.meta.ring_position = h.ring_position;
   r.payload = std::span<const std::byte>(rec + sizeof h + h.topic_len, h.payload_len);
   return r;
 }

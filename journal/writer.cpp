@@ -410,6 +410,7 @@ AppendStatus Writer::append(const RecordMeta& meta, std::span<const std::byte> p
   h.producer_seq = meta.producer_seq;
   h.publish_ns = meta.publish_ns;
   h.journal_ns = now;
+  h.ring_position = meta.ring_position;
   std::memcpy(rec + 4, reinterpret_cast<const std::byte*>(&h) + 4, sizeof h - 4);
   std::memcpy(rec + sizeof h, meta.topic.data(), tl);
   if (!payload.empty()) std::memcpy(rec + sizeof h + tl, payload.data(), payload.size());

@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "shmbus/inspect.hpp"
+#include "shmbus/journal_recorder.hpp"
 #include "shmbus/stats.hpp"
 
 namespace shmbus::detail {
@@ -192,6 +193,46 @@ void collect_barriers(Families& fam, const BusSnapshot& snap) {
 
 MetricsCollector::MetricsCollector(std::string bus_name) : bus_name_(std::move(bus_name)) {}
 
+// The journals registered for the bus (journal::list_bus_journals), labelled by their agent.
+void collect_journals(Families& fam, const BusSnapshot& snap, const std::string& bus) {
+  for (const journal::BusJournal& j : journal::list_bus_journals(bus)) {
+    const journal::RecorderStats& st = j.stats;
+    std::uint64_t ring_lag = 0;
+    for (const AgentSnapshot& a : snap.agents) {
+      if (a.name == j.agent && a.alive) ring_lag = AgentSnapshot::total(a.lag);
+    }
+    const std::pair<const char*, std::string> l{"journal", j.agent};
+    fam.gauge("shmbus_journal_up", "1 while the journal's recorder process runs",
+              j.running ? 1.0 : 0.0, {l});
+    fam.counter("shmbus_journal_records_total", "Records appended since the recorder started",
+                d(st.records), {l});
+    fam.counter("shmbus_journal_bytes_total", "Record bytes appended since the recorder started",
+                d(st.bytes), {l});
+    fam.gauge("shmbus_journal_ring_lag_events",
+              "Events in the rings the journal agent has not read yet (its cursors' lag)",
+              d(ring_lag), {l});
+    fam.gauge("shmbus_journal_lag_seconds",
+              "Journal time less publish time of the last journaled event", d(st.lag_ns) / 1e9,
+              {l});
+    fam.counter("shmbus_journal_syncs_total", "Syncs (msync/fdatasync) of the journal", d(st.syncs),
+                {l});
+    fam.gauge("shmbus_journal_sync_seconds_avg", "Average sync latency", d(st.sync_ns_avg) / 1e9,
+              {l});
+    fam.gauge("shmbus_journal_sync_seconds_max", "Worst sync latency", d(st.sync_ns_max) / 1e9,
+              {l});
+    for (std::uint32_t r = 0; r < kPriorityCount; ++r) {
+      fam.counter("shmbus_journal_shed_total", "Events dropped by the shed policy", d(st.shed[r]),
+                  {l, {"ring", ring_label(r)}});
+    }
+    fam.counter("shmbus_journal_held_events_total",
+                "Events the journal could not take at once (hold policy)", d(st.held_events), {l});
+    fam.counter("shmbus_journal_held_seconds_total", "Time producers were held back by the journal",
+                d(st.held_ns) / 1e9, {l});
+    fam.counter("shmbus_journal_missed_total", "Ring positions the journal lost while untethered",
+                d(st.missed), {l});
+  }
+}
+
 std::vector<prometheus::MetricFamily> MetricsCollector::Collect() const {
   Families fam(bus_name_);
   const char* up_help = "1 while a supervisor runs on the bus (0: the bus cannot be read)";
@@ -210,6 +251,7 @@ std::vector<prometheus::MetricFamily> MetricsCollector::Collect() const {
     collect_agents(fam, s, stats ? &stats.value() : nullptr);
     if (stats) collect_topics(fam, stats.value());
     collect_barriers(fam, s);
+    collect_journals(fam, s, bus_name_);
     fam.counter("shmbus_claims_padded_total", "Stuck claims closed (padded) by the supervisor",
                 d(s.claims_padded));
     fam.counter("shmbus_agents_recovered_total", "Records of dead agents recovered",

@@ -510,3 +510,60 @@ TEST(JournalCliTest, ReplayBadArgumentsAreUsageErrors) {
   EXPECT_EQ(nodir.wait(20s), 5);
   EXPECT_NE(slurp(tmp.sub("e")).find("does not exist"), std::string::npos) << slurp(tmp.sub("e"));
 }
+
+// A running journal agent registers its journal with the bus: `shmbus status` lists it (text and
+// --json) with its counters once events flow, without being told the directory; once the agent
+// stops, the journal is no longer listed.
+TEST(JournalCliTest, StatusShowsTheJournalAgentsCounters) {
+  TempDir tmp;
+  const std::string dir = tmp.sub("journal");
+  TestBus tb("jstat");
+  ASSERT_TRUE(tb.bus);
+  auto topic = tb.bus->register_topic("order.filled", 8);
+  ASSERT_TRUE(topic);
+  const std::string agent = shmbus::testing::bin_dir() + "/agents/journal/shmbus-journal";
+  Child journal = Child::exec(
+      agent, {"--bus", tb.name(), "--dir", dir, "--name", "jr1", "--file-mb", "1", "--no-resume"});
+  ASSERT_TRUE(shmbus::testing::eventually(
+      [&] {
+        auto st = journal::read_recorder_stats(dir);
+        return st && st->pid == static_cast<std::uint64_t>(journal.pid());
+      },
+      10s));
+  for (std::uint64_t v = 1; v <= 20; ++v) {
+    ASSERT_EQ(tb.bus->publish(*topic, &v, sizeof v), PublishStatus::kOk);
+  }
+  // STATS is refreshed after each batch the agent journals.
+  ASSERT_TRUE(shmbus::testing::eventually(
+      [&] {
+        auto st = journal::read_recorder_stats(dir);
+        return st && st->records == 20;
+      },
+      10s));
+  Child text = start_cli({"status", "--bus", tb.name()}, tmp.sub("st"), tmp.sub("e1"));
+  ASSERT_EQ(text.wait(20s), 0) << slurp(tmp.sub("e1"));
+  const std::string out = slurp(tmp.sub("st"));
+  EXPECT_NE(out.find("journal jr1 running  records 20  bytes "), std::string::npos) << out;
+  EXPECT_NE(out.find("dir " + fs::canonical(dir).string()), std::string::npos) << out;
+  Child json = start_cli({"status", "--json", "--bus", tb.name()}, tmp.sub("js"), tmp.sub("e2"));
+  ASSERT_EQ(json.wait(20s), 0) << slurp(tmp.sub("e2"));
+  const auto j = nlohmann::json::parse(slurp(tmp.sub("js")));
+  ASSERT_EQ(j["journals"].size(), 1u) << j.dump();
+  const auto& jr = j["journals"][0];
+  EXPECT_EQ(jr["agent"], "jr1");
+  EXPECT_EQ(jr["running"], true);
+  EXPECT_EQ(jr["records"].get<std::uint64_t>(), 20u);
+  EXPECT_GT(jr["bytes"].get<std::uint64_t>(), 20u * 8u);
+  EXPECT_LE(jr["ring_lag_events"].get<std::uint64_t>(), 20u);  // cursors stored after STATS
+  EXPECT_EQ(jr["shed"].get<std::uint64_t>(), 0u);
+  EXPECT_EQ(jr["held_events"].get<std::uint64_t>(), 0u);
+  EXPECT_EQ(jr["dir"], fs::canonical(dir).string());
+
+  journal.kill(SIGTERM);
+  ASSERT_EQ(journal.wait(20s), 0);
+  EXPECT_FALSE(
+      fs::exists(fs::symlink_status(journal::journal_registration_path(tb.name(), "jr1"))));
+  Child after = start_cli({"status", "--json", "--bus", tb.name()}, tmp.sub("js2"), tmp.sub("e3"));
+  ASSERT_EQ(after.wait(20s), 0) << slurp(tmp.sub("e3"));
+  EXPECT_TRUE(nlohmann::json::parse(slurp(tmp.sub("js2")))["journals"].empty());
+}

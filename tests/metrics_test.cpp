@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -399,6 +400,74 @@ TEST(MetricsTest, BinaryNoMetricsOpensNoPort) {
   EXPECT_TRUE(listeners(port).empty());
   sup.kill(SIGTERM);
   EXPECT_EQ(sup.wait(20s), 0);
+}
+
+// A journal agent running on the bus shows up on /metrics (found through its registration, the
+// supervisor is not told its directory): records, bytes, ring lag, sync, shed and held series.
+TEST(MetricsTest, ExposesTheJournalAgentsSeries) {
+  const std::string name = unique_bus_name("metj");
+  SegmentGuard guard(name);
+  auto sup = Supervisor::start(test_config(name, "127.0.0.1:0"));
+  ASSERT_TRUE(sup) << sup.message();
+  const std::uint16_t port = sup->metrics_port();
+  ASSERT_NE(port, 0);
+  auto pub = Bus::attach(name, AgentOptions{.name = "pub"});
+  ASSERT_TRUE(pub) << pub.message();
+  auto topic = pub->register_topic("order.filled", sizeof(std::uint64_t));
+  ASSERT_TRUE(topic) << topic.message();
+
+  std::string tmpl = "/tmp/shmbus_metj_XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl.data());
+  struct RemoveDir {
+    std::string path;
+    ~RemoveDir() { (void)std::system(("rm -rf '" + path + "'").c_str()); }
+  } remove_dir{dir};
+  Child journal = Child::exec(shmbus::testing::bin_dir() + "/agents/journal/shmbus-journal",
+                              {"--bus", name, "--dir", dir, "--name", "jm", "--file-mb", "1",
+                               "--no-resume", "--sync", "critical", "--topics", "order.*"});
+  struct Unregister {  // a failed assertion SIGKILLs the agent, which leaves its link behind
+    std::string link;
+    ~Unregister() { ::unlink(link.c_str()); }
+  } unregister{"/dev/shm/shmbus-journal." + name + "@jm"};
+  const Labels jl{{"bus", name}, {"journal", "jm"}};
+  std::vector<Sample> m;
+  auto scrape_until = [&](const std::function<bool()>& cond) {
+    return tick_until(
+        *sup,
+        [&] {
+          auto body = scrape(port);
+          if (!body) return false;
+          m = parse(*body);
+          return cond();
+        },
+        10s);
+  };
+  ASSERT_TRUE(scrape_until([&] { return value(m, "shmbus_journal_up", jl) == 1.0; }))
+      << "the journal agent never registered";
+  constexpr std::uint64_t kEvents = 50;
+  for (std::uint64_t i = 0; i < kEvents; ++i) {
+    ASSERT_EQ(pub->publish(*topic, &i, sizeof i, i == 0 ? Priority::kCritical : Priority::kNormal),
+              PublishStatus::kOk);
+  }
+  ASSERT_TRUE(scrape_until([&] {
+    // The agent's cursors (ring lag) are stored after its STATS: both settle.
+    return value(m, "shmbus_journal_records_total", jl) == static_cast<double>(kEvents) &&
+           value(m, "shmbus_journal_ring_lag_events", jl) == 0.0;
+  })) << "records "
+      << value(m, "shmbus_journal_records_total", jl).value_or(-1) << " of " << kEvents
+      << ", ring lag " << value(m, "shmbus_journal_ring_lag_events", jl).value_or(-1);
+  EXPECT_GT(value(m, "shmbus_journal_bytes_total", jl).value_or(0), 8.0 * kEvents);
+  EXPECT_GE(value(m, "shmbus_journal_syncs_total", jl).value_or(0), 1.0) << "--sync critical";
+  EXPECT_TRUE(value(m, "shmbus_journal_sync_seconds_max", jl).has_value());
+  EXPECT_TRUE(value(m, "shmbus_journal_lag_seconds", jl).has_value());
+  EXPECT_EQ(value(m, "shmbus_journal_shed_total", {{"journal", "jm"}, {"ring", "normal"}}), 0.0);
+  EXPECT_EQ(value(m, "shmbus_journal_held_events_total", jl), 0.0);
+  EXPECT_EQ(value(m, "shmbus_journal_missed_total", jl), 0.0);
+
+  journal.kill(SIGTERM);
+  ASSERT_EQ(journal.wait(20s), 0);
+  ASSERT_TRUE(scrape_until([&] { return !value(m, "shmbus_journal_up", jl).has_value(); }))
+      << "a stopped journal is still listed";
 }
 
 }  // namespace

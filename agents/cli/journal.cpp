@@ -39,6 +39,7 @@ nlohmann::json record_json(const journal::Record& r) {
                         {"producer_epoch", r.meta.producer_epoch},
                         {"producer_seq", r.meta.producer_seq},
                         {"publish_ns", r.meta.publish_ns},
+                        {"ring_position", r.meta.ring_position},
                         {"flags", r.meta.flags},
                         {"size", r.payload.size()},
                         {"payload", decode_payload(r.meta.topic, r.payload)}};

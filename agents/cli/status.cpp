@@ -1,12 +1,15 @@
 // `shmbus status`, `shmbus agents` and `shmbus barrier status`: one inspect_bus snapshot (or
 // barrier listing) printed as text or JSON.
+#include <cinttypes>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "commands.hpp"
 #include "render_text.hpp"
 #include "shmbus/barrier.hpp"
 #include "shmbus/inspect.hpp"
+#include "shmbus/journal_recorder.hpp"
 #include "snapshot_json.hpp"
 
 namespace shmbus::cli {
@@ -33,6 +36,60 @@ int print(const std::string& text) {
   return std::fflush(stdout) == 0 ? kExitOk : kExitError;
 }
 
+// Events the journal agent has not read yet, summed over rings: its agent record's lag (0 when
+// no live agent of that name).
+std::uint64_t journal_ring_lag(const BusSnapshot& s, const std::string& agent) {
+  for (const AgentSnapshot& a : s.agents) {
+    if (a.name == agent && a.alive) return AgentSnapshot::total(a.lag);
+  }
+  return 0;
+}
+
+nlohmann::json journals_to_json(const BusSnapshot& s, const std::vector<journal::BusJournal>& js) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const journal::BusJournal& j : js) {
+    const journal::RecorderStats& st = j.stats;
+    out.push_back({{"agent", j.agent},
+                   {"dir", j.dir},
+                   {"running", j.running},
+                   {"records", st.records},
+                   {"bytes", st.bytes},
+                   {"last_event_id", st.last_event_id},
+                   {"ring_lag_events", journal_ring_lag(s, j.agent)},
+                   {"lag_ns", st.lag_ns},
+                   {"syncs", st.syncs},
+                   {"sync_ns_avg", st.sync_ns_avg},
+                   {"sync_ns_max", st.sync_ns_max},
+                   {"shed", AgentSnapshot::total(st.shed)},
+                   {"held_events", st.held_events},
+                   {"held_ns", st.held_ns},
+                   {"missed", st.missed},
+                   {"error", j.error}});
+  }
+  return out;
+}
+
+std::string render_journals(const BusSnapshot& s, const std::vector<journal::BusJournal>& js) {
+  if (js.empty()) return {};
+  std::string out = "\njournals\n";
+  for (const journal::BusJournal& j : js) {
+    const journal::RecorderStats& st = j.stats;
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "  journal %s %s  records %" PRIu64 "  bytes %" PRIu64 "  ring lag %" PRIu64
+                  "  lag %.3f ms  sync avg %.3f ms max %.3f ms  shed %" PRIu64 "  held %" PRIu64
+                  "  dir %s%s%s\n",
+                  j.agent.c_str(), j.running ? "running" : "stopped", st.records, st.bytes,
+                  journal_ring_lag(s, j.agent), static_cast<double>(st.lag_ns) / 1e6,
+                  static_cast<double>(st.sync_ns_avg) / 1e6,
+                  static_cast<double>(st.sync_ns_max) / 1e6, AgentSnapshot::total(st.shed),
+                  st.held_events, j.dir.c_str(),
+                  j.error.empty() ? "" : "  error: ", j.error.c_str());
+    out += line;
+  }
+  return out;
+}
+
 }  // namespace
 
 // The snapshot was printed; damaged agent records still make the command fail (exit 5), with
@@ -47,11 +104,14 @@ int corrupt_records_exit(const BusSnapshot& s, int printed) {
 int run_status(const StatusOptions& options) {
   auto snap = inspect_bus(options.bus);
   if (!snap) return report_error(snap.error());
+  const auto journals = journal::list_bus_journals(options.bus);
   if (options.json) {
-    return corrupt_records_exit(
-        *snap, print(snapshot_to_json(*snap).dump(2, ' ', false, kReplace) + "\n"));
+    nlohmann::json j = snapshot_to_json(*snap);
+    j["journals"] = journals_to_json(*snap, journals);
+    return corrupt_records_exit(*snap, print(j.dump(2, ' ', false, kReplace) + "\n"));
   }
-  return corrupt_records_exit(*snap, print(render_status(*snap)));
+  return corrupt_records_exit(*snap,
+                              print(render_status(*snap) + render_journals(*snap, journals)));
 }
 
 int run_agents(const StatusOptions& options) {

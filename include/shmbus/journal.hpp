@@ -48,6 +48,9 @@ struct RecordMeta {
   std::uint32_t producer_epoch = 0;
   std::uint64_t producer_seq = 0;
   std::uint64_t publish_ns = 0;
+  /// The event's position in its priority's ring (EventView::position) when a recorder
+  /// journaled it; what a durable subscriber joins the live ring by. 0 for other writers.
+  std::uint64_t ring_position = 0;
 };
 
 /// One record as read back. Views point into the mapped file: valid until the next call on the

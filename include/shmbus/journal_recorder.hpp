@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "shmbus/config.hpp"
@@ -86,5 +87,25 @@ class Recorder {
 
 /// The counters a recorder keeps in `dir`/STATS. kNotFound when there is none.
 Result<RecorderStats> read_recorder_stats(const std::string& dir);
+
+/// A recorder registers its journal with its bus so that `shmbus status` and the supervisor's
+/// metrics find it without knowing journal directories: a symbolic link
+/// /dev/shm/shmbus-journal.<bus>@<agent> -> <absolute journal dir> ('@' is in neither name),
+/// made when the recorder opens (replacing one a killed recorder of the same agent name left)
+/// and removed when it is destroyed.
+std::string journal_registration_path(std::string_view bus, std::string_view agent);
+
+/// One registered journal of a bus.
+struct BusJournal {
+  std::string agent;     ///< the recorder's agent name (its AgentSnapshot has the ring lag)
+  std::string dir;       ///< the journal directory
+  bool running = false;  ///< the recorder's process (stats.pid) exists
+  RecorderStats stats;   ///< zeros when the STATS file could not be read (see error)
+  std::string error;     ///< why stats could not be read; empty when they were
+};
+
+/// The journals registered for `bus`, by agent name. Never fails: a missing /dev/shm or no
+/// registration gives an empty list; an unreadable STATS file sets BusJournal::error.
+std::vector<BusJournal> list_bus_journals(std::string_view bus);
 
 }  // namespace shmbus::journal
