@@ -4,6 +4,7 @@
 // corrupt; a writer that died mid-write costs only its own entry. Threads-only test for TSan.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <stdexcept>
@@ -167,7 +168,7 @@ TEST_F(ErrorLogTest, WriterThatDiedMidWriteLosesOnlyItsOwnEntry) {
 TEST_F(ErrorLogTest, ThreadsAppendingWhileOthersReadNeverShowABadEntry) {
   make(8);
   std::atomic<bool> stop{false};
-  std::atomic<std::uint64_t> bad{0}, seen{0};
+  std::atomic<std::uint64_t> bad{0}, seen{0}, taken_over{0};
   std::thread reader([&] {
     while (!stop.load()) {
       for (const auto& c : log_->read()) {
@@ -186,7 +187,7 @@ TEST_F(ErrorLogTest, ThreadsAppendingWhileOthersReadNeverShowABadEntry) {
     writers.emplace_back([&, w] {
       for (std::uint64_t i = 0; i < per_writer; ++i) {
         const std::uint64_t n = w * 1'000'000 + i;
-        (void)log_->append(event(n), n);
+        if (!log_->append(event(n), n)) ++taken_over;
       }
     });
   }
@@ -195,7 +196,10 @@ TEST_F(ErrorLogTest, ThreadsAppendingWhileOthersReadNeverShowABadEntry) {
   reader.join();
   EXPECT_EQ(bad.load(), 0u);
   EXPECT_EQ(log_->appended(), 3 * per_writer);
-  EXPECT_EQ(log_->read().size(), 8u);
+  // A writer stalled for a whole lap mid-copy is taken over by the next one of its slot; when
+  // it resumes, its late stores can spoil the slot (readers then skip it by its checksum, as
+  // `bad` shows). Only such a lost append may cost an entry of the last lap.
+  EXPECT_GE(log_->read().size() + std::min<std::uint64_t>(taken_over.load(), 8), 8u);
 }
 
 TEST(ErrorLogBusTest, HandlerFailureIsLoggedAndReadByRecentErrors) {
