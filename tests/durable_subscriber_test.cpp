@@ -352,13 +352,16 @@ TEST(DurableSubscriberTest, SurvivesRandomSigkillsWithOnlyFlaggedRepeatsAndExact
   }
   Child writer = Child::fork([&] { return write_journal(dir, n); });
   std::mt19937 rng(static_cast<unsigned>(::getpid()));
+  // The first kills come quickly, so that even a fast (small-scale) run is killed often enough
+  // to mean something; later ones let the subscriber get further.
+  std::uniform_int_distribution<int> early_ms(2, 15);
   std::uniform_int_distribution<int> delay_ms(5, 120);
   int kills = 0;
   int code = -1;
   const auto deadline = std::chrono::steady_clock::now() + 120s;
   while (std::chrono::steady_clock::now() < deadline) {
     Child sub = Child::fork([&] { return run_subscriber(dir, effects, n); });
-    const int d = delay_ms(rng);
+    const int d = kills < 8 ? early_ms(rng) : delay_ms(rng);
     code = sub.wait(std::chrono::milliseconds(d));  // it finished first, or it dies now
     if (code == -1) {
       sub.kill(SIGKILL);

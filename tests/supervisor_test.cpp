@@ -546,8 +546,12 @@ TEST(SupervisorTest, KilledSubscriberReleasesBlockedProducerWithinHealthPeriod) 
     if (!bus) return 10;
     auto topic = bus->register_topic("t.k", 8);
     if (!topic) return 11;
+    // HIGH: a full ring must block this producer, not shed it. (NORMAL events are shed once
+    // the supervisor sees the ring at CRITICAL, which it may before the ring is full.)
     for (std::uint64_t x = 1; !prog->stop.load(); ++x) {
-      if (bus->publish(*topic, &x, 8) == PublishStatus::kOk) prog->published.fetch_add(1);
+      if (bus->publish(*topic, &x, 8, Priority::kHigh) == PublishStatus::kOk) {
+        prog->published.fetch_add(1);
+      }
     }
     return 0;
   });
