@@ -21,9 +21,13 @@
 #include <spdlog/spdlog.h>
 
 #include "journal/mapped_file.hpp"
+#include "shm/clock.hpp"
 #include "shmbus/bus.hpp"
 
 namespace shmbus::journal {
+
+using shmbus::detail::monotonic_ns;
+using shmbus::detail::realtime_ns;
 
 namespace {
 
@@ -38,19 +42,6 @@ struct StatsBlock {
   RecorderStats s;
 };
 static_assert(std::is_trivially_copyable_v<RecorderStats>);
-
-std::uint64_t realtime_ns() noexcept {
-  timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
-         static_cast<std::uint64_t>(ts.tv_nsec);
-}
-std::uint64_t monotonic_ns() noexcept {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
-         static_cast<std::uint64_t>(ts.tv_nsec);
-}
 
 void store_words(void* dst, const void* src, std::size_t bytes) noexcept {
   auto* d = static_cast<std::uint64_t*>(dst);

@@ -17,29 +17,19 @@
 #include "journal/format.hpp"
 #include "journal/mapped_file.hpp"
 #include "journal/scan.hpp"
+#include "shm/clock.hpp"
 #include "shmbus/journal.hpp"
 #include "shmbus/topic.hpp"
 
 namespace shmbus::journal {
 
+using shmbus::detail::monotonic_ns;
+using shmbus::detail::realtime_ns;
+
 using namespace detail;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::uint64_t realtime_ns() noexcept {
-  timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
-         static_cast<std::uint64_t>(ts.tv_nsec);
-}
-
-std::uint64_t monotonic_ns() noexcept {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
-         static_cast<std::uint64_t>(ts.tv_nsec);
-}
 
 struct SealedFile {
   std::uint64_t file_index;

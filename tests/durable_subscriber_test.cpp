@@ -26,21 +26,7 @@ using shmbus::testing::SegmentGuard;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = "/tmp/shmbus_durable_XXXXXX";
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string sub(const std::string& n) const { return path_ + "/" + n; }
-
- private:
-  std::string path_;
-};
+using shmbus::testing::TempDir;
 
 DurableOptions durable(const std::string& dir, const std::string& name) {
   DurableOptions o;

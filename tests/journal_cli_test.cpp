@@ -33,21 +33,7 @@ std::string cli() {
   return shmbus::testing::bin_dir() + "/agents/cli/shmbus";
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = "/tmp/shmbus_jcli_XXXXXX";
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string sub(const std::string& n) const { return path_ + "/" + n; }
-
- private:
-  std::string path_;
-};
+using shmbus::testing::TempDir;
 
 std::string quote(const std::string& s) {
   return "'" + s + "'";

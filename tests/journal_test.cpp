@@ -13,6 +13,7 @@
 
 #include "journal/format.hpp"
 #include "shmbus/journal.hpp"
+#include "testing/test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace shmbus;
@@ -20,23 +21,7 @@ using namespace shmbus::journal;
 
 namespace {
 
-/// A fresh directory under /tmp, removed (recursively) at the end.
-class TempDir {
- public:
-  explicit TempDir(const std::string& tag) {
-    std::string tmpl = "/tmp/shmbus_jt_" + tag + "_XXXXXX";
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using shmbus::testing::TempDir;
 
 /// A tmpfs of `size` mounted at a fresh dir (root only); unmounted at the end.
 class TmpfsMount {

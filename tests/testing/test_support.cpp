@@ -8,6 +8,9 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+#include <system_error>
 #include <thread>
 
 #include <ostream>
@@ -183,6 +186,17 @@ bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds tim
 std::string bin_dir() {
   const char* d = std::getenv("SHMBUS_BIN_DIR");
   return d != nullptr ? d : ".";
+}
+
+TempDir::TempDir(const std::string& tag) {
+  std::string tmpl = "/tmp/shmbus_" + tag + "_XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp " + tmpl + " failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
 }
 
 }  // namespace shmbus::testing

@@ -41,6 +41,20 @@ class SegmentGuard {
   std::string name_;
 };
 
+/// A fresh directory /tmp/shmbus_<tag>_XXXXXX, removed (recursively) when destroyed.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& tag = "tmp");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string sub(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
 /// A small bus for unit tests: rings of 64 slots with 16 kept as history, and the given limits.
 BusConfig small_bus_config(const std::string& name, std::uint32_t max_agents,
                            std::uint32_t max_topics);
