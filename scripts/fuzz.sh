@@ -6,7 +6,8 @@
 #     --seconds N   per target (default 20); 0 builds only
 #     --seeds       regenerate fuzz/corpus/*/*.seg from real segments (shmbus_fuzz_seeds) first;
 #                   inputs kept from findings (fuzz/corpus/<target>/regress-*) stay
-#     --only T      one target (e.g. ring_reader)
+#     --only T      one target (e.g. ring_reader); may be repeated
+#     --jobs N      run N targets at once (default 1); each fuzzer is one process
 #   SHMBUS_FUZZ_BUILD_DIR=DIR   build dir (default build-fuzz)
 # New inputs libFuzzer finds go to build-fuzz/corpus/<target>, never into the committed seeds.
 set -euo pipefail
@@ -14,12 +15,14 @@ cd "$(dirname "$0")/.."
 
 SECS=20
 SEEDS=0
-ONLY=""
+ONLY=()
+JOBS=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECS="$2"; shift 2 ;;
     --seeds) SEEDS=1; shift ;;
-    --only) ONLY="$2"; shift 2 ;;
+    --only) ONLY+=("$2"); shift 2 ;;
+    --jobs) JOBS="$2"; shift 2 ;;
     *) echo "fuzz.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -27,7 +30,7 @@ done
 ALL=(segment_open ring_reader topic_registry agent_table barrier_table dead_letters error_log
      inspect dispatcher supervisor_monitors)
 TARGETS=("${ALL[@]}")
-[ -n "$ONLY" ] && TARGETS=("$ONLY")
+[ "${#ONLY[@]}" -gt 0 ] && TARGETS=("${ONLY[@]}")
 DIR="${SHMBUS_FUZZ_BUILD_DIR:-build-fuzz}"
 
 args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHMBUS_BUILD_FUZZERS=ON -DSHMBUS_BUILD_TESTS=OFF
@@ -60,11 +63,9 @@ fi
 export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 mkdir -p "$DIR/artifacts"
-status=0
-for t in "${TARGETS[@]}"; do
-  work="$DIR/corpus/$t"
+run_target() {  # target; prints one summary line, returns non-zero on a finding
+  local t="$1" work="$DIR/corpus/$1"
   mkdir -p "$work"
-  echo "=== fuzz $t for ${SECS}s"
   # -timeout: an input that takes longer than 5 s is a hang. -rss_limit_mb: the largest image
   # is 8 MiB, so a reader that needs more than that much is a finding too.
   if ! nice -n 10 "$DIR/fuzz/${t}_fuzzer" -max_total_time="$SECS" -timeout=5 -rss_limit_mb=2048 \
@@ -72,13 +73,24 @@ for t in "${TARGETS[@]}"; do
       >"$DIR/artifacts/$t.log" 2>&1; then
     echo "fuzz $t: FAILED (log $DIR/artifacts/$t.log)"
     tail -n 40 "$DIR/artifacts/$t.log"
-    status=1
-  else
-    { grep -aE "^stat::number_of_executed_units|^stat::new_units_added" "$DIR/artifacts/$t.log" ||
-        true; } | tr -s ' \n' ' '
-    echo
+    return 1
+  fi
+  echo "fuzz $t: clean for ${SECS}s $({ grep -aE "^stat::number_of_executed_units|^stat::new_units_added" \
+      "$DIR/artifacts/$t.log" || true; } | tr -s ' \n' ' ')"
+}
+
+status=0
+running=()
+for t in "${TARGETS[@]}"; do
+  echo "=== fuzz $t for ${SECS}s"
+  run_target "$t" &
+  running+=($!)
+  if [ "${#running[@]}" -ge "$JOBS" ]; then
+    wait "${running[0]}" || status=1
+    running=("${running[@]:1}")
   fi
 done
+for p in "${running[@]}"; do wait "$p" || status=1; done
 # A crashed target cannot remove its segment (shmbus.fuzz-<pid>); those of live fuzzers stay.
 for f in /dev/shm/shmbus.fuzz-*; do
   [ -e "$f" ] || continue
