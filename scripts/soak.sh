@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Soak: runs the example trading pipeline (supervisor + the demo agents) for a given time at a
-# sustained quote rate, restarts agents and the supervisor on a schedule (SIGKILL, then start
+# sustained quote rate, with handlers that fail and recover (strategy-1's quote handler throws
+# in short bursts that are isolated call by call; strategy-2's in bursts long enough to get it
+# unsubscribed, after which it subscribes again: --fail-every/--fail-burst), restarts agents
+# and the supervisor on a schedule (SIGKILL, then start
 # again: the supervisor must recover their records and a restarted supervisor re-attach), and
 # samples every process's memory (/proc/PID/status) and the rings' occupancy (`shmbus status
-# --json`) every few seconds. Writes rss.csv, occupancy.csv, summary.txt and rss.png
+# --json`) and every agent's health and handler failures every few seconds. Writes rss.csv,
+# occupancy.csv, agents.csv, summary.txt and rss.png
 # (scripts/soak_plot.sh, gnuplot).
 #   scripts/soak.sh [--seconds N] [--interval S] [--rate R] [--restart-every S]
 #                   [--supervisor-every S] [--out DIR] [--build DIR] [--bus NAME]
@@ -52,6 +56,10 @@ CMD[risk]="$AGENTS/examples/risk --bus $BUS"
 CMD[execution]="$AGENTS/examples/execution --bus $BUS"
 CMD[logger]="$AGENTS/examples/logger --bus $BUS --log-level warn"
 for i in 1 2 3; do CMD[strategy-$i]="$AGENTS/examples/strategy --id $i --bus $BUS"; done
+# Failing handlers: strategy-1 throws 2 calls in a row every 500 quotes (isolated, carries on);
+# strategy-2 throws 6 in a row every 5000 (unsubscribed by the bus at 5, subscribes again).
+CMD[strategy-1]+=" --fail-every 500 --fail-burst 2"
+CMD[strategy-2]+=" --fail-every 5000 --fail-burst 6"
 CMD[md_feed]="$AGENTS/examples/md_feed --rate $RATE --bus $BUS"
 ROLES=(supervisor cio risk execution logger strategy-1 strategy-2 strategy-3 md_feed)
 RESTARTABLE=(cio risk execution logger strategy-1 strategy-2 strategy-3 md_feed)
@@ -90,6 +98,8 @@ RSS_CSV="$OUT/rss.csv"
 OCC_CSV="$OUT/occupancy.csv"
 echo "t_s,role,pid,rss_kb,rss_anon_kb,rss_shmem_kb" >"$RSS_CSV"
 echo "t_s,ring,tail,fill,fill_pct,agents,health,supervisor_alive,restarts" >"$OCC_CSV"
+AGENTS_CSV="$OUT/agents.csv"
+echo "t_s,agent,pid,health,handler_errors,handler_error_streak" >"$AGENTS_CSV"
 
 restarts=0
 supervisor_restarts=0
@@ -117,6 +127,8 @@ while :; do
     jq -r --arg t "$t" --arg n "$restarts" '. as $s | .rings[] |
       [$t, .priority, .tail, .fill, .fill_pct, ($s.agents | length), $s.health,
        $s.supervisor.alive, $n] | @csv' <<<"$json" | tr -d '"' >>"$OCC_CSV"
+    jq -r --arg t "$t" '.agents[] | [$t, .name, .pid, .health, .handler_errors,
+       .handler_error_streak] | @csv' <<<"$json" | tr -d '"' >>"$AGENTS_CSV"
   else
     status_failures=$((status_failures + 1))
   fi
@@ -169,6 +181,21 @@ done
     }' "$RSS_CSV"
   awk -F, 'NR > 1 && $5 > mx {mx = $5} NR > 1 {s += $5; n++}
     END {printf "ring fill: mean %.2f%%, max %.2f%% over %d samples\n", s / n, mx, n}' "$OCC_CSV"
+  # Handler failures: an agent record's count restarts with each process, so the total is the
+  # sum over processes of each one's last count. Health: samples per state and agent.
+  awk -F, 'NR > 1 {last[$2 "," $3] = $5; st[$2 "," $4]++; names[$2] = 1}
+    END {
+      for (k in last) {split(k, a, ","); tot[a[1]] += last[k]}
+      printf "%-11s %14s %8s %8s %9s %6s\n", "agent", "handler_errors", "healthy", "degraded",
+             "unhealthy", "dead"
+      for (n in names)
+        printf "%-11s %14d %8d %8d %9d %6d\n", n, tot[n], st[n ",healthy"], st[n ",degraded"],
+               st[n ",unhealthy"], st[n ",dead"]
+    }' "$AGENTS_CSV"
+  for i in 1 2; do
+    echo "strategy-$i: $(cat "$LOGS"/strategy-$i.log | grep -c "subscribed again" || true)" \
+      "re-subscriptions after the bus unsubscribed its failing handler"
+  done
 } | tee -a "$OUT/summary.txt"
 
 # Anonymous RSS per process and ring fill over time.

@@ -13,6 +13,7 @@
 #include "shmbus/barrier.hpp"
 #include "shmbus/bus.hpp"
 #include "shmbus/inspect.hpp"
+#include "shmbus/sys_events.hpp"
 #include "testing/test_support.hpp"
 
 namespace {
@@ -109,6 +110,76 @@ TEST(DemoTest, PipelineFillsOrdersAndCompletesBarrierRounds) {
   supervisor.kill(SIGTERM);
   EXPECT_EQ(supervisor.wait(20s), 0);
   EXPECT_EQ(shmbus::inspect_bus(bus_name).code(), shmbus::Errc::kNotFound);
+}
+
+// The soak's failing handlers (scripts/soak.sh): a strategy whose quote handler throws in
+// bursts longer than max_handler_failures is isolated (sys.error per throw), unsubscribed by
+// the bus, and subscribes again by itself, over and over, while the agent stays alive and
+// healthy. Without the recovery there would be exactly one kHandlerUnsubscribed.
+TEST(DemoTest, StrategyWhoseHandlerFailsInBurstsRecovers) {
+  shmbus::testing::SegmentGuard guard(shmbus::testing::unique_bus_name("fail"));
+  const std::string& bus_name = guard.name();
+  Child supervisor =
+      Child::exec(shmbus::testing::bin_dir() + "/agents/supervisor/shmbus-supervisor",
+                  {"--bus", bus_name, "--log-level", "warn", "--metrics-address", "127.0.0.1:0"});
+  ASSERT_TRUE(shmbus::testing::eventually(
+      [&] {
+        auto s = shmbus::inspect_bus(bus_name);
+        return s.ok() && s->supervisor_alive;
+      },
+      20s));
+  auto bus =
+      shmbus::Bus::attach(bus_name, {.name = "fail-test", .wait = shmbus::WaitStrategy::kBlock});
+  ASSERT_TRUE(bus.ok()) << bus.message();
+  std::uint64_t thrown = 0, unsubscribed = 0;
+  ASSERT_TRUE(bus->on("sys.error",
+                      [&](const shmbus::EventView& e) {
+                        shmbus::sys::ErrorEvent err;
+                        if (!e.copy_to(err) || shmbus::symbol_view(err.agent) != "strategy-1")
+                          return;
+                        if (err.kind == shmbus::sys::ErrorKind::kHandlerException) ++thrown;
+                        if (err.kind == shmbus::sys::ErrorKind::kHandlerUnsubscribed) {
+                          EXPECT_EQ(shmbus::symbol_view(err.handler), "strategy.quotes");
+                          ++unsubscribed;
+                        }
+                      })
+                  .ok());
+
+  const std::vector<std::string> common{"--bus", bus_name, "--log-level", "warn"};
+  // Bursts of 6 throws every 60 quotes: max_handler_failures (5) is reached in each burst.
+  Child strategy =
+      Child::exec(agent_path("strategy"), {"--id", "1", "--fail-every", "60", "--fail-burst", "6",
+                                           "--bus", bus_name, "--log-level", "warn"});
+  Child feed = Child::exec(agent_path("md_feed"),
+                           {"--rate", "1000", "--bus", bus_name, "--log-level", "warn"});
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::string> unhealthy;
+  while (unsubscribed < 4 && std::chrono::steady_clock::now() - start < 60s) {
+    bus->run_for(100ms);
+    if (auto s = shmbus::inspect_bus(bus_name)) {
+      for (const auto& a : s->agents) {
+        // DEGRADED during a burst is the health monitor doing its job (an error streak);
+        // UNHEALTHY or DEAD would mean the streak never ended or the agent died.
+        if (a.name == "strategy-1" && (a.health == shmbus::sys::HealthState::kUnhealthy ||
+                                       a.health == shmbus::sys::HealthState::kDead)) {
+          unhealthy.push_back(std::string(shmbus::sys::health_name(a.health)));
+        }
+      }
+    }
+  }
+  // Each unsubscription needs the handler subscribed and failing 5 calls in a row: 4 of them
+  // mean it was subscribed again at least 3 times, and each burst was isolated call by call.
+  EXPECT_GE(unsubscribed, 4u);
+  EXPECT_GE(thrown, 5 * unsubscribed);
+  EXPECT_TRUE(unhealthy.empty()) << "strategy-1 was " << unhealthy.front();
+  EXPECT_TRUE(strategy.running());
+
+  for (Child* c : {&feed, &strategy}) c->kill(SIGTERM);
+  EXPECT_EQ(feed.wait(20s), 0);
+  EXPECT_EQ(strategy.wait(20s), 0);
+  bus = shmbus::Error{};
+  supervisor.kill(SIGTERM);
+  EXPECT_EQ(supervisor.wait(20s), 0);
 }
 
 }  // namespace

@@ -49,6 +49,14 @@ ParseOutcome parse_strategy(int argc, char** argv, CommonOptions& common,
       ->check(CLI::Range(1, 64));
   app.add_option("--vote-interval-ms", options.vote_interval_ms, "at most one vote this often")
       ->capture_default_str();
+  app.add_option("--fail-every", options.fail_every,
+                 "inject faults: every N-th quote starts a burst of throwing handler calls (0: "
+                 "none); a burst longer than the bus's max_handler_failures gets the handler "
+                 "unsubscribed, and the strategy subscribes it again")
+      ->capture_default_str();
+  app.add_option("--fail-burst", options.fail_burst, "throwing calls in a row per injected fault")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
   return parse(app, argc, argv);
 }
 

@@ -40,6 +40,10 @@ int run_md_feed(Bus& bus, const MdFeedOptions& options);
 struct StrategyOptions {
   std::uint32_t id = 1;                  ///< agent name strategy-<id>
   std::uint32_t vote_interval_ms = 100;  ///< at most one vote per round, this often
+  /// Injected faults of the quote handler (injected_faults.hpp): every N-th quote starts a burst
+  /// of `fail_burst` throws in a row. 0: none.
+  std::uint32_t fail_every = 0;
+  std::uint32_t fail_burst = 1;
 };
 int run_strategy(Bus& bus, const StrategyOptions& options);
 

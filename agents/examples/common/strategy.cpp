@@ -12,7 +12,9 @@
 #include <spdlog/spdlog.h>
 
 #include "examples.hpp"
+#include "injected_faults.hpp"
 #include "shmbus/barrier.hpp"
+#include "shmbus/sys_events.hpp"
 
 namespace shmbus::examples {
 
@@ -37,7 +39,10 @@ int run_strategy(Bus& bus, const StrategyOptions& options) {
   const double fast_w = 0.5 / options.id;
   const double slow_w = 0.05 / options.id;
   std::map<std::string, Track, std::less<>> tracks;
-  auto sub = bus.on("md.quote.*", [&](const EventView& e) {
+  InjectedFaults faults(options.fail_every, options.fail_burst);
+  const HandlerOptions quote_handler{.name = "strategy.quotes"};
+  auto on_quote = [&](const EventView& e) {
+    faults.on_call();
     catalog::Quote q;
     if (!e.copy_to(q)) return;
     Track& t = tracks[std::string(catalog::symbol_view(q.symbol))];
@@ -46,9 +51,25 @@ int run_strategy(Bus& bus, const StrategyOptions& options) {
     t.fast = t.quotes == 0 ? mid : t.fast + fast_w * (mid - t.fast);
     t.slow = t.quotes == 0 ? mid : t.slow + slow_w * (mid - t.slow);
     ++t.quotes;
-  });
-  if (!sub) {
+  };
+  if (auto sub = bus.on("md.quote.*", on_quote, quote_handler); !sub) {
     spdlog::error("subscribe: {}", sub.message());
+    return 1;
+  }
+  // Recovery: a handler that failed max_handler_failures times in a row is unsubscribed by the
+  // bus, which says so on sys.error. Subscribe it again (outside the dispatch, below).
+  bool resubscribe = false;
+  std::uint64_t resubscribed = 0;
+  auto watch = bus.on("sys.error", [&](const EventView& e) {
+    sys::ErrorEvent err;
+    if (!e.copy_to(err) || err.kind != sys::ErrorKind::kHandlerUnsubscribed) return;
+    if (err.agent_index == bus.agent_index() &&
+        catalog::symbol_view(err.handler) == quote_handler.name) {
+      resubscribe = true;
+    }
+  });
+  if (!watch) {
+    spdlog::error("subscribe sys.error: {}", watch.message());
     return 1;
   }
 
@@ -59,9 +80,23 @@ int run_strategy(Bus& bus, const StrategyOptions& options) {
   while (!stop_requested()) {
     bus.run_for(std::chrono::milliseconds(20));
     bus.heartbeat();
+    if (resubscribe) {
+      resubscribe = false;
+      if (auto sub = bus.on("md.quote.*", on_quote, quote_handler); sub) {
+        ++resubscribed;
+        spdlog::warn("quote handler was unsubscribed after failing; subscribed again ({} times)",
+                     resubscribed);
+      } else {
+        spdlog::error("subscribe again: {}", sub.message());
+        return 1;
+      }
+    }
     const auto now = std::chrono::steady_clock::now();
     if (now - last_log >= std::chrono::seconds(1)) {
-      spdlog::info("{} symbols tracked, {} votes accepted, {} late", tracks.size(), accepted, late);
+      spdlog::info(
+          "{} symbols tracked, {} votes accepted, {} late, {} injected faults, {} "
+          "re-subscriptions",
+          tracks.size(), accepted, late, faults.thrown(), resubscribed);
       last_log = now;
     }
     if (!barrier) {
