@@ -12,11 +12,14 @@
 #include "shm/clock.hpp"
 #include "shm/fast_clock.hpp"
 #include "shm/futex.hpp"
+#include "shm/publish_steps.hpp"
 #include "shmbus/sys_events.hpp"
 
 namespace shmbus::detail {
 
 namespace {
+
+std::atomic<PublishStepHook> g_publish_step_hook{nullptr};
 // Backpressure levels older than this (no supervisor heartbeat) are ignored.
 constexpr std::uint64_t kSupervisorStaleNs = 2'000'000'000;
 }  // namespace
@@ -217,6 +220,9 @@ PublishStatus Publisher::publish(TopicId topic, const void* data, std::size_t si
   }
   writers_[p.ring].write(slot, p.stamp, data);
   rec_->heartbeat_ns.store(p.stamp.timestamp_ns, std::memory_order_relaxed);
+  if (PublishStepHook hook = g_publish_step_hook.load(std::memory_order_relaxed)) [[unlikely]] {
+    hook();
+  }
   return count_topic(topic, finish_commit(p.ring, slot));
 }
 
@@ -289,6 +295,10 @@ PublishStatus Publisher::publish_system(TopicId topic, const void* data,
   e.schema_version = static_cast<std::uint16_t>(info >> 32);
   writers_[ring].write(claim, e, data);
   return count_topic(topic, finish_commit(ring, claim));
+}
+
+void set_publish_step_hook(PublishStepHook hook) noexcept {
+  g_publish_step_hook.store(hook, std::memory_order_relaxed);
 }
 
 }  // namespace shmbus::detail

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "shm/publish_steps.hpp"
 #include "shmbus/barrier.hpp"
 
 namespace shmbus::chaos {
@@ -29,6 +30,21 @@ std::uint32_t check_of(std::uint32_t source, std::uint64_t seq) {
   std::uint64_t h = (std::uint64_t{source} << 40) ^ seq ^ 0x9E3779B97F4A7C15ull;
   h *= 0xff51afd7ed558ccdull;
   return static_cast<std::uint32_t>(h >> 29);
+}
+
+// The publish() window knob (shm/publish_steps.hpp): one producer per process, so globals.
+std::atomic<bool>* g_in_claim = nullptr;
+int g_claim_delay_us = 0;
+std::uint64_t g_publishes = 0;
+std::mt19937 g_delay_rng;
+
+void hold_publish_window() noexcept {
+  // Every other publish, like the claim() producers: a kill or a stop lands inside the window.
+  if ((g_publishes++ & 1) != 0) return;
+  g_in_claim->store(true, std::memory_order_relaxed);
+  std::uniform_int_distribution<int> delay(0, g_claim_delay_us);
+  const timespec ts{0, 1000L * delay(g_delay_rng)};
+  ::nanosleep(&ts, nullptr);
 }
 
 std::atomic<Supervisor*> g_supervisor{nullptr};
@@ -158,6 +174,12 @@ int run_producer(const std::string& bus_name, const std::string& name, std::uint
   p.source = source;
   p.seq = 1;
   fill_payload(p);
+  if (!in_place && claim_delay_us > 0) {
+    g_in_claim = &ledger.in_claim[source];
+    g_claim_delay_us = claim_delay_us;
+    g_delay_rng.seed(source * 104729u + 3);
+    detail::set_publish_step_hook(&hold_publish_window);
+  }
   for (std::uint64_t i = 0; source != kSteadySource || !ledger.stop_steady.load(); ++i) {
     PublishStatus s;
     if (in_place) {
@@ -174,7 +196,9 @@ int run_producer(const std::string& bus_name, const std::string& name, std::uint
       s = bus->commit(c);
       ledger.in_claim[source].store(false, std::memory_order_relaxed);
     } else {
+      // With the knob, publish() holds its own claim -> commit window open (hook above).
       s = bus->publish(*topic, &p, sizeof p, priority);
+      ledger.in_claim[source].store(false, std::memory_order_relaxed);
     }
     if (s == PublishStatus::kOk) {
       ledger.last_ok[source].store(p.seq, std::memory_order_release);

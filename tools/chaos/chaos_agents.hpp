@@ -1,6 +1,6 @@
 // The processes of shmbus-chaos and what they share: the payload and its check, the ledger
 // every process writes (MAP_SHARED), fork/wait helpers, and the bodies of the supervisor,
-// subscriber and producer processes. Used by tools/chaos/chaos.cpp (the driver) only.
+// subscriber and producer processes. Used by the driver (chaos_driver.hpp) only.
 #pragma once
 
 #include <sys/types.h>
