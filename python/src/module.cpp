@@ -90,6 +90,26 @@ PyObject* fast_publish(PyObject* self, PyObject* const* args, Py_ssize_t nargs, 
   return nullptr;
 }
 
+int event_getbuffer(PyObject* self, Py_buffer* view, int flags) {
+  PyEvent* e = nullptr;
+  try {
+    e = &pyb::handle(self).cast<PyEvent&>();
+  } catch (const std::exception&) {
+    PyErr_SetString(PyExc_BufferError, "shmbus.Event: not initialised");
+    view->obj = nullptr;
+    return -1;
+  }
+  return e->get_buffer(self, view, flags);
+}
+
+void event_releasebuffer(PyObject* self, Py_buffer*) {
+  try {
+    pyb::handle(self).cast<PyEvent&>().release_buffer();
+  } catch (const std::exception&) {
+    PyErr_Clear();
+  }
+}
+
 }  // namespace
 }  // namespace shmbus::py
 
@@ -124,17 +144,18 @@ PYBIND11_MODULE(_shmbus, m) {
     status_objects()[i] = pyb::cast(static_cast<PublishStatus>(i));
   }
 
-  pyb::class_<PyEvent>(m, "Event",
-                       "One event. In a handler its payload is a zero-copy view into the ring, "
-                       "valid only during the call; copy() keeps it.",
-                       pyb::buffer_protocol())
-      // Exports the payload read-only (never throws: an invalidated event exports 0 bytes).
-      .def_buffer([](PyEvent& e) {
-        const auto v = e.view();
-        return pyb::buffer_info(const_cast<std::byte*>(v.data()), 1, "B",
-                                static_cast<pyb::ssize_t>(v.size()), true);
-      })
-      .def_readonly("topic", &PyEvent::topic, "topic id")
+  pyb::class_<PyEvent> event_class(m, "Event",
+                                   "One event. In a handler its payload is a zero-copy view into "
+                                   "the ring, valid only during the call; copy() keeps it. A "
+                                   "view kept past the handler reads a private copy taken as "
+                                   "the handler returned (with a RuntimeWarning).",
+                                   pyb::buffer_protocol());
+  // The Event exports its payload read-only through its own slots (not pybind11's def_buffer),
+  // so a borrowed event counts the exports that outlive its handler (PyEvent::invalidate).
+  auto* event_type = reinterpret_cast<PyHeapTypeObject*>(event_class.ptr());
+  event_type->as_buffer.bf_getbuffer = event_getbuffer;
+  event_type->as_buffer.bf_releasebuffer = event_releasebuffer;
+  event_class.def_readonly("topic", &PyEvent::topic, "topic id")
       .def_readonly("topic_name", &PyEvent::topic_name)
       .def_readonly("priority", &PyEvent::priority)
       .def_readonly("flags", &PyEvent::flags)
@@ -219,6 +240,14 @@ PYBIND11_MODULE(_shmbus, m) {
       .def_property_readonly("agent_index", &PyBus::agent_index)
       .def_property_readonly("events_missed", &PyBus::events_missed)
       .def_property_readonly("closed", &PyBus::closed)
+      .def_property_readonly(
+          "last_handler_error", &PyBus::last_handler_error,
+          "the last failure of a Python handler here: dict of handler, topic, sequence, type, "
+          "message, where (innermost frame), traceback (last 8 frames, <= 4096 chars) and "
+          "reported (the line sys.error and the dead letter carry); None before any")
+      .def_property_readonly("views_frozen", &PyBus::views_frozen,
+                             "payload views handlers kept past their return (each now reads a "
+                             "private copy of its event)")
       .def("heartbeat", &PyBus::heartbeat)
       .def("close", &PyBus::close)
       .def("create_barrier", &PyBus::create_barrier, "name"_a, "participants"_a, "timeout"_a)

@@ -84,8 +84,9 @@ pyb::list str_list(const std::vector<std::string>& v) {
 
 // ---- PyEvent ----------------------------------------------------------------------------------
 
-PyEvent PyEvent::borrowed(const EventView& v) {
+PyEvent PyEvent::borrowed(const EventView& v, RingAlias* alias) {
   PyEvent e;
+  e.ring_alias_ = alias;
   e.topic = v.topic;
   e.topic_name = std::string(v.topic_name);
   e.priority = v.priority;
@@ -124,19 +125,54 @@ void PyEvent::check_valid() const {
 
 pyb::object PyEvent::payload(pyb::handle self) {
   check_valid();
-  if (!borrowed_) {
-    // Owned bytes: a view through the Event's own buffer export keeps the Event alive.
-    pyb::object mv = pyb::reinterpret_steal<pyb::object>(PyMemoryView_FromObject(self.ptr()));
-    if (!mv) throw pyb::error_already_set();
-    return mv;
-  }
-  // Ring bytes: a plain view, released by invalidate() when the handler returns.
-  pyb::object mv = pyb::reinterpret_steal<pyb::object>(
-      PyMemoryView_FromMemory(reinterpret_cast<char*>(const_cast<std::byte*>(view_.data())),
-                              static_cast<Py_ssize_t>(view_.size()), PyBUF_READ));
+  // A view through the Event's own buffer export: it keeps the Event alive, and a borrowed
+  // event counts it (get_buffer), so a view kept past the handler is frozen, not left on the
+  // ring.
+  pyb::object mv = pyb::reinterpret_steal<pyb::object>(PyMemoryView_FromObject(self.ptr()));
   if (!mv) throw pyb::error_already_set();
-  views_.push_back(mv);
+  if (borrowed_) views_.push_back(mv);  // released by invalidate() when the handler returns
   return mv;
+}
+
+int PyEvent::get_buffer(PyObject* self, Py_buffer* view, int buffer_flags) {
+  if (!valid_) {
+    PyErr_SetString(PyExc_BufferError,
+                    ("event payload of " + topic_name +
+                     " was a view into the ring, valid only during its handler; call "
+                     "event.copy() inside the handler to keep it")
+                        .c_str());
+    view->obj = nullptr;
+    return -1;
+  }
+  if (export_ == nullptr) {
+    export_size_ = view_.size();
+    if (!borrowed_) {
+      export_ = view_.data();
+    } else {
+      if (ring_alias_ != nullptr && !view_.empty())
+        alias_ = ring_alias_->map(view_.data(), view_.size());
+      if (alias_ != nullptr) {
+        export_ = alias_->translate(view_.data());
+      } else {
+        // Not in a segment mapping (a lagging subscriber's copied-out event): export a private
+        // copy, safe to keep.
+        owned_.assign(view_.begin(), view_.end());
+        export_ = owned_.data();
+      }
+    }
+    if (export_ == nullptr) export_ = reinterpret_cast<const std::byte*>("");  // empty payload
+  }
+  if (PyBuffer_FillInfo(view, self, const_cast<std::byte*>(export_),
+                        static_cast<Py_ssize_t>(export_size_), 1, buffer_flags) != 0) {
+    return -1;
+  }
+  ++exports_;
+  return 0;
+}
+
+void PyEvent::release_buffer() noexcept {
+  // A frozen alias lives until its last export goes.
+  if (--exports_ == 0 && !valid_) alias_.reset();
 }
 
 pyb::bytes PyEvent::bytes() const {
@@ -170,6 +206,7 @@ pyb::dict PyEvent::decode() const {
 }
 
 pyb::object PyEvent::as_numpy(pyb::handle self) {
+  check_valid();
   const catalog::CatalogEntry* entry = catalog_entry(topic_name);
   if (entry == nullptr) {
     raise_error(Errc::kNotFound, "topic " + topic_name + " has no catalogue dtype");
@@ -179,15 +216,17 @@ pyb::object PyEvent::as_numpy(pyb::handle self) {
                                             std::to_string(view_.size()) + " bytes, dtype has " +
                                             std::to_string(entry->payload_size));
   }
-  pyb::object mv = payload(self);
-  return pyb::module_::import("numpy").attr("frombuffer")(mv, numpy_dtype(*entry));
+  // The Event is the array's base and exporter (get_buffer counts the export).
+  static pyb::handle frombuffer =
+      pyb::object(pyb::module_::import("numpy").attr("frombuffer")).release();
+  return frombuffer(self, numpy_dtype(*entry));
 }
 
 void PyEvent::invalidate() {
   valid_ = false;
   for (pyb::object& mv : views_) {
-    // A view something else still exports (np.frombuffer of it) cannot be released; that
-    // derived object is the caller's to drop before the handler returns.
+    // Releasing a view whose buffer something else still holds (np.frombuffer(ev.payload), a
+    // slice) fails: that export stays counted and is frozen below.
     if (PyObject* r = PyObject_CallMethod(mv.ptr(), "release", nullptr)) {
       Py_DECREF(r);
     } else {
@@ -195,6 +234,23 @@ void PyEvent::invalidate() {
     }
   }
   views_.clear();
+  if (exports_ > 0 && alias_ != nullptr) {
+    const RingAlias::Freeze f = ring_alias_ != nullptr
+                                    ? ring_alias_->freeze(alias_, export_, export_size_)
+                                    : RingAlias::Freeze::kFailed;
+    // The kernel refused even zero pages: never let the view read a recycled slot.
+    if (f == RingAlias::Freeze::kFailed) Py_FatalError("shmbus: cannot freeze a kept payload view");
+    // Warned once per call site (Python's default filter); a filter that makes it an error
+    // cannot raise from here, so it is dropped then.
+    const std::string msg = "a payload view of " + topic_name +
+                            " outlived its handler: it now reads " +
+                            (f == RingAlias::Freeze::kCopied ? "a private copy of that event"
+                                                             : "zeros (no memory for a copy)") +
+                            "; call event.copy() in the handler to keep an event";
+    if (PyErr_WarnEx(PyExc_RuntimeWarning, msg.c_str(), 1) != 0) PyErr_Clear();
+  }
+  if (exports_ == 0) alias_.reset();
+  ring_alias_ = nullptr;
   view_ = {};
 }
 
@@ -383,7 +439,7 @@ Handler PyBus::make_handler(pyb::object fn) {
     std::string failure;
     {
       pyb::gil_scoped_acquire gil;
-      pyb::object ev = pyb::cast(PyEvent::borrowed(v));
+      pyb::object ev = pyb::cast(PyEvent::borrowed(v, &self->alias_));
       try {
         cb->fn(ev);
       } catch (pyb::error_already_set& e) {
@@ -492,7 +548,7 @@ PyEvent PyBus::wait_for(const std::string& pattern, std::optional<double> timeou
     cb = std::make_shared<PyCallable>(std::move(predicate));
     pred = [cb, self = this](const EventView& v) {
       pyb::gil_scoped_acquire gil;
-      pyb::object ev = pyb::cast(PyEvent::borrowed(v));
+      pyb::object ev = pyb::cast(PyEvent::borrowed(v, &self->alias_));
       bool r = false;
       try {
         r = pyb::bool_(cb->fn(ev));

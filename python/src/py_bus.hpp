@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ring_alias.hpp"
 #include "shmbus/barrier.hpp"
 #include "shmbus/bus.hpp"
 #include "shmbus/catalog.hpp"
@@ -27,11 +28,17 @@ namespace shmbus::py {
 namespace pyb = pybind11;
 
 /// One event as Python sees it. A handler's event borrows the ring slot (`view_`) and is
-/// invalidated when the handler returns: its memoryview is released and `payload` raises; its
+/// invalidated when the handler returns: its memoryviews are released and `payload` raises; its
 /// metadata stays readable. copy() and events from wait_for/history own their bytes.
+///
+/// The event is the exporter of its payload (buffer protocol: memoryview(ev), ev.payload,
+/// ev.as_numpy(), np.frombuffer(ev)). A borrowed event exports the payload through the bus's
+/// RingAlias and counts its exports; one still held when the handler returns (a NumPy array
+/// kept in a list) is frozen: it reads a private copy of the event taken at that moment, never
+/// the recycled slot, and a RuntimeWarning names the topic.
 class PyEvent {
  public:
-  static PyEvent borrowed(const EventView& v);
+  static PyEvent borrowed(const EventView& v, RingAlias* alias);
   static PyEvent owned(OwnedEvent&& e);
 
   TopicId topic = kInvalidTopic;
@@ -58,14 +65,23 @@ class PyEvent {
   /// The payload as a one-element NumPy structured array of the catalogue dtype (read-only;
   /// zero-copy, so for a handler's event valid during the handler only).
   pyb::object as_numpy(pyb::handle self);
-  /// Ends a borrowed event: releases the memoryviews handed out, so later use raises.
+  /// Ends a borrowed event: releases the memoryviews handed out, so later use raises, and
+  /// freezes an export still held (see the class comment).
   void invalidate();
+  /// bf_getbuffer / bf_releasebuffer of shmbus.Event (read-only, 1-D bytes).
+  int get_buffer(PyObject* self, Py_buffer* view, int buffer_flags);
+  void release_buffer() noexcept;
 
  private:
   void check_valid() const;
   std::span<const std::byte> view_;
   std::vector<std::byte> owned_;
-  std::vector<pyb::object> views_;  // memoryviews handed out, released by invalidate()
+  std::vector<pyb::object> views_;       // memoryviews handed out, released by invalidate()
+  RingAlias* ring_alias_ = nullptr;      // the bus's, while borrowed and valid
+  std::shared_ptr<AliasMapping> alias_;  // what borrowed exports read through
+  const std::byte* export_ = nullptr;    // the address exported (alias or owned_)
+  std::size_t export_size_ = 0;
+  int exports_ = 0;  // buffers exported and not yet released (GIL held)
   bool valid_ = true;
   bool borrowed_ = false;
 };
@@ -126,6 +142,10 @@ class PyBus {
   std::uint64_t events_missed() const;
   void heartbeat();
   bool closed() const noexcept { return !bus_.has_value(); }
+  /// Payload views that handlers kept past their return (each frozen to a private copy).
+  std::uint64_t views_frozen() const noexcept { return alias_.frozen_count(); }
+  /// The last failure of a Python handler on this bus (dict), None before any.
+  pyb::object last_handler_error() const { return last_failure_; }
   void close();
 
   // ---- barriers ----
@@ -148,10 +168,12 @@ class PyBus {
   void raise_deferred();
 
   std::optional<Bus> bus_;
+  RingAlias alias_;  // the segment as handlers' payload views see it
   std::unordered_map<std::string, TopicEntry> by_name_;
   std::vector<TopicEntry> by_id_;
   std::vector<PyBarrier*> barriers_;
   std::optional<pyb::error_already_set> deferred_;
+  pyb::object last_failure_ = pyb::none();
   std::atomic<int> dispatching_{0};
   std::atomic<bool> stop_requested_{false};  // ends run()/run_for() between slices
 };

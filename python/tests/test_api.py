@@ -70,6 +70,45 @@ def test_handler_view_is_zero_copy_and_released_after_the_handler(embedded):
     assert kept["copy"].decode() == quote(7)
 
 
+def test_views_kept_past_the_handler_read_their_own_event_after_the_ring_wraps(bus_name):
+    """A NumPy array, a memoryview slice and an array over a memoryview, all kept past the
+    handler: they go on reading the event they came from (a private copy made as the handler
+    returned), not the slot that later events reuse. The kept memoryview itself is released."""
+    bus = shmbus.create(bus_name + "-w", "py-w", wait="block", ring_capacity=512)
+    kept, seen = [], []
+
+    def h(e):
+        if e.sequence == 1:
+            kept.append(e.as_numpy())
+            kept.append(np.frombuffer(e.payload, np.uint8))
+            kept.append(e.payload[16:24])
+            kept.append(e.payload)
+        else:
+            seen.append(int(e.as_numpy()["seq"][0]))  # views dropped in time: no copy made
+
+    bus.on("md.quote.*", h)
+    first = shmbus.encode("md.quote", quote(1))
+    with pytest.warns(RuntimeWarning, match="md.quote.ESZ6 outlived its handler"):
+        assert bus.publish("md.quote.ESZ6", quote(1))
+        assert bus.poll() >= 1
+    # Three laps of a 512-slot ring over the slot the kept views came from.
+    for i in range(2, 2 + 3 * 512):
+        assert bus.publish("md.quote.ESZ6", quote(i))
+        if i % 16 == 0:
+            bus.poll()
+    while bus.poll():
+        pass
+    assert seen == list(range(2, 2 + 3 * 512))
+    arr, raw, piece, view = kept
+    assert int(arr["seq"][0]) == 1 and arr.tobytes() == first
+    assert raw.tobytes() == first and bytes(piece) == first[16:24]
+    with pytest.raises(ValueError):  # the memoryview handed out was released
+        view[0]
+    assert bus.views_frozen == 1
+    del arr, raw, piece, kept[:]
+    bus.close()
+
+
 def test_numpy_dtype_batch_publish_and_as_numpy(embedded):
     dt = shmbus.dtype("md.quote")
     assert dt.itemsize == 88 and dt.names[:3] == ("symbol", "venue", "bid_price_e9")
