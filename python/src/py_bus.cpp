@@ -31,12 +31,72 @@ void require_callable(pyb::handle fn, const char* what) {
   }
 }
 
-/// "ValueError: boom", what a Python handler's failure looks like in sys.error and dead letters.
-std::string describe(const pyb::error_already_set& e) {
-  std::string s = std::string(pyb::str(e.type().attr("__name__")));
-  const std::string v = std::string(pyb::str(e.value()));
-  if (!v.empty()) s += ": " + v;
+/// The sys.error message and the dead letter's reason hold 79 characters.
+constexpr std::size_t kShortFailure = 79;
+/// The traceback kept in bus.last_handler_error and logged: its last frames, this long at most.
+constexpr int kTracebackFrames = 8;
+constexpr std::size_t kTracebackChars = 4096;
+
+std::string one_line(std::string s) {
+  for (char& c : s) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  }
   return s;
+}
+
+/// A Python exception as the bus reports it.
+struct Failure {
+  std::string type;       ///< "ValueError" (module-qualified outside builtins)
+  std::string message;    ///< str(exception), on one line
+  std::string where;      ///< innermost frame: "strategy.py:42 on_quote"
+  std::string traceback;  ///< the last kTracebackFrames frames, at most kTracebackChars
+  /// "ValueError: bad quote @ strategy.py:42 on_quote", cut to kShortFailure: the message is
+  /// shortened first, so the type and the innermost frame always show.
+  std::string short_text() const {
+    std::string tail = where.empty() ? std::string() : " @ " + where;
+    if (tail.size() > kShortFailure / 2) tail.resize(kShortFailure / 2);
+    std::string head = message.empty() ? type : type + ": " + message;
+    if (head.size() + tail.size() > kShortFailure) {
+      head.resize(kShortFailure - tail.size() - 3);
+      head += "...";
+    }
+    return head + tail;
+  }
+};
+
+/// Reads type, message and traceback of a caught exception (GIL held; cold: only on failure).
+Failure describe(const pyb::error_already_set& e) {
+  Failure f;
+  pyb::handle type = e.type();
+  f.type = std::string(pyb::str(type.attr("__qualname__")));
+  const std::string mod = std::string(pyb::str(type.attr("__module__")));
+  if (mod != "builtins") f.type = mod + "." + f.type;
+  try {
+    f.message = one_line(std::string(pyb::str(e.value())));
+  } catch (const pyb::error_already_set&) {
+    f.message = "<str() of the exception raised>";
+  }
+  if (!e.trace()) return f;
+  try {
+    pyb::module_ tb = pyb::module_::import("traceback");
+    pyb::list frames = tb.attr("extract_tb")(e.trace());
+    if (pyb::len(frames) != 0) {
+      pyb::object last = frames[pyb::len(frames) - 1];
+      const std::string file = pyb::str(last.attr("filename"));
+      f.where = file.substr(file.find_last_of('/') + 1) + ":" +
+                std::string(pyb::str(last.attr("lineno"))) + " " +
+                std::string(pyb::str(last.attr("name")));
+    }
+    pyb::list lines = tb.attr("format_exception")(type, e.value(), e.trace(), -kTracebackFrames);
+    for (pyb::handle l : lines) f.traceback += std::string(pyb::str(l));
+    if (f.traceback.size() > kTracebackChars) {
+      // Keep the end: the innermost frames and the exception line.
+      f.traceback = "...\n" + f.traceback.substr(f.traceback.size() - (kTracebackChars - 4));
+    }
+  } catch (const pyb::error_already_set&) {
+    // A broken traceback module must not break isolation: type and message still go out.
+  }
+  return f;
 }
 
 /// A contiguous buffer of any exporter, released on scope exit.
@@ -432,10 +492,33 @@ void PyBus::raise_deferred() {
   throw e;
 }
 
-Handler PyBus::make_handler(pyb::object fn) {
+void PyBus::handler_failed(const std::string& handler, const EventView& v,
+                           pyb::error_already_set& e, std::string& short_text) {
+  const Failure f = describe(e);
+  short_text = f.short_text();
+  pyb::dict d;
+  d["handler"] = handler;
+  d["topic"] = std::string(v.topic_name);
+  d["sequence"] = v.id.sequence;
+  d["type"] = f.type;
+  d["message"] = f.message;
+  d["where"] = f.where;
+  d["traceback"] = f.traceback;
+  d["reported"] = short_text;
+  last_failure_ = d;
+  // The whole (bounded) traceback goes to the "shmbus" logger; sys.error has room for a line.
+  try {
+    pyb::module_::import("logging").attr("getLogger")("shmbus").attr("error")(
+        "handler %s raised on %s (sequence %s):\n%s", handler.empty() ? "<unnamed>" : handler,
+        d["topic"], v.id.sequence, f.traceback.empty() ? short_text : f.traceback);
+  } catch (const pyb::error_already_set&) {
+  }
+}
+
+Handler PyBus::make_handler(pyb::object fn, const std::string& name) {
   require_callable(fn, "handler");
   auto cb = std::make_shared<PyCallable>(std::move(fn));
-  return [cb, self = this](const EventView& v) {
+  return [cb, name, self = this](const EventView& v) {
     std::string failure;
     {
       pyb::gil_scoped_acquire gil;
@@ -443,7 +526,8 @@ Handler PyBus::make_handler(pyb::object fn) {
       try {
         cb->fn(ev);
       } catch (pyb::error_already_set& e) {
-        failure = describe(e);
+        self->handler_failed(name, v, e, failure);
+        if (failure.empty()) failure = "exception";
         if (e.matches(PyExc_KeyboardInterrupt) || e.matches(PyExc_SystemExit)) {
           self->defer(std::move(e));
         }
@@ -459,7 +543,7 @@ Handler PyBus::make_handler(pyb::object fn) {
 SubscriptionId PyBus::on(const std::string& pattern, pyb::object handler, const std::string& name,
                          bool once) {
   Bus& b = bus();
-  Handler h = make_handler(std::move(handler));
+  Handler h = make_handler(std::move(handler), name);
   HandlerOptions opts;
   opts.name = name;
   return once ? unwrap(b.once(pattern, std::move(h), opts))
@@ -468,7 +552,7 @@ SubscriptionId PyBus::on(const std::string& pattern, pyb::object handler, const 
 
 SubscriptionId PyBus::on_any(pyb::object handler, const std::string& name) {
   Bus& b = bus();
-  Handler h = make_handler(std::move(handler));
+  Handler h = make_handler(std::move(handler), name);
   HandlerOptions opts;
   opts.name = name;
   return unwrap(b.on_any(std::move(h), opts));
@@ -496,7 +580,7 @@ SubscriptionId PyBus::on_health(pyb::object handler) {
     try {
       cb->fn(d);
     } catch (pyb::error_already_set& e) {
-      const std::string failure = describe(e);
+      const std::string failure = describe(e).short_text();
       if (e.matches(PyExc_KeyboardInterrupt) || e.matches(PyExc_SystemExit)) {
         self->defer(std::move(e));
       }
@@ -514,7 +598,7 @@ SubscriptionId PyBus::on_backpressure(pyb::object handler) {
     try {
       cb->fn(ring, std::string(sys::backpressure_level_name(level)));
     } catch (pyb::error_already_set& e) {
-      const std::string failure = describe(e);
+      const std::string failure = describe(e).short_text();
       if (e.matches(PyExc_KeyboardInterrupt) || e.matches(PyExc_SystemExit)) {
         self->defer(std::move(e));
       }

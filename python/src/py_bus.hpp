@@ -164,7 +164,11 @@ class PyBus {
 
  private:
   struct Dispatching;  // RAII: counts a dispatching call, re-raises a deferred exception
-  Handler make_handler(pyb::object fn);
+  Handler make_handler(pyb::object fn, const std::string& name);
+  /// A handler raised: `short_text` gets what sys.error and the dead letter carry; the full
+  /// (bounded) traceback goes to last_handler_error and the "shmbus" logger.
+  void handler_failed(const std::string& handler, const EventView& v, pyb::error_already_set& e,
+                      std::string& short_text);
   void raise_deferred();
 
   std::optional<Bus> bus_;

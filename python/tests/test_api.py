@@ -161,12 +161,53 @@ def test_raising_handler_is_isolated_error_event_dead_letter_others_run(embedded
         embedded.poll()
     assert others == [1, 2]
     assert [x["handler"] for x in errors][:2] == ["py.bad", "py.bad"]
-    assert errors[0]["message"].startswith("ValueError: bad quote 1")
+    line = bad.__code__.co_firstlineno + 1  # the raise
+    where = f"@ test_api.py:{line} bad"
+    assert errors[0]["message"] == f"ValueError: bad quote 1 {where}"
     letters = embedded.dead_letters()
-    assert [d["reason"] for d in letters] == ["ValueError: bad quote 1", "ValueError: bad quote 2"]
+    assert [d["reason"] for d in letters] == [f"ValueError: bad quote {i} {where}" for i in (1, 2)]
     assert letters[0]["payload"] == shmbus.encode("md.quote", quote(1))
     me = [a for a in embedded.stats()["agents"] if a["name"] == "py-main"][0]
     assert me["handler_failures"] == 2 and me["dead_lettered"] == 2
+
+
+def test_handler_failure_reports_type_message_and_a_bounded_traceback(embedded, caplog):
+    """sys.error (79 characters) keeps the exception type and innermost frame whatever the
+    message's length; the traceback itself, bounded, is in last_handler_error and the log."""
+    class QuoteRejected(Exception):
+        pass
+
+    def check(q):
+        raise QuoteRejected("spread too wide: " + "x" * 200)
+
+    def deep(n, e):
+        return deep(n - 1, e) if n else check(e)
+
+    errors = []
+    embedded.on("md.quote.*", lambda e: deep(30, e), name="py.deep")
+    embedded.on("sys.error", lambda e: errors.append(e.decode()["message"]))
+    assert embedded.last_handler_error is None
+    with caplog.at_level("ERROR", logger="shmbus"):
+        embedded.publish("md.quote.ESZ6", quote(1))
+        for _ in range(3):
+            embedded.poll()
+    kind = "test_api.test_handler_failure_reports_type_message_and_a_bounded_traceback." \
+           "<locals>.QuoteRejected"
+    where = f" @ test_api.py:{check.__code__.co_firstlineno + 1} check"
+    assert len(errors) == 1 and len(errors[0]) <= 79
+    assert errors[0].startswith(kind[:40]) and errors[0].endswith("..." + where), errors[0]
+    err = embedded.last_handler_error
+    assert err["type"] == kind and err["message"] == "spread too wide: " + "x" * 200
+    assert err["handler"] == "py.deep" and err["topic"] == "md.quote.ESZ6"
+    assert err["sequence"] == 1 and err["reported"] == errors[0]
+    assert err["where"] == where[3:]
+    tb = err["traceback"]
+    # The innermost 8 of 33 frames: 7 of deep (3 shown, then Python's "repeated" line), check.
+    assert len(tb) <= 4096 and tb.count(", in deep\n") == 3 and tb.count(", in check\n") == 1
+    assert "[Previous line repeated 4 more times]" in tb
+    assert 'raise QuoteRejected("spread too wide: "' in tb and tb.rstrip().endswith("x" * 200)
+    logged = [r.getMessage() for r in caplog.records if r.name == "shmbus"]
+    assert len(logged) == 1 and "py.deep" in logged[0] and tb in logged[0]
 
 
 def test_keyboard_interrupt_in_a_handler_stops_dispatch_and_is_raised(embedded):
