@@ -231,6 +231,8 @@ PYBIND11_MODULE(_shmbus, m) {
       .def("run_for", &PyBus::run_for, "seconds"_a)
       .def("run", &PyBus::run)
       .def("stop", &PyBus::stop)
+      .def("_run_until_woken", &PyBus::run_until_woken)
+      .def("_wake", &PyBus::wake)
       .def("history", &PyBus::history, "pattern"_a = "*", "limit"_a = 256)
       .def("stats", &PyBus::stats)
       .def("status", &PyBus::status)
@@ -307,6 +309,18 @@ PYBIND11_MODULE(_shmbus, m) {
       "bus_name"_a, "agent_name"_a, "wait"_a = "spin_yield", "ring_capacity"_a = 0,
       "max_payload_bytes"_a = 192, "max_handler_failures"_a = 5);
 
+  // shmbus.Error objects for the asyncio helpers (same code and errc as the C++ ones).
+  for (auto [name, code] :
+       {std::pair{"_timeout_error", Errc::kTimeout}, std::pair{"_state_error", Errc::kState}}) {
+    m.def(name, [code = code](const std::string& message) -> pyb::object {
+      try {
+        raise_error(code, message);
+      } catch (pyb::error_already_set& e) {
+        return e.value();
+      }
+      return pyb::none();
+    });
+  }
   m.def(
       "remove",
       [](const std::string& bus_name, bool force) { unwrap(Bus::remove(bus_name, force)); },

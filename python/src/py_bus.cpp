@@ -712,6 +712,16 @@ void PyBus::run() {
   }
 }
 
+void PyBus::run_until_woken() {
+  Bus& b = bus();
+  {
+    Dispatching d(*this);
+    pyb::gil_scoped_release release;
+    b.run();
+  }
+  raise_deferred();
+}
+
 void PyBus::stop() noexcept {
   stop_requested_.store(true);
   if (bus_) bus_->stop();

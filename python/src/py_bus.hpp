@@ -130,6 +130,13 @@ class PyBus {
   void run_for(double seconds);
   void run();
   void stop() noexcept;
+  /// For the asyncio pump (shmbus/__init__.py): Bus::run() with the GIL released, in one
+  /// piece (no slices), until wake() or a handler's KeyboardInterrupt/SystemExit.
+  void run_until_woken();
+  /// Makes run_until_woken() return (Bus::stop); any thread.
+  void wake() noexcept {
+    if (bus_) bus_->stop();
+  }
 
   // ---- information ----
   std::vector<PyEvent> history(const std::string& pattern, std::size_t limit);

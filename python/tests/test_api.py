@@ -317,6 +317,89 @@ def test_asyncio_next_event_and_async_iterator(embedded, bus_name):
     producer.close()
 
 
+def _pump_threads():
+    return [t for t in threading.enumerate() if t.name == "shmbus-asyncio"]
+
+
+async def _until(cond, what, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.005)
+
+
+def test_asyncio_wakes_at_the_event_not_at_a_polling_period(bus_name):
+    """The pump sleeps on the bus's futex (wait="block") and the loop sleeps in select: a
+    publish wakes both. Latency is measured from the publish timestamp (CLOCK_MONOTONIC)."""
+    bus = shmbus.create(bus_name + "-l", "py-async", wait="block")
+    producer = shmbus.attach(bus_name + "-l", "py-prod")
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        lat_next, lat_iter = [], []
+        for i in range(15):
+            loop.call_later(0.01, producer.publish, "user.ping", i.to_bytes(8, "little"))
+            ev = await bus.next_event("user.ping", timeout=5)
+            lat_next.append(time.monotonic_ns() - ev.timestamp_ns)
+            assert int.from_bytes(ev.bytes(), "little") == i
+        it = bus.events("user.tick")
+        first = asyncio.ensure_future(it.__anext__())
+        for i in range(15):
+            if i:
+                first = asyncio.ensure_future(it.__anext__())
+            loop.call_later(0.01, producer.publish, "user.tick", i.to_bytes(8, "little"))
+            ev = await asyncio.wait_for(first, 5)
+            lat_iter.append(time.monotonic_ns() - ev.timestamp_ns)
+            assert int.from_bytes(ev.bytes(), "little") == i
+        await it.aclose()
+        return sorted(lat_next), sorted(lat_iter)
+
+    lat_next, lat_iter = asyncio.run(asyncio.wait_for(main(), 60))
+    print(f"asyncio wake-up p50: next_event {lat_next[7] / 1e3:.0f} us, "
+          f"events() {lat_iter[7] / 1e3:.0f} us")
+    # Generous for a loaded 2-core machine; a 50 ms polling slice would put the median near 25.
+    assert lat_next[7] < 10e6 and lat_iter[7] < 10e6, (lat_next, lat_iter)
+    producer.close()
+    bus.close()
+
+
+def test_asyncio_cancellation_removes_the_wait_and_frees_the_bus(bus_name):
+    bus = shmbus.create(bus_name + "-c", "py-async", wait="block")
+
+    async def main():
+        t0 = time.monotonic()
+        with pytest.raises(shmbus.TimeoutError) as e:
+            await bus.next_event("never.published", timeout=0.05)
+        assert e.value.code == "timeout" and time.monotonic() - t0 < 2
+        waiting = asyncio.ensure_future(bus.next_event("never.published"))  # no timeout
+        got = []
+
+        async def consume():
+            async for ev in bus.events("user.c"):
+                got.append(ev.bytes())
+
+        consumer = asyncio.ensure_future(consume())
+        for i in range(3):
+            bus.publish("user.c", bytes([i]))
+        await _until(lambda: len(got) == 3, "the iterator to get 3 events")
+        assert _pump_threads()
+        waiting.cancel()
+        consumer.cancel()
+        for t in (waiting, consumer):
+            with pytest.raises(asyncio.CancelledError):
+                await t
+        # Both subscriptions go, the pump thread ends, and this thread may dispatch again.
+        await _until(lambda: not _pump_threads(), "the asyncio pump thread to end")
+        bus.publish("user.c", b"z")
+        assert bus.poll() >= 1 and got == [b"\0", b"\1", b"\2"]
+        # And a later await starts the pump again.
+        asyncio.get_running_loop().call_later(0.01, bus.publish, "user.c", b"again")
+        assert (await bus.next_event("user.c", timeout=5)).bytes() == b"again"
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+    bus.close()  # not busy: nothing dispatches any more
+
+
 def test_barrier_round_between_python_agents(embedded, bus_name):
     a = shmbus.attach(bus_name, "py-a")
     b = shmbus.attach(bus_name, "py-b")
