@@ -22,6 +22,7 @@ from typing import AsyncIterator, Callable, Optional
 from ._shmbus import (  # noqa: F401  (re-exported API)
     Barrier,
     Bus,
+    DurableSubscriber,
     Error,
     Event,
     JournalReader,
@@ -48,7 +49,7 @@ __all__ = [
     "Barrier", "Bus", "Error", "Event", "Priority", "PublishStatus", "TimeoutError", "attach",
     "catalog", "create", "decode", "dtype", "encode", "inspect", "list_dead_letters",
     "read_stats", "remove", "next_event", "events", "JournalReader", "read_journal",
-    "iter_journal_frames", "recorder_stats",
+    "iter_journal_frames", "recorder_stats", "DurableSubscriber",
 ]
 
 class _Pump:

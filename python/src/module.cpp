@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "py_bus.hpp"
+#include "py_durable.hpp"
 #include "py_errors.hpp"
 #include "py_fields.hpp"
 #include "py_journal.hpp"
@@ -119,6 +120,7 @@ PYBIND11_MODULE(_shmbus, m) {
   m.doc() = "shmbus: a shared-memory event bus across processes (C++ core, Python binding)";
   register_errors(m);
   register_journal(m);
+  register_durable(m);
 
   pyb::enum_<Priority>(m, "Priority", "Event priority; each has its own ring, drained in order.")
       .value("CRITICAL", Priority::kCritical)
