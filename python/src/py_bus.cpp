@@ -160,6 +160,27 @@ PyEvent PyEvent::borrowed(const EventView& v, RingAlias* alias) {
   return e;
 }
 
+void PyEvent::rebind(const EventView& v, RingAlias* alias) {
+  topic = v.topic;
+  topic_name.assign(v.topic_name);
+  priority = v.priority;
+  flags = v.flags;
+  schema_version = v.schema_version;
+  id = v.id;
+  timestamp_ns = v.timestamp_ns;
+  position = v.position;
+  view_ = v.payload;
+  owned_.clear();
+  views_.clear();
+  ring_alias_ = alias;
+  alias_.reset();
+  export_ = nullptr;
+  export_size_ = 0;
+  exports_ = 0;
+  valid_ = true;
+  borrowed_ = true;
+}
+
 PyEvent PyEvent::owned(OwnedEvent&& o) {
   PyEvent e;
   e.topic = o.topic;
@@ -358,11 +379,16 @@ void PyBus::drop_barrier(PyBarrier* b) {
 TopicId PyBus::register_topic(const std::string& name, std::uint32_t size, std::uint16_t schema) {
   const TopicId id = unwrap(bus().register_topic(name, size, schema));
   by_name_.erase(name);
+  last_topic_ = nullptr;
+  last_topic_obj_ = pyb::object();
   return id;
 }
 
 const TopicEntry& PyBus::topic(pyb::handle t) {
   Bus& b = bus();
+  // A loop publishing to one topic by name passes the same str object each time: no UTF-8
+  // conversion, string or hash then. The cache holds a reference, so the identity is sound.
+  if (t.ptr() == last_topic_obj_.ptr() && last_topic_ != nullptr) return *last_topic_;
   if (PyLong_Check(t.ptr())) {
     const unsigned long id = PyLong_AsUnsignedLong(t.ptr());
     if (PyErr_Occurred() != nullptr) {
@@ -384,7 +410,11 @@ const TopicEntry& PyBus::topic(pyb::handle t) {
   if (s == nullptr) throw pyb::error_already_set();
   std::string name(s, static_cast<std::size_t>(len));
   auto it = by_name_.find(name);
-  if (it != by_name_.end()) return it->second;
+  if (it != by_name_.end()) {
+    last_topic_obj_ = pyb::reinterpret_borrow<pyb::object>(t);
+    last_topic_ = &it->second;  // a node of by_name_: stable until erased (register_topic)
+    return it->second;
+  }
 
   // A topic not yet known here: find it, or register it, with the catalogue type of its name
   // (md.quote.ESZ6 carries a Quote) or as variable-size bytes.
@@ -515,6 +545,19 @@ void PyBus::handler_failed(const std::string& handler, const EventView& v,
   }
 }
 
+pyb::object PyBus::event_for(const EventView& v, PyEvent*& event) {
+  // Nothing but this cache holds the last handler's Event (a kept event, a view or an array
+  // over its payload would hold a reference): rebind it instead of allocating another.
+  if (spare_event_ && Py_REFCNT(spare_event_.ptr()) == 1) {
+    spare_->rebind(v, &alias_);
+  } else {
+    spare_event_ = pyb::cast(PyEvent::borrowed(v, &alias_));
+    spare_ = &spare_event_.cast<PyEvent&>();
+  }
+  event = spare_;
+  return spare_event_;
+}
+
 Handler PyBus::make_handler(pyb::object fn, const std::string& name) {
   require_callable(fn, "handler");
   auto cb = std::make_shared<PyCallable>(std::move(fn));
@@ -522,9 +565,13 @@ Handler PyBus::make_handler(pyb::object fn, const std::string& name) {
     std::string failure;
     {
       pyb::gil_scoped_acquire gil;
-      pyb::object ev = pyb::cast(PyEvent::borrowed(v, &self->alias_));
+      PyEvent* pe = nullptr;
+      pyb::object ev = self->event_for(v, pe);
       try {
-        cb->fn(ev);
+        // The vectorcall protocol directly: no argument tuple per event.
+        PyObject* r = PyObject_CallOneArg(cb->fn.ptr(), ev.ptr());
+        if (r == nullptr) throw pyb::error_already_set();
+        Py_DECREF(r);
       } catch (pyb::error_already_set& e) {
         self->handler_failed(name, v, e, failure);
         if (failure.empty()) failure = "exception";
@@ -532,7 +579,7 @@ Handler PyBus::make_handler(pyb::object fn, const std::string& name) {
           self->defer(std::move(e));
         }
       }
-      ev.cast<PyEvent&>().invalidate();
+      pe->invalidate();
     }
     // Out of the GIL scope: the dispatcher's HandlerIsolation counts it, reports sys.error and
     // keeps a dead letter, as for a C++ handler that throws.

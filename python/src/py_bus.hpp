@@ -40,6 +40,8 @@ class PyEvent {
  public:
   static PyEvent borrowed(const EventView& v, RingAlias* alias);
   static PyEvent owned(OwnedEvent&& e);
+  /// Makes this (unreferenced, invalidated) event borrow `v`, as borrowed() would.
+  void rebind(const EventView& v, RingAlias* alias);
 
   TopicId topic = kInvalidTopic;
   std::string topic_name;
@@ -172,6 +174,9 @@ class PyBus {
  private:
   struct Dispatching;  // RAII: counts a dispatching call, re-raises a deferred exception
   Handler make_handler(pyb::object fn, const std::string& name);
+  /// The Event object a handler gets for `v` (`event` its PyEvent): the last one, rebound,
+  /// when nothing else holds it. GIL held.
+  pyb::object event_for(const EventView& v, PyEvent*& event);
   /// A handler raised: `short_text` gets what sys.error and the dead letter carry; the full
   /// (bounded) traceback goes to last_handler_error and the "shmbus" logger.
   void handler_failed(const std::string& handler, const EventView& v, pyb::error_already_set& e,
@@ -185,6 +190,10 @@ class PyBus {
   std::vector<PyBarrier*> barriers_;
   std::optional<pyb::error_already_set> deferred_;
   pyb::object last_failure_ = pyb::none();
+  pyb::object spare_event_;  // the Event last handed to a handler
+  PyEvent* spare_ = nullptr;
+  pyb::object last_topic_obj_;              // the topic object of the last by-name lookup
+  const TopicEntry* last_topic_ = nullptr;  // its entry in by_name_
   std::atomic<int> dispatching_{0};
   std::atomic<bool> stop_requested_{false};  // ends run()/run_for() between slices
 };
