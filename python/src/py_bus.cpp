@@ -443,6 +443,19 @@ const TopicEntry& PyBus::topic(pyb::handle t) {
   return by_name_.emplace(name, std::move(e)).first->second;
 }
 
+PublishStatus PyBus::publish_bytes(TopicId id, const void* data, std::size_t size,
+                                   Priority priority) {
+  // With the GIL: releasing and taking it back would double a publish's cost. Only a full ring
+  // makes publish() wait (up to publish_timeout), and then other Python threads run meanwhile,
+  // among them one that may be the subscriber draining this very ring.
+  PublishStatus st = bus_->try_publish(id, data, size, priority);
+  if (st == PublishStatus::kFull) {
+    pyb::gil_scoped_release release;
+    st = bus_->publish(id, data, size, priority);
+  }
+  return st;
+}
+
 PublishStatus PyBus::publish(pyb::handle topic_obj, pyb::handle payload, Priority priority) {
   const TopicEntry& t = topic(topic_obj);
   if (PyDict_Check(payload.ptr())) {
@@ -453,7 +466,7 @@ PublishStatus PyBus::publish(pyb::handle topic_obj, pyb::handle payload, Priorit
     std::array<std::byte, catalog::kMaxCatalogPayload> buf;
     std::span<std::byte> out(buf.data(), t.entry->payload_size);
     encode_fields(*t.entry, pyb::reinterpret_borrow<pyb::dict>(payload), out);
-    const PublishStatus st = bus_->publish(t.id, out.data(), out.size(), priority);
+    const PublishStatus st = publish_bytes(t.id, out.data(), out.size(), priority);
     raise_if_misuse(st, t.name, out.size());
     return st;
   }
@@ -463,7 +476,7 @@ PublishStatus PyBus::publish(pyb::handle topic_obj, pyb::handle payload, Priorit
                                               std::to_string(size) + " bytes, the topic's " +
                                               "type has " + std::to_string(t.size));
     }
-    const PublishStatus st = bus_->publish(t.id, data, size, priority);
+    const PublishStatus st = publish_bytes(t.id, data, size, priority);
     raise_if_misuse(st, t.name, size);
     return st;
   };
@@ -499,7 +512,13 @@ std::size_t PyBus::publish_batch(pyb::handle topic_obj, pyb::handle items, Prior
   std::size_t done = 0;
   PublishStatus st = PublishStatus::kOk;
   Bus& b = *bus_;
-  {
+  // With the GIL while the ring has room (a batch takes well under Python's 5 ms switch
+  // interval); without it once the ring is full and publishing waits.
+  for (; done < n; ++done) {
+    st = b.try_publish(t.id, view.data() + done * item_size, item_size, priority);
+    if (st != PublishStatus::kOk) break;
+  }
+  if (st == PublishStatus::kFull) {
     pyb::gil_scoped_release release;  // the buffer stays exported (held) meanwhile
     for (; done < n; ++done) {
       st = b.publish(t.id, view.data() + done * item_size, item_size, priority);

@@ -114,6 +114,8 @@ class PyBus {
   /// array, a memoryview); stops at the first outcome other than kOk. Returns events published.
   std::size_t publish_batch(pyb::handle topic, pyb::handle items, Priority priority,
                             std::size_t item_size);
+  /// One event; keeps the GIL unless the ring is full and publishing must wait.
+  PublishStatus publish_bytes(TopicId id, const void* data, std::size_t size, Priority priority);
 
   // ---- subscribing ----
   SubscriptionId on(const std::string& pattern, pyb::object handler, const std::string& name,

@@ -287,6 +287,40 @@ def test_gil_is_released_while_the_dispatcher_waits(embedded):
     print(f"GIL: counter thread made {result['n'] / baseline:.0%} of its solo progress")
 
 
+def test_a_publish_waiting_on_a_full_ring_lets_other_python_threads_drain_it(bus_name):
+    """publish keeps the GIL while the ring has room and gives it up to wait on a full one:
+    the subscriber here is a thread of this process, whose handler needs the GIL."""
+    pub = shmbus.create(bus_name + "-f", "py-pub", ring_capacity=512, wait="block")
+    sub = shmbus.attach(bus_name + "-f", "py-sub", wait="block")
+    got = []
+    sub.on("user.full", lambda e: got.append(int.from_bytes(e.bytes(), "little")))
+    stop = threading.Event()
+
+    def drain():
+        while not stop.is_set():
+            sub.poll_wait(1 << 20, 0.05)
+
+    t = threading.Thread(target=drain)
+    t.start()
+    try:
+        t0 = time.monotonic()
+        statuses = [pub.publish("user.full", i.to_bytes(8, "little")) for i in range(4 * 512)]
+        batch = np.arange(4 * 512, 8 * 512, dtype="<u8")
+        sent = pub.publish_batch("user.full", batch, item_size=8)
+        elapsed = time.monotonic() - t0
+        deadline = time.monotonic() + 10
+        while len(got) < 8 * 512 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        t.join()
+    assert all(statuses) and sent == 4 * 512, set(map(str, statuses))
+    assert got == list(range(8 * 512))
+    assert elapsed < 5, elapsed  # a GIL held while waiting would time out (1 s) per publish
+    sub.close()
+    pub.close()
+
+
 def test_asyncio_next_event_and_async_iterator(embedded, bus_name):
     producer = shmbus.attach(bus_name, "py-producer")
 
