@@ -75,12 +75,20 @@ class _Pump:
 
     def submit(self, command: Callable[[Bus], None]) -> None:
         with self._lock:
-            self._commands.append(command)
             if self._thread is None:
-                self._thread = threading.Thread(target=self._main, name="shmbus-asyncio",
-                                                daemon=True)
-                self._thread.start()
-            elif self._in_run:
+                # Nothing dispatches through the pump: run the command here and now, so an
+                # await's subscription exists before the call returns (an event published
+                # right after next_event() is called is seen), then start the pump if needed.
+                bus = self._bus()
+                command(bus if bus is not None and not bus.closed and not self._closing
+                        else None)
+                if self.active > 0:
+                    self._thread = threading.Thread(target=self._main, name="shmbus-asyncio",
+                                                    daemon=True)
+                    self._thread.start()
+                return
+            self._commands.append(command)
+            if self._in_run:
                 # Under the lock: a stop that run() does not consume is consumed by _main
                 # before it leaves (also under the lock), so none is left for the next run.
                 bus = self._bus()

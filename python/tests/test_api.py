@@ -185,7 +185,9 @@ def test_handler_failure_reports_type_message_and_a_bounded_traceback(embedded, 
 
     errors = []
     embedded.on("md.quote.*", lambda e: deep(30, e), name="py.deep")
-    embedded.on("sys.error", lambda e: errors.append(e.decode()["message"]))
+    # (Under load the failing handler may also run past its 1 ms budget: another sys.error.)
+    embedded.on("sys.error", lambda e: errors.append(e.decode()["message"])
+                if not e.decode()["message"].startswith("handler took") else None)
     assert embedded.last_handler_error is None
     with caplog.at_level("ERROR", logger="shmbus"):
         embedded.publish("md.quote.ESZ6", quote(1))
@@ -368,21 +370,30 @@ def test_asyncio_wakes_at_the_event_not_at_a_polling_period(bus_name):
     bus = shmbus.create(bus_name + "-l", "py-async", wait="block")
     producer = shmbus.attach(bus_name + "-l", "py-prod")
 
+    for t in ("user.ping", "user.tick"):
+        producer.register_topic(t)
+
+    def subscribers(topic):
+        return [t["subscribers"] for t in shmbus.read_stats(bus.bus_name)["topics"]
+                if t["name"] == topic][0]
+
     async def main():
-        loop = asyncio.get_running_loop()
         lat_next, lat_iter = [], []
         for i in range(15):
-            loop.call_later(0.01, producer.publish, "user.ping", i.to_bytes(8, "little"))
-            ev = await bus.next_event("user.ping", timeout=5)
+            waiting = asyncio.ensure_future(bus.next_event("user.ping", timeout=5))
+            await _until(lambda: subscribers("user.ping") == 1, "the next_event subscription")
+            await asyncio.sleep(0.005)  # the pump is asleep in the dispatcher by now
+            producer.publish("user.ping", i.to_bytes(8, "little"))
+            ev = await waiting
             lat_next.append(time.monotonic_ns() - ev.timestamp_ns)
             assert int.from_bytes(ev.bytes(), "little") == i
         it = bus.events("user.tick")
-        first = asyncio.ensure_future(it.__anext__())
         for i in range(15):
-            if i:
-                first = asyncio.ensure_future(it.__anext__())
-            loop.call_later(0.01, producer.publish, "user.tick", i.to_bytes(8, "little"))
-            ev = await asyncio.wait_for(first, 5)
+            nxt = asyncio.ensure_future(it.__anext__())
+            await _until(lambda: subscribers("user.tick") == 1, "the events() subscription")
+            await asyncio.sleep(0.005)
+            producer.publish("user.tick", i.to_bytes(8, "little"))
+            ev = await asyncio.wait_for(nxt, 5)
             lat_iter.append(time.monotonic_ns() - ev.timestamp_ns)
             assert int.from_bytes(ev.bytes(), "little") == i
         await it.aclose()
