@@ -424,6 +424,11 @@ def test_asyncio_cancellation_removes_the_wait_and_frees_the_bus(bus_name):
                 got.append(ev.bytes())
 
         consumer = asyncio.ensure_future(consume())
+        # Events before the subscription are not the iterator's: the pump, already running for
+        # `waiting`, may dispatch them first.
+        bus.register_topic("user.c")
+        await _until(lambda: [t["subscribers"] for t in shmbus.read_stats(bus.bus_name)[
+            "topics"] if t["name"] == "user.c"] == [1], "the events() subscription")
         for i in range(3):
             bus.publish("user.c", bytes([i]))
         await _until(lambda: len(got) == 3, "the iterator to get 3 events")
