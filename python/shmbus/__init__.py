@@ -162,7 +162,7 @@ class _Waiter:
         except BaseException as e:  # noqa: BLE001  a bad pattern: the awaiting side raises it
             self.fail(e)
 
-    def unsubscribe(self, bus: Optional[Bus]) -> None:  # pump thread
+    def unsubscribe(self, bus: Optional[Bus]) -> None:  # the dispatching thread
         self.done = True
         _Waiter.live.get(self.pump, set()).discard(self)
         if self.sub is not None:
@@ -170,7 +170,7 @@ class _Waiter:
             sub, self.sub = self.sub, None
             if bus is not None and not bus.closed:
                 bus.off(sub)
-                if self.pump.active == 0:
+                if self.pump.active == 0 and threading.current_thread() is self.pump._thread:
                     bus._wake()  # from a handler: run() returns and the idle pump ends
 
     def fail(self, exc: BaseException) -> None:  # overridden by the waiters
