@@ -225,7 +225,9 @@ async def next_event(bus: Bus, pattern: str = "*", timeout: Optional[float] = No
     wait="block") and wakes the event loop with call_soon_threadsafe when the event is
     handled: no polling period. TimeoutError after `timeout` s; cancelling the await removes
     the subscription. While awaits are pending the pump dispatches this bus: do not poll it
-    from another thread meanwhile. A predicate that raises ends the wait with its exception."""
+    from another thread meanwhile (the pump thread, "shmbus-asyncio", ends by itself within
+    moments of the last waiter; Bus.close waits for it). A predicate that raises ends the wait
+    with its exception."""
 def events(bus: Bus, pattern: str = "*",
            poll_timeout: Optional[float] = None) -> AsyncIterator[Event]:
     """Async iterator over matching events (copies), in order, through the same pump; the

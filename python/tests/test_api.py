@@ -447,6 +447,8 @@ def test_asyncio_cancellation_removes_the_wait_and_frees_the_bus(bus_name):
         assert (await bus.next_event("user.c", timeout=5)).bytes() == b"again"
 
     asyncio.run(asyncio.wait_for(main(), 30))
+    # The pump ends by itself once its last waiter is gone; until then it is the dispatcher.
+    asyncio.run(_until(lambda: not _pump_threads(), "the asyncio pump thread to end"))
     # No stop the pump used to wake itself is left over to cut a later wait short.
     t0 = time.monotonic()
     with pytest.raises(shmbus.TimeoutError):
