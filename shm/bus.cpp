@@ -105,6 +105,12 @@ PublishStatus Bus::publish(TopicId topic, std::span<const std::byte> payload,
   return impl_->publisher().publish(topic, payload.data(), payload.size(), priority);
 }
 
+PublishStatus Bus::try_publish(TopicId topic, const void* data, std::size_t size,
+                               Priority priority) noexcept {
+  if (!impl_) return PublishStatus::kClosed;
+  return impl_->publisher().publish(topic, data, size, priority, 0, /*may_wait=*/false);
+}
+
 Claim Bus::claim(TopicId topic, std::uint32_t size, Priority priority) noexcept {
   Claim c;
   if (impl_) impl_->publisher().claim(c, topic, size, priority);

@@ -93,8 +93,8 @@ PublishStatus Publisher::admit(std::uint32_t ring, Priority priority,
   return PublishStatus::kOk;
 }
 
-PublishStatus Publisher::claim_slot(std::uint32_t ring, SlotClaim& claim,
-                                    std::uint64_t now_ns) noexcept {
+PublishStatus Publisher::claim_slot(std::uint32_t ring, SlotClaim& claim, std::uint64_t now_ns,
+                                    bool may_wait) noexcept {
   RingCounters& c = rec_->counters[ring];
   const bool wait = full_policy_ == FullPolicy::kWait;
   const std::uint64_t deadline = now_ns + publish_timeout_ns_;
@@ -122,6 +122,7 @@ PublishStatus Publisher::claim_slot(std::uint32_t ring, SlotClaim& claim,
       c.full.fetch_add(1, std::memory_order_relaxed);
       return PublishStatus::kFull;
     }
+    if (!may_wait) return PublishStatus::kFull;  // try_publish: counted when published again
     if (attempt < 64) {
       cpu_relax();
       continue;
@@ -184,7 +185,8 @@ PublishStatus Publisher::count_topic(TopicId topic, PublishStatus status) noexce
 [[gnu::always_inline]] inline PublishStatus Publisher::prepare(TopicId topic, std::size_t size,
                                                                Priority priority,
                                                                std::uint16_t flags, SlotClaim& slot,
-                                                               Prepared& out) noexcept {
+                                                               Prepared& out,
+                                                               bool may_wait) noexcept {
   const std::uint32_t ring = index_of(priority);
   if (ring >= kRingCount) return PublishStatus::kUnknownTopic;
   if (size > max_payload_bytes_) return PublishStatus::kTooLarge;
@@ -196,7 +198,9 @@ PublishStatus Publisher::count_topic(TopicId topic, PublishStatus status) noexce
   if (PublishStatus s = admit(ring, priority, now); s != PublishStatus::kOk) {
     return count_topic(topic, s);
   }
-  if (PublishStatus s = claim_slot(ring, slot, now); s != PublishStatus::kOk) {
+  if (PublishStatus s = claim_slot(ring, slot, now, may_wait); s != PublishStatus::kOk) {
+    // A try that would have waited is not an outcome yet: the caller publishes it again.
+    if (!may_wait && s == PublishStatus::kFull && full_policy_ == FullPolicy::kWait) return s;
     return count_topic(topic, s);
   }
   out.ring = ring;
@@ -212,10 +216,11 @@ PublishStatus Publisher::count_topic(TopicId topic, PublishStatus status) noexce
 }
 
 PublishStatus Publisher::publish(TopicId topic, const void* data, std::size_t size,
-                                 Priority priority, std::uint16_t flags) noexcept {
+                                 Priority priority, std::uint16_t flags, bool may_wait) noexcept {
   SlotClaim slot;
   Prepared p;
-  if (PublishStatus s = prepare(topic, size, priority, flags, slot, p); s != PublishStatus::kOk) {
+  if (PublishStatus s = prepare(topic, size, priority, flags, slot, p, may_wait);
+      s != PublishStatus::kOk) {
     return s;
   }
   writers_[p.ring].write(slot, p.stamp, data);

@@ -37,8 +37,10 @@ class Publisher {
 
   // Hot path: noexcept, no allocation, no system call unless a dispatcher sleeps or the ring
   // is full and the policy waits.
+  // may_wait false (Bus::try_publish): a full ring returns kFull at once, uncounted, even
+  // under FullPolicy::kWait; the caller publishes again (waiting, counted) after dropping a lock.
   PublishStatus publish(TopicId topic, const void* data, std::size_t size, Priority priority,
-                        std::uint16_t flags = 0) noexcept;
+                        std::uint16_t flags = 0, bool may_wait = true) noexcept;
   void claim(Claim& out, TopicId topic, std::uint32_t size, Priority priority) noexcept;
   PublishStatus commit(Claim& claim) noexcept;
   void cancel(Claim& claim) noexcept;
@@ -55,11 +57,12 @@ class Publisher {
     EventStamp stamp;
   };
   PublishStatus prepare(TopicId topic, std::size_t size, Priority priority, std::uint16_t flags,
-                        SlotClaim& slot, Prepared& out) noexcept;
+                        SlotClaim& slot, Prepared& out, bool may_wait = true) noexcept;
   // (schema << 32) | (payload size + 1) of a topic, 0 = unknown; cached for the publish path.
   std::uint64_t topic_info(TopicId topic) noexcept;
   PublishStatus admit(std::uint32_t ring, Priority priority, std::uint64_t now_ns) noexcept;
-  PublishStatus claim_slot(std::uint32_t ring, SlotClaim& claim, std::uint64_t now_ns) noexcept;
+  PublishStatus claim_slot(std::uint32_t ring, SlotClaim& claim, std::uint64_t now_ns,
+                           bool may_wait) noexcept;
   PublishStatus finish_commit(std::uint32_t ring, const SlotClaim& claim) noexcept;
   void wake_sleepers() noexcept;
   // Counts a publish outcome in this agent's row of the topic-stats region; returns `status`.

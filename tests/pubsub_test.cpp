@@ -16,6 +16,7 @@
 #include "shmbus/bus.hpp"
 #include "shmbus/catalog.hpp"
 #include "shmbus/inspect.hpp"
+#include "shmbus/stats.hpp"
 #include "testing/test_support.hpp"
 
 namespace shmbus {
@@ -313,6 +314,41 @@ TEST_F(PubSubTest, FullRingWithWaitPolicyTimesOut) {
   }
   EXPECT_EQ(s, PublishStatus::kTimeout);
   EXPECT_EQ(n, 64 - 8 + 1);  // CRITICAL ring: 64 slots less 8 of history, then the timeout
+}
+
+TEST_F(PubSubTest, TryPublishOnAFullRingReturnsFullAtOnceAndCountsNothing) {
+  // A 10 s publish_timeout: a try that waited would blow the test's time.
+  auto pub = Bus::attach(
+      name, AgentOptions{.name = "pub", .full_policy = FullPolicy::kWait, .publish_timeout = 10s});
+  ASSERT_TRUE(pub) << pub.message();
+  auto t = pub->register_topic("full.t");
+  ASSERT_TRUE(t);
+  std::vector<std::uint64_t> got;
+  ASSERT_TRUE(sub->on("full.t", [&](const EventView& e) { got.push_back(u64(e)); }));
+  int accepted = 0;
+  for (std::uint64_t i = 0; i < 64 - 8; ++i, ++accepted) {
+    ASSERT_EQ(pub->try_publish(*t, &i, sizeof(i), Priority::kCritical), PublishStatus::kOk);
+  }
+  const auto before = read_stats(*pub);
+  ASSERT_TRUE(before) << before.message();
+  const auto t0 = std::chrono::steady_clock::now();
+  std::uint64_t v = 999;
+  EXPECT_EQ(pub->try_publish(*t, &v, sizeof(v), Priority::kCritical), PublishStatus::kFull);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  const auto after = read_stats(*pub);
+  ASSERT_TRUE(after) << after.message();
+  auto mine = [&](const BusStats& s) {
+    for (const AgentStats& a : s.agents) {
+      if (a.name == "pub") return a;
+    }
+    return AgentStats{};
+  };
+  EXPECT_EQ(mine(*after).dropped, mine(*before).dropped);  // not an outcome yet
+  sub->poll();
+  EXPECT_EQ(pub->try_publish(*t, &v, sizeof(v), Priority::kCritical), PublishStatus::kOk);
+  sub->poll();
+  ASSERT_EQ(got.size(), static_cast<std::size_t>(accepted) + 1);
+  EXPECT_EQ(got.back(), 999u);
 }
 
 TEST_F(PubSubTest, PurePublisherDoesNotHoldProducersBack) {

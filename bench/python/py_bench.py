@@ -4,6 +4,8 @@ multiprocessing.Pipe, all in one run, 64-byte messages, sender pinned to one cor
 to the other (taskset for the C++ peer, os.sched_setaffinity -- the same syscall -- for Python
 children).
 
+  in-process            the binding alone: publish, publish_batch with no subscriber and a
+                        Python handler per event, on an embedded bus in one process
   shmbus publish rate   Python publish() in single calls, a C++ busy-spin subscriber draining
   shmbus batch rate     publish_batch() of a NumPy array of 64-byte items
   shmbus receive rate   C++ producer flat out, Python handler per event
@@ -198,6 +200,45 @@ def shm_latency_cpp_to_py(bus, n, block=False):
     return pct(lat, 0.5) / 1000, pct(lat, 0.99) / 1000
 
 
+def shm_in_process(_bus, n):
+    """The binding's own cost, without another process to wait for: an embedded bus in this
+    process, publish in single calls (topic by id) and publish_batch with no subscriber, then
+    a Python handler per event polled from the ring. Pinned to one core."""
+    pin(SEND_CPU)
+    b = shmbus.create(f"pybench-inproc-{os.getpid()}", "inproc", ring_capacity=65536)
+    tid = b.register_topic("bench.inproc", 64)
+    payload, publish = bytes(64), b.publish
+    items = np.zeros(n, dtype="V64")
+    for _ in range(2):  # untimed: fault the fresh segment's ring pages in, warm the caches
+        b.publish_batch(tid, items[:65536])
+    t0 = time.perf_counter()
+    for _ in range(n):
+        publish(tid, payload)
+    single = n / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    done = 0
+    while done < n:
+        done += b.publish_batch(tid, items[done:done + 8192])
+    batch = n / (time.perf_counter() - t0)
+    count = [0]
+
+    def h(ev):
+        count[0] += 1
+
+    b.on("bench.inproc", h)
+    m, t_recv = 0, 0.0
+    while m < n:
+        k = min(32768, n - m)  # a part of the ring at a time: the handler's agent gates it
+        b.publish_batch(tid, items[:k])
+        t0 = time.perf_counter()
+        while b.poll():
+            pass
+        t_recv += time.perf_counter() - t0
+        m += k
+    b.close()
+    return single, batch, count[0] / t_recv
+
+
 # ---- peers: one sender and one receiver process, pinned -------------------------------------
 
 def _paced_sender(send, n):
@@ -302,6 +343,10 @@ def run(n_rate, n_lat):
         with mp.get_context("fork").Pool(1, maxtasksperchild=1) as pool:
             def call(f, *a):
                 return pool.apply(f, (bus.name, *a))
+            single, batch, recv = call(shm_in_process, n_rate)
+            res["in-process publish (single calls), M/s"] = single / 1e6
+            res["in-process publish_batch (NumPy), M/s"] = batch / 1e6
+            res["in-process receive (Python handler), M/s"] = recv / 1e6
             res["shmbus publish (single calls), M/s"] = call(shm_publish_rate, n_rate) / 1e6
             res["shmbus publish_batch (NumPy), M/s"] = call(shm_batch_rate, 4 * n_rate) / 1e6
             res["shmbus receive (Python handler), M/s"] = call(shm_receive_rate, n_rate) / 1e6

@@ -78,6 +78,13 @@ class Bus {
     return publish(topic, std::span<const std::byte>(static_cast<const std::byte*>(data), size),
                    priority);
   }
+  /// Like publish(), but a full ring returns kFull at once even under FullPolicy::kWait, and
+  /// that kFull is not counted (as full or dropped): the caller is expected to publish() the
+  /// event next, which waits and counts. For bindings that must drop a lock (Python's GIL)
+  /// before waiting but not on every call. Admission (shedding, rate limits) runs on both
+  /// calls. Any other outcome is publish()'s.
+  PublishStatus try_publish(TopicId topic, const void* data, std::size_t size,
+                            Priority priority = Priority::kNormal) noexcept;
   template <typename T>
   PublishStatus publish(Topic<T> topic, const T& value,
                         Priority priority = Priority::kNormal) noexcept {

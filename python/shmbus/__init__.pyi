@@ -46,8 +46,14 @@ class PublishStatus(enum.IntEnum):
 
 class Event:
     """One event. In a handler the payload is a zero-copy read-only view into the ring, valid
-    during the call only: afterwards the memoryview is released and `payload` raises
-    shmbus.Error("state"). copy() (and events from wait_for, history) own their bytes."""
+    during the call only: afterwards the memoryviews handed out are released and `payload`
+    raises shmbus.Error("state"). copy() (and events from wait_for, history) own their bytes.
+
+    The Event exports its payload (buffer protocol: memoryview(ev), np.frombuffer(ev)). A
+    view that outlives the handler (np.frombuffer(ev.payload), ev.as_numpy() or a memoryview
+    slice kept in a list) never reads the recycled slot: as the handler returns it is frozen
+    onto a private copy of that event (a RuntimeWarning says so; Bus.views_frozen counts
+    them). Call copy() in the handler to keep an event on purpose."""
     topic: int
     topic_name: str
     priority: Priority
@@ -73,7 +79,7 @@ class Event:
         integers as int, integer arrays as lists; reserved bytes left out)."""
     def as_numpy(self) -> "numpy.ndarray[Any, Any]":
         """The payload as a 1-element read-only structured array of shmbus.dtype(topic);
-        zero-copy, so valid only during the handler for a handler's event."""
+        zero-copy. Kept past the handler it reads a frozen copy of this event (see above)."""
     def __len__(self) -> int: ...
 
 class Barrier:
@@ -104,22 +110,35 @@ class Bus:
     and the handlers they call) on one thread at a time. Every call that waits releases the
     GIL. A handler that raises is isolated like a C++ one: counted, a sys.error event, a dead
     letter, the other handlers keep running; after max_handler_failures in a row it is
-    unsubscribed. KeyboardInterrupt/SystemExit in a handler stop dispatching and are raised."""
+    unsubscribed. KeyboardInterrupt/SystemExit in a handler stop dispatching and are raised.
+    The sys.error event names the exception type, message and innermost frame; see
+    last_handler_error for the traceback."""
     bus_name: str
     agent_name: str
     agent_index: int
     events_missed: int
     closed: bool
+    views_frozen: int
+    """Payload views handlers kept past their return, each frozen onto a private copy."""
+    last_handler_error: Optional[Dict[str, Any]]
+    """The last failure of a Python handler here, None before any: handler, topic, sequence,
+    type (module-qualified outside builtins), message, where ("file.py:42 function", the
+    innermost frame), traceback (the last 8 frames, at most 4096 characters) and reported
+    (what sys.error and the dead letter carry: "Type: message @ file.py:42 function", cut to
+    79 characters, the message first). The traceback is also logged to logging "shmbus"."""
     def publish(self, topic: TopicRef, payload: Union[Buffer, Dict[str, Any]],
                 priority: Priority = Priority.NORMAL) -> PublishStatus:
         """Publishes one event. `payload`: bytes-like of the topic's size, or a dict of a
         catalogue topic's fields (missing fields are zero). Raises shmbus.Error for a wrong
-        size, an unknown field, a value out of range, a too large payload or a closed bus."""
+        size, an unknown field, a value out of range, a too large payload or a closed bus.
+        Keeps the GIL (no release per call) unless the ring is full: then it waits up to the
+        agent's publish_timeout with the GIL released (TIMEOUT after it)."""
     def publish_batch(self, topic: TopicRef, items: Buffer, priority: Priority = Priority.NORMAL,
                       item_size: int = 0) -> int:
         """Publishes every fixed-size item of a contiguous buffer (a NumPy structured array of
-        shmbus.dtype(topic), a memoryview) with the GIL released; stops at the first outcome
-        other than OK and returns how many were published."""
+        shmbus.dtype(topic), a memoryview), with the GIL kept while the ring has room and
+        released to wait on a full one; stops at the first outcome other than OK and returns
+        how many were published."""
     def topic(self, topic: TopicRef) -> int:
         """The id of a topic, registered on first use (catalogue names with their type)."""
     def register_topic(self, name: str, payload_size: int = 0, schema_version: int = 0) -> int:
@@ -159,14 +178,19 @@ class Bus:
     def dead_letters(self) -> List[Dict[str, Any]]: ...
     def heartbeat(self) -> None: ...
     def close(self) -> None:
-        """Detaches (idempotent). Later calls raise Error("state", "bus is closed")."""
+        """Detaches (idempotent). Later calls raise Error("state", "bus is closed"). Ends the
+        asyncio pump first: pending next_event awaits and events() iterators raise
+        Error("state")."""
     def create_barrier(self, name: str, participants: Sequence[str], timeout: float) -> None: ...
     def remove_barrier(self, name: str) -> None: ...
     def list_barriers(self) -> List[Dict[str, Any]]: ...
     def barrier(self, name: str) -> Barrier: ...
     async def next_event(self, pattern: str = "*", timeout: Optional[float] = None,
-                         predicate: Optional[Callable[[Event], bool]] = None) -> Event: ...
-    def events(self, pattern: str = "*", poll_timeout: float = 0.05) -> AsyncIterator[Event]: ...
+                         predicate: Optional[Callable[[Event], bool]] = None) -> Event:
+        """shmbus.next_event(self, ...)."""
+    def events(self, pattern: str = "*",
+               poll_timeout: Optional[float] = None) -> AsyncIterator[Event]:
+        """shmbus.events(self, ...)."""
     def __aiter__(self) -> AsyncIterator[Event]: ...
     def __enter__(self) -> "Bus": ...
     def __exit__(self, *args: Any) -> None: ...
@@ -196,10 +220,19 @@ def encode(topic: str, fields: Dict[str, Any]) -> bytes: ...
 def decode(topic: str, payload: Buffer) -> Dict[str, Any]: ...
 async def next_event(bus: Bus, pattern: str = "*", timeout: Optional[float] = None,
                      predicate: Optional[Callable[[Event], bool]] = None) -> Event:
-    """Awaits the next matching event (a copy); the wait runs on the bus's dispatch thread
-    with the GIL released."""
-def events(bus: Bus, pattern: str = "*", poll_timeout: float = 0.05) -> AsyncIterator[Event]:
-    """Async iterator over matching events (copies), in order."""
+    """Awaits the next matching event (a copy). A one-shot subscription on the bus's asyncio
+    pump thread, which waits in the dispatcher with the GIL released (a futex for
+    wait="block") and wakes the event loop with call_soon_threadsafe when the event is
+    handled: no polling period. TimeoutError after `timeout` s; cancelling the await removes
+    the subscription. While awaits are pending the pump dispatches this bus: do not poll it
+    from another thread meanwhile (the pump thread, "shmbus-asyncio", ends by itself within
+    moments of the last waiter; Bus.close waits for it). A predicate that raises ends the wait
+    with its exception."""
+def events(bus: Bus, pattern: str = "*",
+           poll_timeout: Optional[float] = None) -> AsyncIterator[Event]:
+    """Async iterator over matching events (copies), in order, through the same pump; the
+    loop is woken once per wait, not per event. Closing the iterator or cancelling its task
+    removes the subscription. poll_timeout is accepted for compatibility and unused."""
 
 # Recorded sessions (`shmbus record --bus B --out DIR`), for research.
 
@@ -245,6 +278,56 @@ def iter_journal_frames(dir: str, topics: Patterns = None, start: TimeLike = Non
                         end: TimeLike = None, batch_size: int = 65536
                         ) -> Iterator[pandas.DataFrame]:
     """read_journal in DataFrames of at most batch_size rows: bounded memory."""
+class DurableSubscriber:
+    """A named reader of a journal whose checkpoint (with the handler's own state) is stored
+    durably: after a crash it resumes after its checkpoint, and deliveries it may already have
+    handled are flagged redelivered. One live instance per name (a second: Error "busy").
+
+    Journal-follow mode (bus empty): reads the journal files as the journal agent appends
+    them; checkpoint with store_checkpoint(event_id, state). Live mode (bus set): attaches
+    to the bus as agent `name` (tethered), replays the journal from the checkpoint up to the
+    rings' tails, then delivers from the rings with no gap or duplicate at the seam;
+    checkpoint with checkpoint_handed_out(state). Errors of opening: not_found (no journal),
+    busy, corrupt (a damaged checkpoint file), invalid_argument (name), timeout (the journal
+    agent did not reach the seam within seam_timeout)."""
+    checkpoint: int
+    """Last journal event id handled, as loaded at open or stored since."""
+    state: bytes
+    """The state stored with that checkpoint."""
+    redelivery_limit: int
+    """Highest event id handed out before this open (up to it: flagged redelivered)."""
+    replayed: int
+    delivered_live: int
+    gaps: int
+    """Live mode: ring positions it could not deliver (0 is the promise)."""
+    seam: List[int]
+    """Live mode: per ring, the first position delivered live."""
+    closed: bool
+    def __init__(self, journal_dir: str, name: str, *, state_dir: str = "", bus: str = "",
+                 journal_agent: str = "journal", topics: Patterns = None,
+                 priorities: Optional[Sequence[Priority]] = None,
+                 seam_timeout: float = 10.0) -> None:
+        """name: 1..64 of [A-Za-z0-9_.-] (at most 31 in live mode); state_dir: checkpoint
+        files (default <journal_dir>/subscribers); topics, priorities: live mode's, as the
+        journal agent records them (default all). Opening waits without the GIL."""
+    def poll(self, handler: Callable[[Dict[str, Any]], Any], max_events: int = 1024,
+             timeout: float = 0.0) -> int:
+        """Hands up to max_events deliveries to handler, waiting up to timeout s (GIL
+        released) for the first; returns how many. A delivery is a JournalReader record dict
+        plus redelivered (bool), live (bool: from the ring; then event_id and journal_ns are
+        0) and ring_position. A handler that raises ends the poll with its exception; that
+        event was handed out (a checkpoint after it counts it as handled)."""
+    def store_checkpoint(self, event_id: int, state: bytes = b"") -> None:
+        """Follow mode: every event up to event_id is handled, with `state` (<= 1 MiB),
+        stored durably and atomically (write, fdatasync, rename)."""
+    def checkpoint_handed_out(self, state: bytes = b"") -> None:
+        """Live mode: every delivery handed out so far is handled, with `state`, stored
+        durably. Error "state" in follow mode."""
+    def close(self) -> None:
+        """Releases the name (and detaches from the bus in live mode)."""
+    def __enter__(self) -> "DurableSubscriber": ...
+    def __exit__(self, *args: Any) -> None: ...
+
 def recorder_stats(dir: str) -> Dict[str, Any]:
     """The counters a running `shmbus record` keeps in DIR/STATS (pid, records, bytes, syncs,
     last_event_id, lag_ns, held_events, shed, missed, updated_ns); not_found when none."""

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "py_bus.hpp"
+#include "py_durable.hpp"
 #include "py_errors.hpp"
 #include "py_fields.hpp"
 #include "py_journal.hpp"
@@ -51,6 +52,21 @@ std::array<pyb::object, 10>& status_objects() {
   return *objs;
 }
 
+PyTypeObject* g_bus_type = nullptr;  // shmbus.Bus, set at module init
+
+/// The PyBus of a Bus object. pybind11's cast looks the C++ type up in a hash table keyed by
+/// type name on every call (a tenth of a publish); a Bus object of exactly our type holds the
+/// pointer in its simple layout, so the hot calls read it from there.
+PyBus& bus_of(PyObject* self) {
+  if (Py_TYPE(self) == g_bus_type) {
+    auto* inst = reinterpret_cast<pyb::detail::instance*>(self);
+    if (inst->simple_layout && inst->simple_value_holder[0] != nullptr) {
+      return *static_cast<PyBus*>(inst->simple_value_holder[0]);
+    }
+  }
+  return pyb::handle(self).cast<PyBus&>();
+}
+
 /// Bus.publish(topic, payload, priority=Priority.NORMAL), positional or by keyword.
 PyObject* fast_publish(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
   try {
@@ -75,7 +91,7 @@ PyObject* fast_publish(PyObject* self, PyObject* const* args, Py_ssize_t nargs, 
     }
     Priority priority = Priority::kNormal;
     if (a[2] != nullptr && a[2] != Py_None) priority = pyb::handle(a[2]).cast<Priority>();
-    PyBus& bus = pyb::handle(self).cast<PyBus&>();
+    PyBus& bus = bus_of(self);
     const PublishStatus st = bus.publish(a[0], a[1], priority);
     return status_objects()[static_cast<std::size_t>(st)].inc_ref().ptr();
   } catch (pyb::error_already_set& e) {
@@ -90,6 +106,26 @@ PyObject* fast_publish(PyObject* self, PyObject* const* args, Py_ssize_t nargs, 
   return nullptr;
 }
 
+int event_getbuffer(PyObject* self, Py_buffer* view, int flags) {
+  PyEvent* e = nullptr;
+  try {
+    e = &pyb::handle(self).cast<PyEvent&>();
+  } catch (const std::exception&) {
+    PyErr_SetString(PyExc_BufferError, "shmbus.Event: not initialised");
+    view->obj = nullptr;
+    return -1;
+  }
+  return e->get_buffer(self, view, flags);
+}
+
+void event_releasebuffer(PyObject* self, Py_buffer*) {
+  try {
+    pyb::handle(self).cast<PyEvent&>().release_buffer();
+  } catch (const std::exception&) {
+    PyErr_Clear();
+  }
+}
+
 }  // namespace
 }  // namespace shmbus::py
 
@@ -99,6 +135,7 @@ PYBIND11_MODULE(_shmbus, m) {
   m.doc() = "shmbus: a shared-memory event bus across processes (C++ core, Python binding)";
   register_errors(m);
   register_journal(m);
+  register_durable(m);
 
   pyb::enum_<Priority>(m, "Priority", "Event priority; each has its own ring, drained in order.")
       .value("CRITICAL", Priority::kCritical)
@@ -124,17 +161,18 @@ PYBIND11_MODULE(_shmbus, m) {
     status_objects()[i] = pyb::cast(static_cast<PublishStatus>(i));
   }
 
-  pyb::class_<PyEvent>(m, "Event",
-                       "One event. In a handler its payload is a zero-copy view into the ring, "
-                       "valid only during the call; copy() keeps it.",
-                       pyb::buffer_protocol())
-      // Exports the payload read-only (never throws: an invalidated event exports 0 bytes).
-      .def_buffer([](PyEvent& e) {
-        const auto v = e.view();
-        return pyb::buffer_info(const_cast<std::byte*>(v.data()), 1, "B",
-                                static_cast<pyb::ssize_t>(v.size()), true);
-      })
-      .def_readonly("topic", &PyEvent::topic, "topic id")
+  pyb::class_<PyEvent> event_class(m, "Event",
+                                   "One event. In a handler its payload is a zero-copy view into "
+                                   "the ring, valid only during the call; copy() keeps it. A "
+                                   "view kept past the handler reads a private copy taken as "
+                                   "the handler returned (with a RuntimeWarning).",
+                                   pyb::buffer_protocol());
+  // The Event exports its payload read-only through its own slots (not pybind11's def_buffer),
+  // so a borrowed event counts the exports that outlive its handler (PyEvent::invalidate).
+  auto* event_type = reinterpret_cast<PyHeapTypeObject*>(event_class.ptr());
+  event_type->as_buffer.bf_getbuffer = event_getbuffer;
+  event_type->as_buffer.bf_releasebuffer = event_releasebuffer;
+  event_class.def_readonly("topic", &PyEvent::topic, "topic id")
       .def_readonly("topic_name", &PyEvent::topic_name)
       .def_readonly("priority", &PyEvent::priority)
       .def_readonly("flags", &PyEvent::flags)
@@ -210,6 +248,8 @@ PYBIND11_MODULE(_shmbus, m) {
       .def("run_for", &PyBus::run_for, "seconds"_a)
       .def("run", &PyBus::run)
       .def("stop", &PyBus::stop)
+      .def("_run_until_woken", &PyBus::run_until_woken)
+      .def("_wake", &PyBus::wake)
       .def("history", &PyBus::history, "pattern"_a = "*", "limit"_a = 256)
       .def("stats", &PyBus::stats)
       .def("status", &PyBus::status)
@@ -219,6 +259,14 @@ PYBIND11_MODULE(_shmbus, m) {
       .def_property_readonly("agent_index", &PyBus::agent_index)
       .def_property_readonly("events_missed", &PyBus::events_missed)
       .def_property_readonly("closed", &PyBus::closed)
+      .def_property_readonly(
+          "last_handler_error", &PyBus::last_handler_error,
+          "the last failure of a Python handler here: dict of handler, topic, sequence, type, "
+          "message, where (innermost frame), traceback (last 8 frames, <= 4096 chars) and "
+          "reported (the line sys.error and the dead letter carry); None before any")
+      .def_property_readonly("views_frozen", &PyBus::views_frozen,
+                             "payload views handlers kept past their return (each now reads a "
+                             "private copy of its event)")
       .def("heartbeat", &PyBus::heartbeat)
       .def("close", &PyBus::close)
       .def("create_barrier", &PyBus::create_barrier, "name"_a, "participants"_a, "timeout"_a)
@@ -234,6 +282,7 @@ PYBIND11_MODULE(_shmbus, m) {
           "name"_a, "Opens barrier `name` (participant handle when this agent is listed).")
       .def("__enter__", [](pyb::object self) { return self; })
       .def("__exit__", [](PyBus& b, pyb::args) { b.close(); });
+  g_bus_type = reinterpret_cast<PyTypeObject*>(bus_class.ptr());
   // publish is the hot call: a METH_FASTCALL method of its own skips pybind11's dispatcher.
   static PyMethodDef publish_def = {
       "publish", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(fast_publish)),
@@ -278,6 +327,18 @@ PYBIND11_MODULE(_shmbus, m) {
       "bus_name"_a, "agent_name"_a, "wait"_a = "spin_yield", "ring_capacity"_a = 0,
       "max_payload_bytes"_a = 192, "max_handler_failures"_a = 5);
 
+  // shmbus.Error objects for the asyncio helpers (same code and errc as the C++ ones).
+  for (auto [name, code] :
+       {std::pair{"_timeout_error", Errc::kTimeout}, std::pair{"_state_error", Errc::kState}}) {
+    m.def(name, [code = code](const std::string& message) -> pyb::object {
+      try {
+        raise_error(code, message);
+      } catch (pyb::error_already_set& e) {
+        return e.value();
+      }
+      return pyb::none();
+    });
+  }
   m.def(
       "remove",
       [](const std::string& bus_name, bool force) { unwrap(Bus::remove(bus_name, force)); },

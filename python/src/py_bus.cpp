@@ -31,12 +31,72 @@ void require_callable(pyb::handle fn, const char* what) {
   }
 }
 
-/// "ValueError: boom", what a Python handler's failure looks like in sys.error and dead letters.
-std::string describe(const pyb::error_already_set& e) {
-  std::string s = std::string(pyb::str(e.type().attr("__name__")));
-  const std::string v = std::string(pyb::str(e.value()));
-  if (!v.empty()) s += ": " + v;
+/// The sys.error message and the dead letter's reason hold 79 characters.
+constexpr std::size_t kShortFailure = 79;
+/// The traceback kept in bus.last_handler_error and logged: its last frames, this long at most.
+constexpr int kTracebackFrames = 8;
+constexpr std::size_t kTracebackChars = 4096;
+
+std::string one_line(std::string s) {
+  for (char& c : s) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  }
   return s;
+}
+
+/// A Python exception as the bus reports it.
+struct Failure {
+  std::string type;       ///< "ValueError" (module-qualified outside builtins)
+  std::string message;    ///< str(exception), on one line
+  std::string where;      ///< innermost frame: "strategy.py:42 on_quote"
+  std::string traceback;  ///< the last kTracebackFrames frames, at most kTracebackChars
+  /// "ValueError: bad quote @ strategy.py:42 on_quote", cut to kShortFailure: the message is
+  /// shortened first, so the type and the innermost frame always show.
+  std::string short_text() const {
+    std::string tail = where.empty() ? std::string() : " @ " + where;
+    if (tail.size() > kShortFailure / 2) tail.resize(kShortFailure / 2);
+    std::string head = message.empty() ? type : type + ": " + message;
+    if (head.size() + tail.size() > kShortFailure) {
+      head.resize(kShortFailure - tail.size() - 3);
+      head += "...";
+    }
+    return head + tail;
+  }
+};
+
+/// Reads type, message and traceback of a caught exception (GIL held; cold: only on failure).
+Failure describe(const pyb::error_already_set& e) {
+  Failure f;
+  pyb::handle type = e.type();
+  f.type = std::string(pyb::str(type.attr("__qualname__")));
+  const std::string mod = std::string(pyb::str(type.attr("__module__")));
+  if (mod != "builtins") f.type = mod + "." + f.type;
+  try {
+    f.message = one_line(std::string(pyb::str(e.value())));
+  } catch (const pyb::error_already_set&) {
+    f.message = "<str() of the exception raised>";
+  }
+  if (!e.trace()) return f;
+  try {
+    pyb::module_ tb = pyb::module_::import("traceback");
+    pyb::list frames = tb.attr("extract_tb")(e.trace());
+    if (pyb::len(frames) != 0) {
+      pyb::object last = frames[pyb::len(frames) - 1];
+      const std::string file = pyb::str(last.attr("filename"));
+      f.where = file.substr(file.find_last_of('/') + 1) + ":" +
+                std::string(pyb::str(last.attr("lineno"))) + " " +
+                std::string(pyb::str(last.attr("name")));
+    }
+    pyb::list lines = tb.attr("format_exception")(type, e.value(), e.trace(), -kTracebackFrames);
+    for (pyb::handle l : lines) f.traceback += std::string(pyb::str(l));
+    if (f.traceback.size() > kTracebackChars) {
+      // Keep the end: the innermost frames and the exception line.
+      f.traceback = "...\n" + f.traceback.substr(f.traceback.size() - (kTracebackChars - 4));
+    }
+  } catch (const pyb::error_already_set&) {
+    // A broken traceback module must not break isolation: type and message still go out.
+  }
+  return f;
 }
 
 /// A contiguous buffer of any exporter, released on scope exit.
@@ -84,8 +144,9 @@ pyb::list str_list(const std::vector<std::string>& v) {
 
 // ---- PyEvent ----------------------------------------------------------------------------------
 
-PyEvent PyEvent::borrowed(const EventView& v) {
+PyEvent PyEvent::borrowed(const EventView& v, RingAlias* alias) {
   PyEvent e;
+  e.ring_alias_ = alias;
   e.topic = v.topic;
   e.topic_name = std::string(v.topic_name);
   e.priority = v.priority;
@@ -97,6 +158,27 @@ PyEvent PyEvent::borrowed(const EventView& v) {
   e.view_ = v.payload;
   e.borrowed_ = true;
   return e;
+}
+
+void PyEvent::rebind(const EventView& v, RingAlias* alias) {
+  topic = v.topic;
+  topic_name.assign(v.topic_name);
+  priority = v.priority;
+  flags = v.flags;
+  schema_version = v.schema_version;
+  id = v.id;
+  timestamp_ns = v.timestamp_ns;
+  position = v.position;
+  view_ = v.payload;
+  owned_.clear();
+  views_.clear();
+  ring_alias_ = alias;
+  alias_.reset();
+  export_ = nullptr;
+  export_size_ = 0;
+  exports_ = 0;
+  valid_ = true;
+  borrowed_ = true;
 }
 
 PyEvent PyEvent::owned(OwnedEvent&& o) {
@@ -124,19 +206,54 @@ void PyEvent::check_valid() const {
 
 pyb::object PyEvent::payload(pyb::handle self) {
   check_valid();
-  if (!borrowed_) {
-    // Owned bytes: a view through the Event's own buffer export keeps the Event alive.
-    pyb::object mv = pyb::reinterpret_steal<pyb::object>(PyMemoryView_FromObject(self.ptr()));
-    if (!mv) throw pyb::error_already_set();
-    return mv;
-  }
-  // Ring bytes: a plain view, released by invalidate() when the handler returns.
-  pyb::object mv = pyb::reinterpret_steal<pyb::object>(
-      PyMemoryView_FromMemory(reinterpret_cast<char*>(const_cast<std::byte*>(view_.data())),
-                              static_cast<Py_ssize_t>(view_.size()), PyBUF_READ));
+  // A view through the Event's own buffer export: it keeps the Event alive, and a borrowed
+  // event counts it (get_buffer), so a view kept past the handler is frozen, not left on the
+  // ring.
+  pyb::object mv = pyb::reinterpret_steal<pyb::object>(PyMemoryView_FromObject(self.ptr()));
   if (!mv) throw pyb::error_already_set();
-  views_.push_back(mv);
+  if (borrowed_) views_.push_back(mv);  // released by invalidate() when the handler returns
   return mv;
+}
+
+int PyEvent::get_buffer(PyObject* self, Py_buffer* view, int buffer_flags) {
+  if (!valid_) {
+    PyErr_SetString(PyExc_BufferError,
+                    ("event payload of " + topic_name +
+                     " was a view into the ring, valid only during its handler; call "
+                     "event.copy() inside the handler to keep it")
+                        .c_str());
+    view->obj = nullptr;
+    return -1;
+  }
+  if (export_ == nullptr) {
+    export_size_ = view_.size();
+    if (!borrowed_) {
+      export_ = view_.data();
+    } else {
+      if (ring_alias_ != nullptr && !view_.empty())
+        alias_ = ring_alias_->map(view_.data(), view_.size());
+      if (alias_ != nullptr) {
+        export_ = alias_->translate(view_.data());
+      } else {
+        // Not in a segment mapping (a lagging subscriber's copied-out event): export a private
+        // copy, safe to keep.
+        owned_.assign(view_.begin(), view_.end());
+        export_ = owned_.data();
+      }
+    }
+    if (export_ == nullptr) export_ = reinterpret_cast<const std::byte*>("");  // empty payload
+  }
+  if (PyBuffer_FillInfo(view, self, const_cast<std::byte*>(export_),
+                        static_cast<Py_ssize_t>(export_size_), 1, buffer_flags) != 0) {
+    return -1;
+  }
+  ++exports_;
+  return 0;
+}
+
+void PyEvent::release_buffer() noexcept {
+  // A frozen alias lives until its last export goes.
+  if (--exports_ == 0 && !valid_) alias_.reset();
 }
 
 pyb::bytes PyEvent::bytes() const {
@@ -170,6 +287,7 @@ pyb::dict PyEvent::decode() const {
 }
 
 pyb::object PyEvent::as_numpy(pyb::handle self) {
+  check_valid();
   const catalog::CatalogEntry* entry = catalog_entry(topic_name);
   if (entry == nullptr) {
     raise_error(Errc::kNotFound, "topic " + topic_name + " has no catalogue dtype");
@@ -179,15 +297,17 @@ pyb::object PyEvent::as_numpy(pyb::handle self) {
                                             std::to_string(view_.size()) + " bytes, dtype has " +
                                             std::to_string(entry->payload_size));
   }
-  pyb::object mv = payload(self);
-  return pyb::module_::import("numpy").attr("frombuffer")(mv, numpy_dtype(*entry));
+  // The Event is the array's base and exporter (get_buffer counts the export).
+  static pyb::handle frombuffer =
+      pyb::object(pyb::module_::import("numpy").attr("frombuffer")).release();
+  return frombuffer(self, numpy_dtype(*entry));
 }
 
 void PyEvent::invalidate() {
   valid_ = false;
   for (pyb::object& mv : views_) {
-    // A view something else still exports (np.frombuffer of it) cannot be released; that
-    // derived object is the caller's to drop before the handler returns.
+    // Releasing a view whose buffer something else still holds (np.frombuffer(ev.payload), a
+    // slice) fails: that export stays counted and is frozen below.
     if (PyObject* r = PyObject_CallMethod(mv.ptr(), "release", nullptr)) {
       Py_DECREF(r);
     } else {
@@ -195,6 +315,23 @@ void PyEvent::invalidate() {
     }
   }
   views_.clear();
+  if (exports_ > 0 && alias_ != nullptr) {
+    const RingAlias::Freeze f = ring_alias_ != nullptr
+                                    ? ring_alias_->freeze(alias_, export_, export_size_)
+                                    : RingAlias::Freeze::kFailed;
+    // The kernel refused even zero pages: never let the view read a recycled slot.
+    if (f == RingAlias::Freeze::kFailed) Py_FatalError("shmbus: cannot freeze a kept payload view");
+    // Warned once per call site (Python's default filter); a filter that makes it an error
+    // cannot raise from here, so it is dropped then.
+    const std::string msg = "a payload view of " + topic_name +
+                            " outlived its handler: it now reads " +
+                            (f == RingAlias::Freeze::kCopied ? "a private copy of that event"
+                                                             : "zeros (no memory for a copy)") +
+                            "; call event.copy() in the handler to keep an event";
+    if (PyErr_WarnEx(PyExc_RuntimeWarning, msg.c_str(), 1) != 0) PyErr_Clear();
+  }
+  if (exports_ == 0) alias_.reset();
+  ring_alias_ = nullptr;
   view_ = {};
 }
 
@@ -242,11 +379,16 @@ void PyBus::drop_barrier(PyBarrier* b) {
 TopicId PyBus::register_topic(const std::string& name, std::uint32_t size, std::uint16_t schema) {
   const TopicId id = unwrap(bus().register_topic(name, size, schema));
   by_name_.erase(name);
+  last_topic_ = nullptr;
+  last_topic_obj_ = pyb::object();
   return id;
 }
 
 const TopicEntry& PyBus::topic(pyb::handle t) {
   Bus& b = bus();
+  // A loop publishing to one topic by name passes the same str object each time: no UTF-8
+  // conversion, string or hash then. The cache holds a reference, so the identity is sound.
+  if (t.ptr() == last_topic_obj_.ptr() && last_topic_ != nullptr) return *last_topic_;
   if (PyLong_Check(t.ptr())) {
     const unsigned long id = PyLong_AsUnsignedLong(t.ptr());
     if (PyErr_Occurred() != nullptr) {
@@ -268,7 +410,11 @@ const TopicEntry& PyBus::topic(pyb::handle t) {
   if (s == nullptr) throw pyb::error_already_set();
   std::string name(s, static_cast<std::size_t>(len));
   auto it = by_name_.find(name);
-  if (it != by_name_.end()) return it->second;
+  if (it != by_name_.end()) {
+    last_topic_obj_ = pyb::reinterpret_borrow<pyb::object>(t);
+    last_topic_ = &it->second;  // a node of by_name_: stable until erased (register_topic)
+    return it->second;
+  }
 
   // A topic not yet known here: find it, or register it, with the catalogue type of its name
   // (md.quote.ESZ6 carries a Quote) or as variable-size bytes.
@@ -297,6 +443,19 @@ const TopicEntry& PyBus::topic(pyb::handle t) {
   return by_name_.emplace(name, std::move(e)).first->second;
 }
 
+PublishStatus PyBus::publish_bytes(TopicId id, const void* data, std::size_t size,
+                                   Priority priority) {
+  // With the GIL: releasing and taking it back would double a publish's cost. Only a full ring
+  // makes publish() wait (up to publish_timeout), and then other Python threads run meanwhile,
+  // among them one that may be the subscriber draining this very ring.
+  PublishStatus st = bus_->try_publish(id, data, size, priority);
+  if (st == PublishStatus::kFull) {
+    pyb::gil_scoped_release release;
+    st = bus_->publish(id, data, size, priority);
+  }
+  return st;
+}
+
 PublishStatus PyBus::publish(pyb::handle topic_obj, pyb::handle payload, Priority priority) {
   const TopicEntry& t = topic(topic_obj);
   if (PyDict_Check(payload.ptr())) {
@@ -307,7 +466,7 @@ PublishStatus PyBus::publish(pyb::handle topic_obj, pyb::handle payload, Priorit
     std::array<std::byte, catalog::kMaxCatalogPayload> buf;
     std::span<std::byte> out(buf.data(), t.entry->payload_size);
     encode_fields(*t.entry, pyb::reinterpret_borrow<pyb::dict>(payload), out);
-    const PublishStatus st = bus_->publish(t.id, out.data(), out.size(), priority);
+    const PublishStatus st = publish_bytes(t.id, out.data(), out.size(), priority);
     raise_if_misuse(st, t.name, out.size());
     return st;
   }
@@ -317,7 +476,7 @@ PublishStatus PyBus::publish(pyb::handle topic_obj, pyb::handle payload, Priorit
                                               std::to_string(size) + " bytes, the topic's " +
                                               "type has " + std::to_string(t.size));
     }
-    const PublishStatus st = bus_->publish(t.id, data, size, priority);
+    const PublishStatus st = publish_bytes(t.id, data, size, priority);
     raise_if_misuse(st, t.name, size);
     return st;
   };
@@ -353,7 +512,13 @@ std::size_t PyBus::publish_batch(pyb::handle topic_obj, pyb::handle items, Prior
   std::size_t done = 0;
   PublishStatus st = PublishStatus::kOk;
   Bus& b = *bus_;
-  {
+  // With the GIL while the ring has room (a batch takes well under Python's 5 ms switch
+  // interval); without it once the ring is full and publishing waits.
+  for (; done < n; ++done) {
+    st = b.try_publish(t.id, view.data() + done * item_size, item_size, priority);
+    if (st != PublishStatus::kOk) break;
+  }
+  if (st == PublishStatus::kFull) {
     pyb::gil_scoped_release release;  // the buffer stays exported (held) meanwhile
     for (; done < n; ++done) {
       st = b.publish(t.id, view.data() + done * item_size, item_size, priority);
@@ -376,23 +541,64 @@ void PyBus::raise_deferred() {
   throw e;
 }
 
-Handler PyBus::make_handler(pyb::object fn) {
+void PyBus::handler_failed(const std::string& handler, const EventView& v,
+                           pyb::error_already_set& e, std::string& short_text) {
+  const Failure f = describe(e);
+  short_text = f.short_text();
+  pyb::dict d;
+  d["handler"] = handler;
+  d["topic"] = std::string(v.topic_name);
+  d["sequence"] = v.id.sequence;
+  d["type"] = f.type;
+  d["message"] = f.message;
+  d["where"] = f.where;
+  d["traceback"] = f.traceback;
+  d["reported"] = short_text;
+  last_failure_ = d;
+  // The whole (bounded) traceback goes to the "shmbus" logger; sys.error has room for a line.
+  try {
+    pyb::module_::import("logging").attr("getLogger")("shmbus").attr("error")(
+        "handler %s raised on %s (sequence %s):\n%s", handler.empty() ? "<unnamed>" : handler,
+        d["topic"], v.id.sequence, f.traceback.empty() ? short_text : f.traceback);
+  } catch (const pyb::error_already_set&) {
+  }
+}
+
+pyb::object PyBus::event_for(const EventView& v, PyEvent*& event) {
+  // Nothing but this cache holds the last handler's Event (a kept event, a view or an array
+  // over its payload would hold a reference): rebind it instead of allocating another.
+  if (spare_event_ && Py_REFCNT(spare_event_.ptr()) == 1) {
+    spare_->rebind(v, &alias_);
+  } else {
+    spare_event_ = pyb::cast(PyEvent::borrowed(v, &alias_));
+    spare_ = &spare_event_.cast<PyEvent&>();
+  }
+  event = spare_;
+  return spare_event_;
+}
+
+Handler PyBus::make_handler(pyb::object fn, const std::string& name) {
   require_callable(fn, "handler");
   auto cb = std::make_shared<PyCallable>(std::move(fn));
-  return [cb, self = this](const EventView& v) {
+  return [cb, name, self = this](const EventView& v) {
     std::string failure;
     {
       pyb::gil_scoped_acquire gil;
-      pyb::object ev = pyb::cast(PyEvent::borrowed(v));
+      PyEvent* pe = nullptr;
+      pyb::object ev = self->event_for(v, pe);
       try {
-        cb->fn(ev);
+        // The vectorcall protocol directly: no argument tuple per event.
+        PyObject* r = PyObject_CallOneArg(cb->fn.ptr(), ev.ptr());
+        if (r == nullptr) throw pyb::error_already_set();
+        Py_DECREF(r);
       } catch (pyb::error_already_set& e) {
-        failure = describe(e);
+        self->handler_failed(name, v, e, failure);
+        if (failure.empty()) failure = "exception";
         if (e.matches(PyExc_KeyboardInterrupt) || e.matches(PyExc_SystemExit)) {
           self->defer(std::move(e));
         }
       }
-      ev.cast<PyEvent&>().invalidate();
+      pe->invalidate();
     }
     // Out of the GIL scope: the dispatcher's HandlerIsolation counts it, reports sys.error and
     // keeps a dead letter, as for a C++ handler that throws.
@@ -403,7 +609,7 @@ Handler PyBus::make_handler(pyb::object fn) {
 SubscriptionId PyBus::on(const std::string& pattern, pyb::object handler, const std::string& name,
                          bool once) {
   Bus& b = bus();
-  Handler h = make_handler(std::move(handler));
+  Handler h = make_handler(std::move(handler), name);
   HandlerOptions opts;
   opts.name = name;
   return once ? unwrap(b.once(pattern, std::move(h), opts))
@@ -412,7 +618,7 @@ SubscriptionId PyBus::on(const std::string& pattern, pyb::object handler, const 
 
 SubscriptionId PyBus::on_any(pyb::object handler, const std::string& name) {
   Bus& b = bus();
-  Handler h = make_handler(std::move(handler));
+  Handler h = make_handler(std::move(handler), name);
   HandlerOptions opts;
   opts.name = name;
   return unwrap(b.on_any(std::move(h), opts));
@@ -440,7 +646,7 @@ SubscriptionId PyBus::on_health(pyb::object handler) {
     try {
       cb->fn(d);
     } catch (pyb::error_already_set& e) {
-      const std::string failure = describe(e);
+      const std::string failure = describe(e).short_text();
       if (e.matches(PyExc_KeyboardInterrupt) || e.matches(PyExc_SystemExit)) {
         self->defer(std::move(e));
       }
@@ -458,7 +664,7 @@ SubscriptionId PyBus::on_backpressure(pyb::object handler) {
     try {
       cb->fn(ring, std::string(sys::backpressure_level_name(level)));
     } catch (pyb::error_already_set& e) {
-      const std::string failure = describe(e);
+      const std::string failure = describe(e).short_text();
       if (e.matches(PyExc_KeyboardInterrupt) || e.matches(PyExc_SystemExit)) {
         self->defer(std::move(e));
       }
@@ -492,7 +698,7 @@ PyEvent PyBus::wait_for(const std::string& pattern, std::optional<double> timeou
     cb = std::make_shared<PyCallable>(std::move(predicate));
     pred = [cb, self = this](const EventView& v) {
       pyb::gil_scoped_acquire gil;
-      pyb::object ev = pyb::cast(PyEvent::borrowed(v));
+      pyb::object ev = pyb::cast(PyEvent::borrowed(v, &self->alias_));
       bool r = false;
       try {
         r = pyb::bool_(cb->fn(ev));
@@ -570,6 +776,16 @@ void PyBus::run() {
     if (PyErr_CheckSignals() != 0) throw pyb::error_already_set();
     if (stop_requested_.exchange(false)) break;
   }
+}
+
+void PyBus::run_until_woken() {
+  Bus& b = bus();
+  {
+    Dispatching d(*this);
+    pyb::gil_scoped_release release;
+    b.run();
+  }
+  raise_deferred();
 }
 
 void PyBus::stop() noexcept {

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ring_alias.hpp"
 #include "shmbus/barrier.hpp"
 #include "shmbus/bus.hpp"
 #include "shmbus/catalog.hpp"
@@ -27,12 +28,20 @@ namespace shmbus::py {
 namespace pyb = pybind11;
 
 /// One event as Python sees it. A handler's event borrows the ring slot (`view_`) and is
-/// invalidated when the handler returns: its memoryview is released and `payload` raises; its
+/// invalidated when the handler returns: its memoryviews are released and `payload` raises; its
 /// metadata stays readable. copy() and events from wait_for/history own their bytes.
+///
+/// The event is the exporter of its payload (buffer protocol: memoryview(ev), ev.payload,
+/// ev.as_numpy(), np.frombuffer(ev)). A borrowed event exports the payload through the bus's
+/// RingAlias and counts its exports; one still held when the handler returns (a NumPy array
+/// kept in a list) is frozen: it reads a private copy of the event taken at that moment, never
+/// the recycled slot, and a RuntimeWarning names the topic.
 class PyEvent {
  public:
-  static PyEvent borrowed(const EventView& v);
+  static PyEvent borrowed(const EventView& v, RingAlias* alias);
   static PyEvent owned(OwnedEvent&& e);
+  /// Makes this (unreferenced, invalidated) event borrow `v`, as borrowed() would.
+  void rebind(const EventView& v, RingAlias* alias);
 
   TopicId topic = kInvalidTopic;
   std::string topic_name;
@@ -58,14 +67,23 @@ class PyEvent {
   /// The payload as a one-element NumPy structured array of the catalogue dtype (read-only;
   /// zero-copy, so for a handler's event valid during the handler only).
   pyb::object as_numpy(pyb::handle self);
-  /// Ends a borrowed event: releases the memoryviews handed out, so later use raises.
+  /// Ends a borrowed event: releases the memoryviews handed out, so later use raises, and
+  /// freezes an export still held (see the class comment).
   void invalidate();
+  /// bf_getbuffer / bf_releasebuffer of shmbus.Event (read-only, 1-D bytes).
+  int get_buffer(PyObject* self, Py_buffer* view, int buffer_flags);
+  void release_buffer() noexcept;
 
  private:
   void check_valid() const;
   std::span<const std::byte> view_;
   std::vector<std::byte> owned_;
-  std::vector<pyb::object> views_;  // memoryviews handed out, released by invalidate()
+  std::vector<pyb::object> views_;       // memoryviews handed out, released by invalidate()
+  RingAlias* ring_alias_ = nullptr;      // the bus's, while borrowed and valid
+  std::shared_ptr<AliasMapping> alias_;  // what borrowed exports read through
+  const std::byte* export_ = nullptr;    // the address exported (alias or owned_)
+  std::size_t export_size_ = 0;
+  int exports_ = 0;  // buffers exported and not yet released (GIL held)
   bool valid_ = true;
   bool borrowed_ = false;
 };
@@ -96,6 +114,8 @@ class PyBus {
   /// array, a memoryview); stops at the first outcome other than kOk. Returns events published.
   std::size_t publish_batch(pyb::handle topic, pyb::handle items, Priority priority,
                             std::size_t item_size);
+  /// One event; keeps the GIL unless the ring is full and publishing must wait.
+  PublishStatus publish_bytes(TopicId id, const void* data, std::size_t size, Priority priority);
 
   // ---- subscribing ----
   SubscriptionId on(const std::string& pattern, pyb::object handler, const std::string& name,
@@ -114,6 +134,13 @@ class PyBus {
   void run_for(double seconds);
   void run();
   void stop() noexcept;
+  /// For the asyncio pump (shmbus/__init__.py): Bus::run() with the GIL released, in one
+  /// piece (no slices), until wake() or a handler's KeyboardInterrupt/SystemExit.
+  void run_until_woken();
+  /// Makes run_until_woken() return (Bus::stop); any thread.
+  void wake() noexcept {
+    if (bus_) bus_->stop();
+  }
 
   // ---- information ----
   std::vector<PyEvent> history(const std::string& pattern, std::size_t limit);
@@ -126,6 +153,10 @@ class PyBus {
   std::uint64_t events_missed() const;
   void heartbeat();
   bool closed() const noexcept { return !bus_.has_value(); }
+  /// Payload views that handlers kept past their return (each frozen to a private copy).
+  std::uint64_t views_frozen() const noexcept { return alias_.frozen_count(); }
+  /// The last failure of a Python handler on this bus (dict), None before any.
+  pyb::object last_handler_error() const { return last_failure_; }
   void close();
 
   // ---- barriers ----
@@ -144,14 +175,27 @@ class PyBus {
 
  private:
   struct Dispatching;  // RAII: counts a dispatching call, re-raises a deferred exception
-  Handler make_handler(pyb::object fn);
+  Handler make_handler(pyb::object fn, const std::string& name);
+  /// The Event object a handler gets for `v` (`event` its PyEvent): the last one, rebound,
+  /// when nothing else holds it. GIL held.
+  pyb::object event_for(const EventView& v, PyEvent*& event);
+  /// A handler raised: `short_text` gets what sys.error and the dead letter carry; the full
+  /// (bounded) traceback goes to last_handler_error and the "shmbus" logger.
+  void handler_failed(const std::string& handler, const EventView& v, pyb::error_already_set& e,
+                      std::string& short_text);
   void raise_deferred();
 
   std::optional<Bus> bus_;
+  RingAlias alias_;  // the segment as handlers' payload views see it
   std::unordered_map<std::string, TopicEntry> by_name_;
   std::vector<TopicEntry> by_id_;
   std::vector<PyBarrier*> barriers_;
   std::optional<pyb::error_already_set> deferred_;
+  pyb::object last_failure_ = pyb::none();
+  pyb::object spare_event_;  // the Event last handed to a handler
+  PyEvent* spare_ = nullptr;
+  pyb::object last_topic_obj_;              // the topic object of the last by-name lookup
+  const TopicEntry* last_topic_ = nullptr;  // its entry in by_name_
   std::atomic<int> dispatching_{0};
   std::atomic<bool> stop_requested_{false};  // ends run()/run_for() between slices
 };

@@ -87,6 +87,10 @@ pyb::dict PyJournalReader::next() {
   check_idle();
   journal::Record r;
   if (!unwrap(advance(r))) throw pyb::stop_iteration();
+  return journal_record_dict(r);
+}
+
+pyb::dict journal_record_dict(const journal::Record& r) {
   pyb::dict d;
   d["event_id"] = r.event_id;
   d["journal_ns"] = r.journal_ns;

@@ -51,6 +51,9 @@ class PyJournalReader {
   bool busy_ = false;  // read and written with the GIL held
 };
 
+/// One record as JournalReader.__next__ returns it (a dict; payload copied into bytes).
+pyb::dict journal_record_dict(const journal::Record& r);
+
 /// Registers JournalReader and recorder_stats in `m`.
 void register_journal(pyb::module_& m);
 

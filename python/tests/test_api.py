@@ -70,6 +70,45 @@ def test_handler_view_is_zero_copy_and_released_after_the_handler(embedded):
     assert kept["copy"].decode() == quote(7)
 
 
+def test_views_kept_past_the_handler_read_their_own_event_after_the_ring_wraps(bus_name):
+    """A NumPy array, a memoryview slice and an array over a memoryview, all kept past the
+    handler: they go on reading the event they came from (a private copy made as the handler
+    returned), not the slot that later events reuse. The kept memoryview itself is released."""
+    bus = shmbus.create(bus_name + "-w", "py-w", wait="block", ring_capacity=512)
+    kept, seen = [], []
+
+    def h(e):
+        if e.sequence == 1:
+            kept.append(e.as_numpy())
+            kept.append(np.frombuffer(e.payload, np.uint8))
+            kept.append(e.payload[16:24])
+            kept.append(e.payload)
+        else:
+            seen.append(int(e.as_numpy()["seq"][0]))  # views dropped in time: no copy made
+
+    bus.on("md.quote.*", h)
+    first = shmbus.encode("md.quote", quote(1))
+    with pytest.warns(RuntimeWarning, match="md.quote.ESZ6 outlived its handler"):
+        assert bus.publish("md.quote.ESZ6", quote(1))
+        assert bus.poll() >= 1
+    # Three laps of a 512-slot ring over the slot the kept views came from.
+    for i in range(2, 2 + 3 * 512):
+        assert bus.publish("md.quote.ESZ6", quote(i))
+        if i % 16 == 0:
+            bus.poll()
+    while bus.poll():
+        pass
+    assert seen == list(range(2, 2 + 3 * 512))
+    arr, raw, piece, view = kept
+    assert int(arr["seq"][0]) == 1 and arr.tobytes() == first
+    assert raw.tobytes() == first and bytes(piece) == first[16:24]
+    with pytest.raises(ValueError):  # the memoryview handed out was released
+        view[0]
+    assert bus.views_frozen == 1
+    del arr, raw, piece, kept[:]
+    bus.close()
+
+
 def test_numpy_dtype_batch_publish_and_as_numpy(embedded):
     dt = shmbus.dtype("md.quote")
     assert dt.itemsize == 88 and dt.names[:3] == ("symbol", "venue", "bid_price_e9")
@@ -122,12 +161,55 @@ def test_raising_handler_is_isolated_error_event_dead_letter_others_run(embedded
         embedded.poll()
     assert others == [1, 2]
     assert [x["handler"] for x in errors][:2] == ["py.bad", "py.bad"]
-    assert errors[0]["message"].startswith("ValueError: bad quote 1")
+    line = bad.__code__.co_firstlineno + 1  # the raise
+    where = f"@ test_api.py:{line} bad"
+    assert errors[0]["message"] == f"ValueError: bad quote 1 {where}"
     letters = embedded.dead_letters()
-    assert [d["reason"] for d in letters] == ["ValueError: bad quote 1", "ValueError: bad quote 2"]
+    assert [d["reason"] for d in letters] == [f"ValueError: bad quote {i} {where}" for i in (1, 2)]
     assert letters[0]["payload"] == shmbus.encode("md.quote", quote(1))
     me = [a for a in embedded.stats()["agents"] if a["name"] == "py-main"][0]
     assert me["handler_failures"] == 2 and me["dead_lettered"] == 2
+
+
+def test_handler_failure_reports_type_message_and_a_bounded_traceback(embedded, caplog):
+    """sys.error (79 characters) keeps the exception type and innermost frame whatever the
+    message's length; the traceback itself, bounded, is in last_handler_error and the log."""
+    class QuoteRejected(Exception):
+        pass
+
+    def check(q):
+        raise QuoteRejected("spread too wide: " + "x" * 200)
+
+    def deep(n, e):
+        return deep(n - 1, e) if n else check(e)
+
+    errors = []
+    embedded.on("md.quote.*", lambda e: deep(30, e), name="py.deep")
+    # (Under load the failing handler may also run past its 1 ms budget: another sys.error.)
+    embedded.on("sys.error", lambda e: errors.append(e.decode()["message"])
+                if not e.decode()["message"].startswith("handler took") else None)
+    assert embedded.last_handler_error is None
+    with caplog.at_level("ERROR", logger="shmbus"):
+        embedded.publish("md.quote.ESZ6", quote(1))
+        for _ in range(3):
+            embedded.poll()
+    kind = "test_api.test_handler_failure_reports_type_message_and_a_bounded_traceback." \
+           "<locals>.QuoteRejected"
+    where = f" @ test_api.py:{check.__code__.co_firstlineno + 1} check"
+    assert len(errors) == 1 and len(errors[0]) <= 79
+    assert errors[0].startswith(kind[:40]) and errors[0].endswith("..." + where), errors[0]
+    err = embedded.last_handler_error
+    assert err["type"] == kind and err["message"] == "spread too wide: " + "x" * 200
+    assert err["handler"] == "py.deep" and err["topic"] == "md.quote.ESZ6"
+    assert err["sequence"] == 1 and err["reported"] == errors[0]
+    assert err["where"] == where[3:]
+    tb = err["traceback"]
+    # The innermost 8 of 33 frames: 7 of deep (3 shown, then Python's "repeated" line), check.
+    assert len(tb) <= 4096 and tb.count(", in deep\n") == 3 and tb.count(", in check\n") == 1
+    assert "[Previous line repeated 4 more times]" in tb
+    assert 'raise QuoteRejected("spread too wide: "' in tb and tb.rstrip().endswith("x" * 200)
+    logged = [r.getMessage() for r in caplog.records if r.name == "shmbus"]
+    assert len(logged) == 1 and "py.deep" in logged[0] and tb in logged[0]
 
 
 def test_keyboard_interrupt_in_a_handler_stops_dispatch_and_is_raised(embedded):
@@ -207,6 +289,40 @@ def test_gil_is_released_while_the_dispatcher_waits(embedded):
     print(f"GIL: counter thread made {result['n'] / baseline:.0%} of its solo progress")
 
 
+def test_a_publish_waiting_on_a_full_ring_lets_other_python_threads_drain_it(bus_name):
+    """publish keeps the GIL while the ring has room and gives it up to wait on a full one:
+    the subscriber here is a thread of this process, whose handler needs the GIL."""
+    pub = shmbus.create(bus_name + "-f", "py-pub", ring_capacity=512, wait="block")
+    sub = shmbus.attach(bus_name + "-f", "py-sub", wait="block")
+    got = []
+    sub.on("user.full", lambda e: got.append(int.from_bytes(e.bytes(), "little")))
+    stop = threading.Event()
+
+    def drain():
+        while not stop.is_set():
+            sub.poll_wait(1 << 20, 0.05)
+
+    t = threading.Thread(target=drain)
+    t.start()
+    try:
+        t0 = time.monotonic()
+        statuses = [pub.publish("user.full", i.to_bytes(8, "little")) for i in range(4 * 512)]
+        batch = np.arange(4 * 512, 8 * 512, dtype="<u8")
+        sent = pub.publish_batch("user.full", batch, item_size=8)
+        elapsed = time.monotonic() - t0
+        deadline = time.monotonic() + 10
+        while len(got) < 8 * 512 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        t.join()
+    assert all(statuses) and sent == 4 * 512, set(map(str, statuses))
+    assert got == list(range(8 * 512))
+    assert elapsed < 5, elapsed  # a GIL held while waiting would time out (1 s) per publish
+    sub.close()
+    pub.close()
+
+
 def test_asyncio_next_event_and_async_iterator(embedded, bus_name):
     producer = shmbus.attach(bus_name, "py-producer")
 
@@ -235,6 +351,110 @@ def test_asyncio_next_event_and_async_iterator(embedded, bus_name):
     first, rest = asyncio.run(asyncio.wait_for(main(), 20))
     assert (first, rest) == (0, [1, 2, 3, 4])
     producer.close()
+
+
+def _pump_threads():
+    return [t for t in threading.enumerate() if t.name == "shmbus-asyncio"]
+
+
+async def _until(cond, what, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.005)
+
+
+def test_asyncio_wakes_at_the_event_not_at_a_polling_period(bus_name):
+    """The pump sleeps on the bus's futex (wait="block") and the loop sleeps in select: a
+    publish wakes both. Latency is measured from the publish timestamp (CLOCK_MONOTONIC)."""
+    bus = shmbus.create(bus_name + "-l", "py-async", wait="block")
+    producer = shmbus.attach(bus_name + "-l", "py-prod")
+
+    for t in ("user.ping", "user.tick"):
+        producer.register_topic(t)
+
+    def subscribers(topic):
+        return [t["subscribers"] for t in shmbus.read_stats(bus.bus_name)["topics"]
+                if t["name"] == topic][0]
+
+    async def main():
+        lat_next, lat_iter = [], []
+        for i in range(15):
+            waiting = asyncio.ensure_future(bus.next_event("user.ping", timeout=5))
+            await _until(lambda: subscribers("user.ping") == 1, "the next_event subscription")
+            await asyncio.sleep(0.005)  # the pump is asleep in the dispatcher by now
+            producer.publish("user.ping", i.to_bytes(8, "little"))
+            ev = await waiting
+            lat_next.append(time.monotonic_ns() - ev.timestamp_ns)
+            assert int.from_bytes(ev.bytes(), "little") == i
+        it = bus.events("user.tick")
+        for i in range(15):
+            nxt = asyncio.ensure_future(it.__anext__())
+            await _until(lambda: subscribers("user.tick") == 1, "the events() subscription")
+            await asyncio.sleep(0.005)
+            producer.publish("user.tick", i.to_bytes(8, "little"))
+            ev = await asyncio.wait_for(nxt, 5)
+            lat_iter.append(time.monotonic_ns() - ev.timestamp_ns)
+            assert int.from_bytes(ev.bytes(), "little") == i
+        await it.aclose()
+        return sorted(lat_next), sorted(lat_iter)
+
+    lat_next, lat_iter = asyncio.run(asyncio.wait_for(main(), 60))
+    print(f"asyncio wake-up p50: next_event {lat_next[7] / 1e3:.0f} us, "
+          f"events() {lat_iter[7] / 1e3:.0f} us")
+    # Generous for a loaded 2-core machine; a 50 ms polling slice would put the median near 25.
+    assert lat_next[7] < 10e6 and lat_iter[7] < 10e6, (lat_next, lat_iter)
+    producer.close()
+    bus.close()
+
+
+def test_asyncio_cancellation_removes_the_wait_and_frees_the_bus(bus_name):
+    bus = shmbus.create(bus_name + "-c", "py-async", wait="block")
+
+    async def main():
+        t0 = time.monotonic()
+        with pytest.raises(shmbus.TimeoutError) as e:
+            await bus.next_event("never.published", timeout=0.05)
+        assert e.value.code == "timeout" and time.monotonic() - t0 < 2
+        waiting = asyncio.ensure_future(bus.next_event("never.published"))  # no timeout
+        got = []
+
+        async def consume():
+            async for ev in bus.events("user.c"):
+                got.append(ev.bytes())
+
+        consumer = asyncio.ensure_future(consume())
+        # Events before the subscription are not the iterator's: the pump, already running for
+        # `waiting`, may dispatch them first.
+        bus.register_topic("user.c")
+        await _until(lambda: [t["subscribers"] for t in shmbus.read_stats(bus.bus_name)[
+            "topics"] if t["name"] == "user.c"] == [1], "the events() subscription")
+        for i in range(3):
+            bus.publish("user.c", bytes([i]))
+        await _until(lambda: len(got) == 3, "the iterator to get 3 events")
+        assert _pump_threads()
+        waiting.cancel()
+        consumer.cancel()
+        for t in (waiting, consumer):
+            with pytest.raises(asyncio.CancelledError):
+                await t
+        # Both subscriptions go, the pump thread ends, and this thread may dispatch again.
+        await _until(lambda: not _pump_threads(), "the asyncio pump thread to end")
+        bus.publish("user.c", b"z")
+        assert bus.poll() >= 1 and got == [b"\0", b"\1", b"\2"]
+        # And a later await starts the pump again.
+        asyncio.get_running_loop().call_later(0.01, bus.publish, "user.c", b"again")
+        assert (await bus.next_event("user.c", timeout=5)).bytes() == b"again"
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+    # The pump ends by itself once its last waiter is gone; until then it is the dispatcher.
+    asyncio.run(_until(lambda: not _pump_threads(), "the asyncio pump thread to end"))
+    # No stop the pump used to wake itself is left over to cut a later wait short.
+    t0 = time.monotonic()
+    with pytest.raises(shmbus.TimeoutError):
+        bus.wait_for("never.published", 0.2)
+    assert time.monotonic() - t0 >= 0.19
+    bus.close()  # not busy: nothing dispatches any more
 
 
 def test_barrier_round_between_python_agents(embedded, bus_name):
