@@ -17,6 +17,7 @@
 #include "journal/format.hpp"
 #include "journal/mapped_file.hpp"
 #include "journal/scan.hpp"
+#include "journal/spare_file.hpp"
 #include "shm/clock.hpp"
 #include "shmbus/journal.hpp"
 #include "shmbus/topic.hpp"
@@ -104,6 +105,7 @@ struct Writer::Impl {
   std::uint64_t file_index = 0;
   std::uint64_t off = 0;
   std::uint64_t records_in_file = 0;
+  std::uint32_t until_index = 0;  // records before the next sparse index point (no division)
   std::uint64_t synced_off = 0;
   std::uint64_t last_sync_ns = 0;  // realtime clock, clamped like journal_ns
   std::uint64_t last_journal_ns = 0;
@@ -113,8 +115,30 @@ struct Writer::Impl {
   RecoveryReport recovery;
   std::string last_error;
   bool closed = false;
+  SpareFile spare;  // the next file, made ahead on a background thread
 
   ~Impl() { (void)close(); }
+
+  std::string spare_path() const { return (fs::path(opts.dir) / "journal-next.spare").string(); }
+
+  /// Starts making the next file in the background (JournalOptions::prepare_next_file).
+  void prepare_next() {
+    if (opts.prepare_next_file && !closed) spare.start(spare_path(), opts.file_bytes);
+  }
+
+  /// The file for index `idx`: the spare renamed into place when one was made, else made now.
+  Result<MappedFile> new_file(std::uint64_t idx) {
+    if (!spare.pending(opts.file_bytes)) return MappedFile::create(path_of(idx), opts.file_bytes);
+    auto f = spare.take();
+    if (!f) return f.error();
+    if (const int err = f->rename_to(path_of(idx)); err != 0) {
+      const std::string from = f->path();
+      f->close();
+      ::unlink(from.c_str());
+      return os_error(err, "cannot rename " + from + " to", path_of(idx));
+    }
+    return f;
+  }
 
   std::string path_of(std::uint64_t idx) const {
     return (fs::path(opts.dir) / file_name(idx)).string();
@@ -127,7 +151,7 @@ struct Writer::Impl {
   }
 
   Result<void> create_file(std::uint64_t idx) {
-    auto f = MappedFile::create(path_of(idx), opts.file_bytes);
+    auto f = new_file(idx);
     if (!f) return f.error();
     FileHeader h{};
     std::memcpy(h.magic, kFileMagic, sizeof h.magic);
@@ -146,6 +170,7 @@ struct Writer::Impl {
     off = sizeof(FileHeader);
     synced_off = 0;
     records_in_file = 0;
+    until_index = 0;
     reserve_index();
     ++stats.files_created;
     // The new file must be findable after a power loss once records in it are synced.
@@ -219,6 +244,7 @@ struct Writer::Impl {
                                                    : AppendStatus::kIoError;
       }
       apply_retention();
+      prepare_next();
       return AppendStatus::kOk;
     } catch (const std::exception& e) {
       last_error = e.what();
@@ -229,6 +255,7 @@ struct Writer::Impl {
   Result<void> close() {
     if (closed) return {};
     closed = true;
+    spare.discard();
     Result<void> r;
     if (cur.valid()) {
       if (const int err = do_sync(); err != 0) r = os_error(err, "msync", cur.path());
@@ -303,6 +330,8 @@ struct Writer::Impl {
     off = s.end;
     synced_off = s.end;
     records_in_file = s.records;
+    until_index = static_cast<std::uint32_t>(
+        (opts.index_interval - s.records % opts.index_interval) % opts.index_interval);
     index = std::move(idx);
     stats.next_event_id = h->first_event_id + s.records;
     last_journal_ns = std::max(s.last_journal_ns, h->created_ns);
@@ -365,6 +394,11 @@ Result<Writer> Writer::open(const JournalOptions& options) {
     return r.error();
   }
   impl->last_sync_ns = impl->last_journal_ns;
+  if (options.prepare_next_file) {
+    impl->prepare_next();
+  } else {
+    ::unlink(impl->spare_path().c_str());  // left by an earlier writer that was killed
+  }
   return Writer(std::move(impl));
 }
 
@@ -411,9 +445,11 @@ AppendStatus Writer::append(const RecordMeta& meta, std::span<const std::byte> p
   // Magic last, release: a reader following the live file sees a whole record or none.
   __atomic_store_n(reinterpret_cast<std::uint32_t*>(rec), kRecordMagic, __ATOMIC_RELEASE);
 
-  if (m.records_in_file % m.opts.index_interval == 0 && m.index.size() < m.index.capacity()) {
-    m.index.push_back(IndexEntry{h.event_id, now, m.off});
+  if (m.until_index == 0) {
+    if (m.index.size() < m.index.capacity()) m.index.push_back(IndexEntry{h.event_id, now, m.off});
+    m.until_index = m.opts.index_interval;
   }
+  --m.until_index;
   ++m.records_in_file;
   m.off += len;
   if (event_id != nullptr) *event_id = h.event_id;

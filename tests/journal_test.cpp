@@ -146,6 +146,39 @@ TEST(JournalTest, ReadsBackEveryRecordAcrossRollOvers) {
   EXPECT_EQ(read_all_checked(d.sub("j")), 3000u);
 }
 
+// The next file is made ahead on a background thread under a name readers ignore; a roll-over
+// renames it into place, closing removes the unused one, and one left by a killed writer is
+// neither read nor kept.
+TEST(JournalTest, NextFileIsPreparedAheadAndNeverLeftBehind) {
+  TempDir d("spare");
+  const std::string spare = d.sub("j") + "/journal-next.spare";
+  auto o = small_options(d.sub("j"));
+  {
+    auto w = Writer::open(o);
+    ASSERT_TRUE(w) << w.message();
+    // Made by the background thread after open, and again after each roll-over.
+    EXPECT_TRUE(
+        shmbus::testing::eventually([&] { return fs::exists(spare); }, std::chrono::seconds(10)));
+    append_records(*w, 1, 3000);
+    EXPECT_GE(w->stats().files_created, 5u);
+    EXPECT_TRUE(
+        shmbus::testing::eventually([&] { return fs::exists(spare); }, std::chrono::seconds(10)));
+    ASSERT_TRUE(w->close());
+    EXPECT_FALSE(fs::exists(spare));
+  }
+  EXPECT_EQ(read_all_checked(d.sub("j")), 3000u);
+  // A writer killed after making its spare leaves one behind, possibly not zeroed yet.
+  spit(spare, std::vector<char>(o.file_bytes, 'x'), o.file_bytes);
+  EXPECT_EQ(read_all_checked(d.sub("j")), 3000u);
+  o.prepare_next_file = false;
+  auto w = Writer::open(o);
+  ASSERT_TRUE(w) << w.message();
+  EXPECT_FALSE(fs::exists(spare));
+  append_records(*w, 3001, 1000);  // rolls over with files made on the spot
+  ASSERT_TRUE(w->close());
+  EXPECT_EQ(read_all_checked(d.sub("j")), 4000u);
+}
+
 TEST(JournalTest, ReopenedWriterContinuesEventIds) {
   TempDir d("reopen");
   {

@@ -36,6 +36,11 @@ struct JournalOptions {
   std::uint64_t retain_bytes = 0;              ///< delete oldest sealed files beyond; 0 = all
   std::chrono::seconds retain_age{0};          ///< delete sealed files older; 0 = forever
   std::uint32_t index_interval = 1024;         ///< records between sparse index points
+  /// Makes the next segment file ahead of need on a background thread (preallocated, mapped and
+  /// prefaulted, under a name readers ignore), so a roll-over only renames it and no append
+  /// takes the page faults of a fresh file. Costs one more file of disk space (not counted by
+  /// retain_bytes); a full disk is still reported at the roll-over that needs the file.
+  bool prepare_next_file = true;
 };
 
 /// The fields of a record the caller supplies; the journal adds the event id and journal time.
