@@ -21,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include "journal/mapped_file.hpp"
+#include "journal/writer_lock.hpp"
 #include "shm/clock.hpp"
 #include "shmbus/bus.hpp"
 
@@ -301,10 +302,16 @@ std::vector<BusJournal> list_bus_journals(std::string_view bus) {
     j.dir.assign(target, static_cast<std::size_t>(n));
     if (auto st = read_recorder_stats(j.dir)) {
       j.stats = *st;
-      const auto pid = static_cast<pid_t>(j.stats.pid);
-      j.running = pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
     } else {
       j.error = st.message();
+    }
+    // Live means the kernel still holds the writer's lock on the directory: a recorder killed
+    // with SIGKILL (its link left behind, its pid a zombie or reused) is not running.
+    if (const auto held = detail::writer_lock_held(j.dir)) {
+      j.running = *held;
+    } else {
+      const auto pid = static_cast<pid_t>(j.stats.pid);
+      j.running = pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
     }
     out.push_back(std::move(j));
   }
