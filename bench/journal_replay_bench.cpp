@@ -61,6 +61,7 @@ std::uint64_t parse_size(const std::string& s) {
 
 struct Mem {
   std::uint64_t rss_kb = 0, anon_kb = 0, file_kb = 0, hwm_kb = 0;
+  double t = 0;  // seconds since the exec
 };
 
 Mem read_mem(pid_t pid) {
@@ -192,6 +193,7 @@ int main(int argc, char** argv) {
     const pid_t r = ::wait4(pid, &status, WNOHANG, &ru);
     if (r == pid) break;
     samples.push_back(read_mem(pid));
+    samples.back().t = std::chrono::duration<double>(Clock::now() - t0).count();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -221,13 +223,13 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(a.events));
   }
   // Samples after the first second: start-up (the bus attach) is not the steady state.
-  Mem lo{~0ull, ~0ull, ~0ull, 0}, hi{};
+  Mem lo{~0ull, ~0ull, ~0ull, 0, 0}, hi{};
   std::uint64_t peak = 0;
   for (std::size_t i = 0; i < samples.size(); ++i) {
     const Mem& m = samples[i];
     if (m.rss_kb == 0) continue;  // exiting
     peak = std::max(peak, m.hwm_kb);
-    if (i < 10) continue;
+    if (m.t < 1.0) continue;
     lo.rss_kb = std::min(lo.rss_kb, m.rss_kb);
     lo.anon_kb = std::min(lo.anon_kb, m.anon_kb);
     lo.file_kb = std::min(lo.file_kb, m.file_kb);
@@ -236,14 +238,14 @@ int main(int argc, char** argv) {
     hi.file_kb = std::max(hi.file_kb, m.file_kb);
   }
   std::printf(
-      "replayer memory, %zu samples every 100 ms: VmRSS %llu..%llu kB (RssAnon "
+      "replayer memory, %zu samples (100 ms apart or more): VmRSS %llu..%llu kB (RssAnon "
       "%llu..%llu, RssFile %llu..%llu) after the first second; VmHWM %llu kB\n",
       samples.size(), static_cast<unsigned long long>(lo.rss_kb),
       static_cast<unsigned long long>(hi.rss_kb), static_cast<unsigned long long>(lo.anon_kb),
       static_cast<unsigned long long>(hi.anon_kb), static_cast<unsigned long long>(lo.file_kb),
       static_cast<unsigned long long>(hi.file_kb), static_cast<unsigned long long>(peak));
   for (std::size_t i = 0; i < samples.size(); i += std::max<std::size_t>(1, samples.size() / 10)) {
-    std::printf("  t=%.1fs VmRSS %llu kB\n", static_cast<double>(i) / 10.0,
+    std::printf("  t=%.1fs VmRSS %llu kB\n", samples[i].t,
                 static_cast<unsigned long long>(samples[i].rss_kb));
   }
   if (!a.keep) {

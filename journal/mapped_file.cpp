@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -119,6 +120,14 @@ void MappedFile::prefault() noexcept {
   const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
   auto* p = reinterpret_cast<volatile unsigned char*>(data_);
   for (std::uint64_t i = 0; i < size_; i += page) p[i] = p[i];
+}
+
+void MappedFile::release(std::uint64_t from, std::uint64_t to) const noexcept {
+  const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  from = (from + page - 1) & ~(page - 1);
+  to = std::min(to, size_) & ~(page - 1);
+  if (data_ == nullptr || to <= from) return;
+  ::madvise(data_ + from, to - from, MADV_DONTNEED);
 }
 
 int MappedFile::rename_to(const std::string& path) noexcept {
