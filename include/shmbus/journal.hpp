@@ -39,7 +39,10 @@ struct JournalOptions {
   /// Makes the next segment file ahead of need on a background thread (preallocated, mapped and
   /// prefaulted, under a name readers ignore), so a roll-over only renames it and no append
   /// takes the page faults of a fresh file. Costs one more file of disk space (not counted by
-  /// retain_bytes); a full disk is still reported at the roll-over that needs the file.
+  /// retain_bytes) and of dirty page cache: a spare waiting longer than the kernel's dirty
+  /// expiry (30 s by default) has its zero pages written back once before records overwrite
+  /// them. A full disk is still reported at the roll-over that needs the file; close() waits
+  /// for a prefault in progress.
   bool prepare_next_file = true;
 };
 
