@@ -52,11 +52,10 @@ constexpr std::uint64_t kMaxState = 1u << 20;
 
 std::uint32_t checkpoint_crc(const CheckpointHeader& h, const std::byte* state,
                              const Positions* positions) {
-  Crc32c c;
-  c.process_bytes(&h.event_id, 16);
-  c.process_bytes(state, static_cast<std::size_t>(h.state_len));
-  if (positions != nullptr) c.process_bytes(positions->data(), sizeof(Positions));
-  return c.checksum();
+  std::uint32_t c = crc32c_extend(0, &h.event_id, 16);
+  c = crc32c_extend(c, state, static_cast<std::size_t>(h.state_len));
+  if (positions != nullptr) c = crc32c_extend(c, positions->data(), sizeof(Positions));
+  return c;
 }
 
 // The mapped high-water mark: word 0 the highest journal event id handed out (follow mode),

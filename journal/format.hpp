@@ -23,7 +23,7 @@
 #include <span>
 #include <type_traits>
 
-#include <boost/crc.hpp>
+#include "journal/crc32c.hpp"
 
 namespace shmbus::journal::detail {
 
@@ -103,21 +103,10 @@ struct IndexEntry {
 };
 static_assert(sizeof(IndexEntry) == 24 && alignof(IndexEntry) == 8);
 
-/// CRC32C (Castagnoli), the polynomial iSCSI, ext4 and Kafka use.
-using Crc32c = boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true>;
-
-inline std::uint32_t crc32c(const void* data, std::size_t size) noexcept {
-  Crc32c c;
-  c.process_bytes(data, size);
-  return c.checksum();
-}
-
-/// The CRC a record at `rec` of `length` bytes must carry.
+/// The CRC a record at `rec` of `length` bytes must carry: bytes [4, 8) and [12, length), i.e.
+/// all but the magic (stored last) and the CRC itself.
 inline std::uint32_t record_crc(const std::byte* rec, std::uint32_t length) noexcept {
-  Crc32c c;
-  c.process_bytes(rec + 4, 4);
-  c.process_bytes(rec + 12, length - 12);
-  return c.checksum();
+  return crc32c_extend(crc32c_extend(0, rec + 4, 4), rec + 12, length - 12);
 }
 
 constexpr std::uint64_t align_record(std::uint64_t n) noexcept {

@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
@@ -107,6 +109,35 @@ Result<MappedFile> MappedFile::open(const std::string& path, bool writable,
   f.fd_ = fd;
   f.path_ = path;
   return f;
+}
+
+void MappedFile::prefault() noexcept {
+  if (data_ == nullptr) return;
+#ifdef MADV_POPULATE_WRITE
+  if (::madvise(data_, size_, MADV_POPULATE_WRITE) == 0) return;
+#endif
+  // Older kernels (before 5.14): one store per page does the same, a fault at a time.
+  const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  auto* p = reinterpret_cast<volatile unsigned char*>(data_);
+  for (std::uint64_t i = 0; i < size_; i += page) p[i] = p[i];
+}
+
+void MappedFile::release(std::uint64_t from, std::uint64_t to) const noexcept {
+  const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  from = (from + page - 1) & ~(page - 1);
+  to = std::min(to, size_) & ~(page - 1);
+  if (data_ == nullptr || to <= from) return;
+  ::madvise(data_ + from, to - from, MADV_DONTNEED);
+}
+
+int MappedFile::rename_to(const std::string& path) noexcept {
+  if (::rename(path_.c_str(), path.c_str()) != 0) return errno;
+  try {
+    path_ = path;
+  } catch (...) {
+    return ENOMEM;
+  }
+  return 0;
 }
 
 int MappedFile::sync(std::uint64_t from, std::uint64_t to) const noexcept {

@@ -36,6 +36,16 @@ class MappedFile {
   const std::string& path() const noexcept { return path_; }
   /// msync(MS_SYNC) of [from, to), widened to pages; returns errno or 0.
   int sync(std::uint64_t from, std::uint64_t to) const noexcept;
+  /// Faults every page of a read-write map in now (MADV_POPULATE_WRITE, else a store per page),
+  /// so later stores take no page fault and the kernel zero-fills no page on the append path.
+  /// Best effort: a failure leaves the pages to fault on first touch as before.
+  void prefault() noexcept;
+  /// Drops the pages of [from, to) (widened inward to whole pages) from this process's map
+  /// (MADV_DONTNEED): the resident set of a reader that streams a file stays flat; a later read
+  /// of the range faults the pages back from the page cache. Best effort.
+  void release(std::uint64_t from, std::uint64_t to) const noexcept;
+  /// Renames the file (same directory) to `path`; errno or 0.
+  int rename_to(const std::string& path) noexcept;
   void close() noexcept;
 
  private:

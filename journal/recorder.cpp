@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <climits>
 #include <cstdlib>
@@ -17,10 +18,12 @@
 #include <optional>
 #include <thread>
 #include <tuple>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
 #include "journal/mapped_file.hpp"
+#include "journal/writer_lock.hpp"
 #include "shm/clock.hpp"
 #include "shmbus/bus.hpp"
 
@@ -63,6 +66,10 @@ struct Recorder::Impl {
   // events only (the rings' history), then dropped.
   std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint8_t>, std::uint64_t> journaled;
   std::uint64_t dedupe_left = 0;
+  // Resume: per priority, 1 + the ring position of the last journaled event (0: none), compared
+  // with the first event the ring delivers after the restart: positions between them were
+  // overwritten while no recorder held them (an outage longer than the ring's history).
+  std::array<std::uint64_t, kPriorityCount> resume_next{};
 
   Result<void> load_journaled(std::uint64_t history_events) {
     auto reader = Reader::open(opts.journal.dir);
@@ -79,6 +86,8 @@ struct Recorder::Impl {
       auto& last = journaled[{rec.meta.producer, rec.meta.producer_epoch,
                               static_cast<std::uint8_t>(rec.meta.priority)}];
       last = std::max(last, rec.meta.producer_seq);
+      auto& next = resume_next[index_of(rec.meta.priority)];
+      next = std::max(next, rec.meta.ring_position + 1);
     }
     dedupe_left = journaled.empty() ? 0 : history_events;
     return {};
@@ -117,8 +126,25 @@ struct Recorder::Impl {
     if (block != nullptr) store_words(&block->s, &st, sizeof st);
   }
 
+  /// The first event of ring `p` after a resume: reports the positions the outage lost.
+  void check_resume_gap(std::size_t p, const EventView& e) {
+    const std::uint64_t next = std::exchange(resume_next[p], 0);
+    // A position below `next` is history already journaled, or a recreated bus: no gap to tell.
+    if (e.position <= next) return;
+    const std::uint64_t lost = e.position - next;
+    const bool exact = opts.topics.size() == 1 && opts.topics[0] == "*";
+    if (exact) st.missed += lost;
+    spdlog::warn(
+        "journal {}: resumed after an outage longer than the {} ring's history: {}{} events "
+        "published while no journal agent ran were overwritten before it returned and are not "
+        "in the journal (ring positions {}..{})",
+        opts.journal.dir, priority_name(e.priority), exact ? "" : "up to ", lost, next,
+        e.position - 1);
+  }
+
   void on_event(const EventView& e) {
     if (!opts.priorities[index_of(e.priority)]) return;
+    if (resume_next[index_of(e.priority)] != 0) check_resume_gap(index_of(e.priority), e);
     if (dedupe_left != 0) {
       --dedupe_left;
       const auto it = journaled.find(
@@ -301,10 +327,16 @@ std::vector<BusJournal> list_bus_journals(std::string_view bus) {
     j.dir.assign(target, static_cast<std::size_t>(n));
     if (auto st = read_recorder_stats(j.dir)) {
       j.stats = *st;
-      const auto pid = static_cast<pid_t>(j.stats.pid);
-      j.running = pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
     } else {
       j.error = st.message();
+    }
+    // Live means the kernel still holds the writer's lock on the directory: a recorder killed
+    // with SIGKILL (its link left behind, its pid a zombie or reused) is not running.
+    if (const auto held = detail::writer_lock_held(j.dir)) {
+      j.running = *held;
+    } else {
+      const auto pid = static_cast<pid_t>(j.stats.pid);
+      j.running = pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
     }
     out.push_back(std::move(j));
   }

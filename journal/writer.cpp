@@ -10,13 +10,17 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include "journal/format.hpp"
 #include "journal/mapped_file.hpp"
 #include "journal/scan.hpp"
+#include "journal/spare_file.hpp"
 #include "shm/clock.hpp"
 #include "shmbus/journal.hpp"
 #include "shmbus/topic.hpp"
@@ -104,8 +108,8 @@ struct Writer::Impl {
   std::uint64_t file_index = 0;
   std::uint64_t off = 0;
   std::uint64_t records_in_file = 0;
+  std::uint32_t until_index = 0;  // records before the next sparse index point (no division)
   std::uint64_t synced_off = 0;
-  std::uint64_t last_sync_ns = 0;  // realtime clock, clamped like journal_ns
   std::uint64_t last_journal_ns = 0;
   std::vector<IndexEntry> index;
   std::deque<SealedFile> sealed;
@@ -113,8 +117,47 @@ struct Writer::Impl {
   RecoveryReport recovery;
   std::string last_error;
   bool closed = false;
+  SpareFile spare;  // the next file, made ahead on a background thread
+
+  // kInterval: the msync runs on a syncer thread every sync_interval, so the appending thread
+  // neither waits for the disk nor spends its CPU submitting the write-back. sync_mu is held
+  // across every msync and every change of `cur` (roll, close): the syncer never syncs a file
+  // being unmapped. `published_off` is the end of the whole records of `cur` (release store
+  // per append); `synced_view` what is durable, read by the appender to bound the lag.
+  std::mutex sync_mu;
+  std::condition_variable sync_cv;
+  std::thread syncer;
+  bool syncer_stop = false;  // under sync_mu
+  std::atomic<std::uint64_t> published_off{0};
+  std::atomic<std::uint64_t> synced_view{0};
+  std::atomic<int> sync_error{0};
+  std::atomic<std::uint64_t> sync_count{0}, sync_ns_total{0}, sync_ns_max{0};
+  /// The syncer falling this far behind makes the appender sync itself (as without a syncer):
+  /// a disk slower than the appends bounds the loss window instead of letting it grow.
+  static constexpr std::uint64_t kMaxUnsyncedBytes = 32u << 20;
 
   ~Impl() { (void)close(); }
+
+  std::string spare_path() const { return (fs::path(opts.dir) / "journal-next.spare").string(); }
+
+  /// Starts making the next file in the background (JournalOptions::prepare_next_file).
+  void prepare_next() {
+    if (opts.prepare_next_file && !closed) spare.start(spare_path(), opts.file_bytes);
+  }
+
+  /// The file for index `idx`: the spare renamed into place when one was made, else made now.
+  Result<MappedFile> new_file(std::uint64_t idx) {
+    if (!spare.pending(opts.file_bytes)) return MappedFile::create(path_of(idx), opts.file_bytes);
+    auto f = spare.take();
+    if (!f) return f.error();
+    if (const int err = f->rename_to(path_of(idx)); err != 0) {
+      const std::string from = f->path();
+      f->close();
+      ::unlink(from.c_str());
+      return os_error(err, "cannot rename " + from + " to", path_of(idx));
+    }
+    return f;
+  }
 
   std::string path_of(std::uint64_t idx) const {
     return (fs::path(opts.dir) / file_name(idx)).string();
@@ -127,7 +170,7 @@ struct Writer::Impl {
   }
 
   Result<void> create_file(std::uint64_t idx) {
-    auto f = MappedFile::create(path_of(idx), opts.file_bytes);
+    auto f = new_file(idx);
     if (!f) return f.error();
     FileHeader h{};
     std::memcpy(h.magic, kFileMagic, sizeof h.magic);
@@ -145,7 +188,10 @@ struct Writer::Impl {
     file_index = idx;
     off = sizeof(FileHeader);
     synced_off = 0;
+    synced_view.store(0, std::memory_order_relaxed);
+    published_off.store(off, std::memory_order_release);
     records_in_file = 0;
+    until_index = 0;
     reserve_index();
     ++stats.files_created;
     // The new file must be findable after a power loss once records in it are synced.
@@ -159,24 +205,60 @@ struct Writer::Impl {
     return {};
   }
 
-  int do_sync() noexcept {
-    if (!cur.valid() || off <= synced_off) return 0;
+  /// msync of `cur` up to `end`; sync_mu held (or no syncer running).
+  int sync_locked(std::uint64_t end) noexcept {
+    if (!cur.valid() || end <= synced_off) return 0;
     const auto t0 = monotonic_ns();
-    const int err = cur.sync(synced_off, off);
+    const int err = cur.sync(synced_off, end);
     const auto dt = monotonic_ns() - t0;
     if (err != 0) return err;
-    synced_off = off;
-    ++stats.syncs;
-    stats.sync_ns_total += dt;
-    stats.sync_ns_max = std::max(stats.sync_ns_max, dt);
+    synced_off = end;
+    synced_view.store(end, std::memory_order_relaxed);
+    sync_count.fetch_add(1, std::memory_order_relaxed);
+    sync_ns_total.fetch_add(dt, std::memory_order_relaxed);
+    if (dt > sync_ns_max.load(std::memory_order_relaxed)) {
+      sync_ns_max.store(dt, std::memory_order_relaxed);
+    }
     return 0;
+  }
+
+  /// Appending thread: everything appended so far durable now.
+  int do_sync() noexcept {
+    std::lock_guard<std::mutex> g(sync_mu);
+    return sync_locked(off);
+  }
+
+  void start_syncer() {
+    if (opts.sync != SyncPolicy::kInterval) return;
+    published_off.store(off, std::memory_order_release);
+    synced_view.store(synced_off, std::memory_order_relaxed);
+    syncer = std::thread([this] {
+      std::unique_lock<std::mutex> lk(sync_mu);
+      while (!syncer_stop) {
+        sync_cv.wait_for(lk, opts.sync_interval);
+        if (syncer_stop) break;
+        if (const int err = sync_locked(published_off.load(std::memory_order_acquire)); err != 0) {
+          sync_error.store(err, std::memory_order_relaxed);
+        }
+      }
+    });
+  }
+
+  void stop_syncer() noexcept {
+    if (!syncer.joinable()) return;
+    {
+      std::lock_guard<std::mutex> g(sync_mu);
+      syncer_stop = true;
+    }
+    sync_cv.notify_all();
+    syncer.join();
   }
 
   /// Seals the current file (sync by policy, index sidecar) and unmaps it.
   Result<void> seal() {
     if (!cur.valid()) return {};
     if (opts.sync != SyncPolicy::kNone) {
-      if (const int err = do_sync(); err != 0) return os_error(err, "msync", cur.path());
+      if (const int err = sync_locked(off); err != 0) return os_error(err, "msync", cur.path());
     }
     auto r = store_index(cur.path(), index, opts.sync != SyncPolicy::kNone);
     FileHeader h;
@@ -209,6 +291,8 @@ struct Writer::Impl {
 
   AppendStatus roll() noexcept {
     try {
+      // The syncer waits: the file it syncs is sealed, unmapped and replaced here.
+      std::lock_guard<std::mutex> g(sync_mu);
       if (auto r = seal(); !r) {
         last_error = r.message();
         return AppendStatus::kIoError;
@@ -219,6 +303,7 @@ struct Writer::Impl {
                                                    : AppendStatus::kIoError;
       }
       apply_retention();
+      prepare_next();
       return AppendStatus::kOk;
     } catch (const std::exception& e) {
       last_error = e.what();
@@ -229,6 +314,8 @@ struct Writer::Impl {
   Result<void> close() {
     if (closed) return {};
     closed = true;
+    stop_syncer();
+    spare.discard();
     Result<void> r;
     if (cur.valid()) {
       if (const int err = do_sync(); err != 0) r = os_error(err, "msync", cur.path());
@@ -303,6 +390,8 @@ struct Writer::Impl {
     off = s.end;
     synced_off = s.end;
     records_in_file = s.records;
+    until_index = static_cast<std::uint32_t>(
+        (opts.index_interval - s.records % opts.index_interval) % opts.index_interval);
     index = std::move(idx);
     stats.next_event_id = h->first_event_id + s.records;
     last_journal_ns = std::max(s.last_journal_ns, h->created_ns);
@@ -364,7 +453,17 @@ Result<Writer> Writer::open(const JournalOptions& options) {
   } else if (auto r = impl->recover(indices); !r) {
     return r.error();
   }
-  impl->last_sync_ns = impl->last_journal_ns;
+  try {
+    impl->start_syncer();
+  } catch (const std::exception& e) {
+    return Error{Errc::kSystem,
+                 "journal " + options.dir + ": cannot start its sync thread: " + e.what()};
+  }
+  if (options.prepare_next_file) {
+    impl->prepare_next();
+  } else {
+    ::unlink(impl->spare_path().c_str());  // left by an earlier writer that was killed
+  }
   return Writer(std::move(impl));
 }
 
@@ -411,9 +510,11 @@ AppendStatus Writer::append(const RecordMeta& meta, std::span<const std::byte> p
   // Magic last, release: a reader following the live file sees a whole record or none.
   __atomic_store_n(reinterpret_cast<std::uint32_t*>(rec), kRecordMagic, __ATOMIC_RELEASE);
 
-  if (m.records_in_file % m.opts.index_interval == 0 && m.index.size() < m.index.capacity()) {
-    m.index.push_back(IndexEntry{h.event_id, now, m.off});
+  if (m.until_index == 0) {
+    if (m.index.size() < m.index.capacity()) m.index.push_back(IndexEntry{h.event_id, now, m.off});
+    m.until_index = m.opts.index_interval;
   }
+  --m.until_index;
   ++m.records_in_file;
   m.off += len;
   if (event_id != nullptr) *event_id = h.event_id;
@@ -426,11 +527,15 @@ AppendStatus Writer::append(const RecordMeta& meta, std::span<const std::byte> p
       m.last_error = std::string("msync: ") + std::strerror(err);
       return AppendStatus::kIoError;
     }
-  } else if (m.opts.sync == SyncPolicy::kInterval &&
-             now - m.last_sync_ns >=
-                 static_cast<std::uint64_t>(m.opts.sync_interval.count()) * 1'000'000u) {
-    m.last_sync_ns = now;
-    if (const int err = m.do_sync(); err != 0) {
+  } else if (m.opts.sync == SyncPolicy::kInterval) {
+    // The syncer takes it from here: one release store, and a look at how far behind it is.
+    m.published_off.store(m.off, std::memory_order_release);
+    int err = m.sync_error.exchange(0, std::memory_order_relaxed);
+    if (err == 0 &&
+        m.off - m.synced_view.load(std::memory_order_relaxed) > Impl::kMaxUnsyncedBytes) {
+      err = m.do_sync();
+    }
+    if (err != 0) {
       m.last_error = std::string("msync: ") + std::strerror(err);
       return AppendStatus::kIoError;
     }
@@ -439,14 +544,7 @@ AppendStatus Writer::append(const RecordMeta& meta, std::span<const std::byte> p
 }
 
 void Writer::tick() noexcept {
-  Impl& m = *impl_;
-  if (m.closed || m.opts.sync != SyncPolicy::kInterval) return;
-  const std::uint64_t now = std::max(m.last_journal_ns, realtime_ns());
-  if (now - m.last_sync_ns >=
-      static_cast<std::uint64_t>(m.opts.sync_interval.count()) * 1'000'000u) {
-    m.last_sync_ns = now;
-    (void)m.do_sync();
-  }
+  // kInterval syncs on the writer's own syncer thread now; nothing is due from the caller.
 }
 
 Result<void> Writer::sync() {
@@ -464,7 +562,11 @@ const RecoveryReport& Writer::recovery() const noexcept {
   return impl_->recovery;
 }
 const WriterStats& Writer::stats() const noexcept {
-  return impl_->stats;
+  Impl& m = *impl_;
+  m.stats.syncs = m.sync_count.load(std::memory_order_relaxed);
+  m.stats.sync_ns_total = m.sync_ns_total.load(std::memory_order_relaxed);
+  m.stats.sync_ns_max = m.sync_ns_max.load(std::memory_order_relaxed);
+  return m.stats;
 }
 const std::string& Writer::last_error() const noexcept {
   return impl_->last_error;

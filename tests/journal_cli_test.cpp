@@ -553,3 +553,54 @@ TEST(JournalCliTest, StatusShowsTheJournalAgentsCounters) {
   ASSERT_EQ(after.wait(20s), 0) << slurp(tmp.sub("e3"));
   EXPECT_TRUE(nlohmann::json::parse(slurp(tmp.sub("js2")))["journals"].empty());
 }
+
+// A journal agent killed with SIGKILL leaves its registration link behind; `shmbus status` still
+// lists the journal but not as running (the kernel dropped the agent's lock on the directory),
+// even while the dead agent is an unreaped zombie whose pid still answers kill(pid, 0). An agent
+// restarted under the same name replaces the link and shows as running, listed once.
+TEST(JournalCliTest, StatusShowsASigkilledJournalAgentStoppedUntilARestartReplacesIt) {
+  TempDir tmp;
+  const std::string dir = tmp.sub("journal");
+  TestBus tb("jkill");
+  ASSERT_TRUE(tb.bus);
+  const std::string agent = shmbus::testing::bin_dir() + "/agents/journal/shmbus-journal";
+  const std::vector<std::string> args{"--bus", tb.name(),   "--dir", dir,          "--name",
+                                      "jr2",   "--file-mb", "1",     "--no-resume"};
+  auto started = [&](const Child& c) {
+    return shmbus::testing::eventually(
+        [&] {
+          auto st = journal::read_recorder_stats(dir);
+          return st && st->pid == static_cast<std::uint64_t>(c.pid());
+        },
+        10s);
+  };
+  auto status = [&](const std::string& tag) {
+    Child c = start_cli({"status", "--json", "--bus", tb.name()}, tmp.sub(tag), tmp.sub(tag + "e"));
+    EXPECT_EQ(c.wait(20s), 0) << slurp(tmp.sub(tag + "e"));
+    return nlohmann::json::parse(slurp(tmp.sub(tag)))["journals"];
+  };
+  Child first = Child::exec(agent, args);
+  ASSERT_TRUE(started(first));
+  ASSERT_EQ(status("s1").at(0)["running"], true);
+
+  ::kill(first.pid(), SIGKILL);  // not reaped yet: a zombie, whose pid kill(pid, 0) still finds
+  ASSERT_TRUE(shmbus::testing::eventually(
+      [&] {
+        const auto j = status("s2");
+        return j.size() == 1 && j[0]["running"] == false;
+      },
+      10s))
+      << status("s2").dump();
+  EXPECT_TRUE(fs::exists(fs::symlink_status(journal::journal_registration_path(tb.name(), "jr2"))));
+
+  Child second = Child::exec(agent, args);
+  ASSERT_TRUE(started(second));
+  const auto j = status("s3");
+  ASSERT_EQ(j.size(), 1u) << j.dump();
+  EXPECT_EQ(j[0]["agent"], "jr2");
+  EXPECT_EQ(j[0]["running"], true);
+  second.kill(SIGTERM);
+  EXPECT_EQ(second.wait(20s), 0);
+  EXPECT_TRUE(status("s4").empty());
+  first.wait(20s);
+}

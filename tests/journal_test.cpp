@@ -146,6 +146,39 @@ TEST(JournalTest, ReadsBackEveryRecordAcrossRollOvers) {
   EXPECT_EQ(read_all_checked(d.sub("j")), 3000u);
 }
 
+// The next file is made ahead on a background thread under a name readers ignore; a roll-over
+// renames it into place, closing removes the unused one, and one left by a killed writer is
+// neither read nor kept.
+TEST(JournalTest, NextFileIsPreparedAheadAndNeverLeftBehind) {
+  TempDir d("spare");
+  const std::string spare = d.sub("j") + "/journal-next.spare";
+  auto o = small_options(d.sub("j"));
+  {
+    auto w = Writer::open(o);
+    ASSERT_TRUE(w) << w.message();
+    // Made by the background thread after open, and again after each roll-over.
+    EXPECT_TRUE(
+        shmbus::testing::eventually([&] { return fs::exists(spare); }, std::chrono::seconds(10)));
+    append_records(*w, 1, 3000);
+    EXPECT_GE(w->stats().files_created, 5u);
+    EXPECT_TRUE(
+        shmbus::testing::eventually([&] { return fs::exists(spare); }, std::chrono::seconds(10)));
+    ASSERT_TRUE(w->close());
+    EXPECT_FALSE(fs::exists(spare));
+  }
+  EXPECT_EQ(read_all_checked(d.sub("j")), 3000u);
+  // A writer killed after making its spare leaves one behind, possibly not zeroed yet.
+  spit(spare, std::vector<char>(o.file_bytes, 'x'), o.file_bytes);
+  EXPECT_EQ(read_all_checked(d.sub("j")), 3000u);
+  o.prepare_next_file = false;
+  auto w = Writer::open(o);
+  ASSERT_TRUE(w) << w.message();
+  EXPECT_FALSE(fs::exists(spare));
+  append_records(*w, 3001, 1000);  // rolls over with files made on the spot
+  ASSERT_TRUE(w->close());
+  EXPECT_EQ(read_all_checked(d.sub("j")), 4000u);
+}
+
 TEST(JournalTest, ReopenedWriterContinuesEventIds) {
   TempDir d("reopen");
   {
@@ -410,6 +443,27 @@ TEST(JournalTest, CriticalPolicySyncsOnCriticalRecordsOnly) {
   EXPECT_GT(w->stats().sync_ns_total, 0u);
 }
 
+// kInterval syncs on the writer's own thread: records appended and then left alone (no further
+// append, no tick) become durable within a few intervals, and each sync is counted; across
+// roll-overs nothing is lost or synced after its file was unmapped.
+TEST(JournalTest, IntervalPolicySyncsOnTheWritersThreadWithoutFurtherAppends) {
+  TempDir d("interval");
+  auto o = small_options(d.path());
+  o.sync = SyncPolicy::kInterval;
+  o.sync_interval = std::chrono::milliseconds(2);
+  auto w = Writer::open(o);
+  ASSERT_TRUE(w) << w.message();
+  append_records(*w, 1, 3000);  // several 64 KiB files: rolls while the syncer runs
+  EXPECT_GE(w->stats().files_created, 5u);
+  const std::uint64_t before = w->stats().syncs;
+  append_records(*w, 3001, 10);
+  EXPECT_TRUE(shmbus::testing::eventually([&] { return w->stats().syncs > before; },
+                                          std::chrono::seconds(10)));
+  EXPECT_GT(w->stats().sync_ns_total, 0u);
+  ASSERT_TRUE(w->close());
+  EXPECT_EQ(read_all_checked(d.path()), 3010u);
+}
+
 TEST(JournalTest, BadRecordArgumentsAreRefusedWithoutWriting) {
   TempDir d("badrec");
   auto w = Writer::open(small_options(d.path()));
@@ -469,4 +523,36 @@ TEST(JournalTest, ReadingMapsOneFileAtATimeSoMemoryStaysFlat) {
   EXPECT_GT(n, 24u * (4u << 20) / 296u);  // records of 288 bytes (72 + 13 + 200, aligned)
   EXPECT_EQ(sum, n * 7);
   EXPECT_LT(peak - base, 3 * o.file_bytes) << "resident grew by " << (peak - base) << " bytes";
+}
+
+// Flat within a file too: the reader drops the pages behind it (every 8 MiB), so reading one
+// 64 MiB file keeps the resident set far below the file's size, whatever size files have.
+TEST(JournalTest, ReadingALargeFileDropsThePagesBehindTheReader) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "RSS includes ThreadSanitizer's shadow of the mapped files";
+#endif
+  TempDir d("large");
+  JournalOptions o;
+  o.dir = d.path();
+  o.file_bytes = 64 << 20;
+  o.prepare_next_file = false;
+  {
+    auto w = Writer::open(o);
+    ASSERT_TRUE(w) << w.message();
+    const std::vector<std::byte> p(200, std::byte{7});
+    const std::string topic = "md.quote.ESZ6";
+    RecordMeta m = meta_of(0, topic);
+    while (w->stats().bytes < (60u << 20)) ASSERT_EQ(w->append(m, p), AppendStatus::kOk);
+    ASSERT_EQ(w->stats().files_created, 1u);
+  }
+  const std::uint64_t base = rss_bytes();
+  auto r = Reader::open(d.path());
+  ASSERT_TRUE(r) << r.message();
+  Record rec;
+  std::uint64_t n = 0, peak = base;
+  while (r->next(rec).value()) {
+    if (++n % 4096 == 0) peak = std::max(peak, rss_bytes());
+  }
+  EXPECT_GT(n, (60u << 20) / 288u - 1);
+  EXPECT_LT(peak - base, 24u << 20) << "resident grew by " << (peak - base) << " bytes";
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 #include "shmbus/bus.hpp"
@@ -171,4 +172,64 @@ TEST(RecorderTest, ShedDropsAndCountsByPriorityWhenTheDiskIsFull) {
   const auto kept = journaled(fs_.dir());
   ASSERT_FALSE(kept.empty());
   for (std::size_t i = 0; i < kept.size(); ++i) EXPECT_EQ(kept[i], i + 1);  // a prefix, in order
+}
+
+// An outage of the journal agent longer than the ring's history loses the oldest events it
+// missed (nothing holds producers back while no recorder runs); a resumed recorder journals
+// what the history still holds and counts the overwritten rest as missed, exactly, instead of
+// losing it silently.
+TEST(RecorderTest, ResumeAfterAnOutageLongerThanTheHistoryCountsWhatWasOverwritten) {
+  shmbus::testing::SegmentGuard guard(shmbus::testing::unique_bus_name("outage"));
+  shmbus::testing::TempDir tmp("outage");
+  BusConfig config;
+  config.name = guard.name();
+  config.ring_capacity = {256, 256, 256, 256};
+  config.history_depth = 16;
+  AgentOptions pub{.name = "pub"};
+  pub.full_policy = FullPolicy::kWait;
+  auto bus = Bus::create(config, pub);
+  ASSERT_TRUE(bus) << bus.message();
+  const TopicId topic = bus->register_topic("t.fill", 8).value();
+  journal::RecorderOptions o;
+  o.bus = guard.name();
+  o.agent_name = "journal";
+  o.resume_from_history = true;
+  o.journal.dir = tmp.sub("j");
+  o.journal.file_bytes = 64 << 10;
+  auto run_until = [&](std::uint64_t records, const std::function<void()>& publish) {
+    auto r = journal::Recorder::open(o);
+    EXPECT_TRUE(r) << r.message();
+    if (!r) return journal::RecorderStats{};
+    std::thread t([&] { (void)r->run(); });
+    publish();
+    // STATS, not r->stats(): the run thread is writing those.
+    EXPECT_TRUE(shmbus::testing::eventually(
+        [&] {
+          auto st = journal::read_recorder_stats(o.journal.dir);
+          return st && st->records >= records;
+        },
+        20s))
+        << records;
+    r->stop();
+    t.join();
+    return r->stats();
+  };
+  std::uint64_t v = 0;
+  auto publish_n = [&](std::uint64_t n) {
+    for (std::uint64_t k = 0; k < n; ++k, ++v) {
+      ASSERT_EQ(bus->publish(topic, &v, sizeof v), PublishStatus::kOk);
+    }
+  };
+  (void)run_until(50, [&] { publish_n(50); });  // values 0..49 journaled
+  publish_n(1000);                              // 50..1049 while no recorder runs: ring laps
+  // The restarted recorder gets the history (its last 16 events or more), then 10 new ones.
+  const auto st = run_until(26, [&] { publish_n(10); });
+  const auto got = journaled(tmp.sub("j"));
+  ASSERT_GE(got.size(), 50u + 16u + 10u);
+  for (std::uint64_t i = 0; i < 50; ++i) ASSERT_EQ(got[i], i);
+  const std::uint64_t resumed_at = got[50];
+  EXPECT_GT(resumed_at, 50u) << "an outage of 1000 events fits no 256-slot ring";
+  for (std::size_t i = 50; i < got.size(); ++i) ASSERT_EQ(got[i], resumed_at + (i - 50));
+  EXPECT_EQ(got.back(), v - 1);
+  EXPECT_EQ(st.missed, resumed_at - 50) << "the overwritten events are counted, exactly";
 }

@@ -135,7 +135,16 @@ int run_replay(const ReplayOptions& options) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
-  std::unordered_map<std::string, TopicId> topics;  // one entry per distinct topic: bounded
+  // Per distinct topic (bounded): its id on this bus, or that --topics filters it out.
+  struct TopicEntry {
+    TopicId id{};
+    bool wanted = false;
+  };
+  std::unordered_map<std::string, TopicEntry> topics;
+  // The last topic seen: sessions run in stretches of one topic, so one compare of a few bytes
+  // replaces building a key and hashing it for most events.
+  std::string last_name;
+  TopicEntry last{};
   std::uint64_t published = 0;
   std::uint64_t first_publish_ns = 0, start_ns = 0;
   journal::Record rec;
@@ -143,14 +152,23 @@ int run_replay(const ReplayOptions& options) {
     auto got = reader->next(rec);
     if (!got) return report_error(got.error());
     if (!*got || rec.journal_ns > to) break;
-    if (!matches(options.topics, rec.meta.topic)) continue;
-    auto it = topics.find(std::string(rec.meta.topic));
-    if (it == topics.end()) {
-      auto id = bus->find_topic(rec.meta.topic);
-      if (!id) id = bus->register_topic(rec.meta.topic, 0, rec.meta.schema_version);
-      if (!id) return report_error(id.error());
-      it = topics.emplace(std::string(rec.meta.topic), *id).first;
+    if (rec.meta.topic != last_name) {
+      last_name.assign(rec.meta.topic);
+      auto it = topics.find(last_name);
+      if (it == topics.end()) {
+        TopicEntry e;
+        e.wanted = matches(options.topics, rec.meta.topic);
+        if (e.wanted) {
+          auto id = bus->find_topic(rec.meta.topic);
+          if (!id) id = bus->register_topic(rec.meta.topic, 0, rec.meta.schema_version);
+          if (!id) return report_error(id.error());
+          e.id = *id;
+        }
+        it = topics.emplace(last_name, e).first;
+      }
+      last = it->second;
     }
+    if (!last.wanted) continue;
     if (speed > 0) {
       if (published == 0) {
         first_publish_ns = rec.meta.publish_ns;
@@ -161,12 +179,12 @@ int run_replay(const ReplayOptions& options) {
         if (monotonic_ns() < start_ns + offset) sleep_until_monotonic(start_ns + offset);
       }
     }
-    PublishStatus st = bus->publish(it->second, rec.payload, rec.meta.priority);
+    PublishStatus st = bus->publish(last.id, rec.payload, rec.meta.priority);
     // Full, shed or rate limited: the bus is busy, not wrong. Keep offering until stopped.
     while (!g_stop && (st == PublishStatus::kFull || st == PublishStatus::kTimeout ||
                        st == PublishStatus::kShed || st == PublishStatus::kRateLimited)) {
       sleep_until_monotonic(monotonic_ns() + 1'000'000);
-      st = bus->publish(it->second, rec.payload, rec.meta.priority);
+      st = bus->publish(last.id, rec.payload, rec.meta.priority);
     }
     if (st == PublishStatus::kBadSize) {
       std::fprintf(stderr,

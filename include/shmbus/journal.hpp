@@ -19,9 +19,10 @@
 namespace shmbus::journal {
 
 /// What survives what (README "Journal"): kNone survives a process crash (the page cache holds
-/// every appended record) but not a power loss; kInterval loses at most the last interval on a
-/// power loss; kCritical makes every CRITICAL record, and all before it, durable before append
-/// returns (group commit: one msync for the batch).
+/// every appended record) but not a power loss; kInterval loses at most the last interval and
+/// two syncs' duration on a power loss (a syncer thread of the writer msyncs every interval; an
+/// appender more than 32 MiB ahead of it syncs itself); kCritical makes every CRITICAL record,
+/// and all before it, durable before append returns (group commit: one msync for the batch).
 enum class SyncPolicy : std::uint8_t { kNone, kInterval, kCritical };
 
 /// Parses "none", "critical" or "<N>ms"; kInvalidArgument otherwise.
@@ -36,6 +37,14 @@ struct JournalOptions {
   std::uint64_t retain_bytes = 0;              ///< delete oldest sealed files beyond; 0 = all
   std::chrono::seconds retain_age{0};          ///< delete sealed files older; 0 = forever
   std::uint32_t index_interval = 1024;         ///< records between sparse index points
+  /// Makes the next segment file ahead of need on a background thread (preallocated, mapped and
+  /// prefaulted, under a name readers ignore), so a roll-over only renames it and no append
+  /// takes the page faults of a fresh file. Costs one more file of disk space (not counted by
+  /// retain_bytes) and of dirty page cache: a spare waiting longer than the kernel's dirty
+  /// expiry (30 s by default) has its zero pages written back once before records overwrite
+  /// them. A full disk is still reported at the roll-over that needs the file; close() waits
+  /// for a prefault in progress.
+  bool prepare_next_file = true;
 };
 
 /// The fields of a record the caller supplies; the journal adds the event id and journal time.
@@ -110,10 +119,11 @@ class Writer {
   ~Writer();
 
   /// Hot path: copies the record into the mapped file; no system call and no allocation except
-  /// when a file rolls over or a sync is due by the policy. `event_id` receives the id given.
+  /// when a file rolls over, a CRITICAL record is synced (kCritical), or the kInterval syncer is
+  /// more than 32 MiB behind. Threads: one appending thread; the writer's syncer runs beside it. `event_id` receives the id given.
   AppendStatus append(const RecordMeta& meta, std::span<const std::byte> payload,
                       std::uint64_t* event_id = nullptr) noexcept;
-  /// Syncs when the kInterval period has passed; call it when idle.
+  /// Kept for callers of older builds; nothing is due (kInterval syncs on the writer's thread).
   void tick() noexcept;
   /// Makes everything appended so far durable (msync) now.
   Result<void> sync();

@@ -99,7 +99,7 @@ std::string journal_registration_path(std::string_view bus, std::string_view age
 struct BusJournal {
   std::string agent;     ///< the recorder's agent name (its AgentSnapshot has the ring lag)
   std::string dir;       ///< the journal directory
-  bool running = false;  ///< the recorder's process (stats.pid) exists
+  bool running = false;  ///< a process holds the dir's writer lock (told by the kernel)
   RecorderStats stats;   ///< zeros when the STATS file could not be read (see error)
   std::string error;     ///< why stats could not be read; empty when they were
 };
