@@ -199,5 +199,5 @@ done
 } | tee -a "$OUT/summary.txt"
 
 # Anonymous RSS per process and ring fill over time.
-scripts/soak_plot.sh "$OUT" "shmbus soak: $((SECONDS_TOTAL / 60)) min, $RATE quotes/s, an agent killed every ${RESTART_EVERY} s, the supervisor every ${SUPERVISOR_EVERY} s"
+scripts/soak_plot.sh "$OUT" "shmbus soak: $((SECONDS_TOTAL / 60)) min, $RATE quotes/s, handlers failing in bursts (strategy-1, -2), an agent killed every ${RESTART_EVERY} s, the supervisor every ${SUPERVISOR_EVERY} s"
 echo "soak: wrote $RSS_CSV, $OCC_CSV, $OUT/summary.txt, $OUT/rss.png"
