@@ -264,15 +264,23 @@ std::size_t Dispatcher::poll(std::size_t max_events) noexcept {
     if (r == kRingCount) break;
     // An event of a higher ring committed before this one (e.g. by the same producer) is
     // visible now that we acquired this one's seq: take it first (next() is idempotent).
+    bool higher = false;
+    for (std::uint32_t h = 0; h < r && !higher; ++h) higher = readers_[h].pending();
+    if (higher) continue;
     // A higher ring with claims still in flight ahead of us may hold such an event behind
     // another producer's slot: leave this lower event until those commit (or are padded).
-    bool higher = false;
-    bool in_flight = false;
-    for (std::uint32_t h = 0; h < r && !higher; ++h) {
-      higher = readers_[h].pending();
-      in_flight = in_flight || readers_[h].tail() > readers_[h].position();
+    // Only the claims made before we saw this event (the tails read then): a claim made later
+    // cannot hold an event committed before this one, and waiting for those too starved this
+    // ring for as long as the higher one always had a claim open (a producer filling claims
+    // in place, back to back).
+    if (held_[r] != ev.position + 1) {
+      held_[r] = ev.position + 1;
+      for (std::uint32_t h = 0; h < r; ++h) held_tails_[r][h] = readers_[h].tail();
     }
-    if (higher) continue;
+    bool in_flight = false;
+    for (std::uint32_t h = 0; h < r; ++h) {
+      in_flight = in_flight || held_tails_[r][h] > readers_[h].position();
+    }
     if (in_flight) break;
     // The events lost to a lap come right before this one: say so before handing it over, so
     // a gap handler knows where the hole is.

@@ -80,6 +80,10 @@ class Dispatcher {
   SharedTopics* topics_ = nullptr;
   std::vector<CachedTopic> topics_cache_;  // our own copy: no lock on dispatch
   RingReader readers_[kRingCount];
+  // Per ring, the event poll() holds back (position + 1, 0 = none) and the higher rings' tails
+  // when it was first seen: it waits only for the claims made before then (see poll()).
+  std::uint64_t held_[kRingCount] = {};
+  std::uint64_t held_tails_[kRingCount][kRingCount] = {};
   std::unique_ptr<SubscriptionTable> subs_;
   HandlerIsolation isolation_;
   std::function<void(Priority, std::uint64_t)> gap_handler_;

@@ -193,6 +193,31 @@ TEST_F(PubSubTest, HigherPriorityDrainsFirst) {
                                           Priority::kLow, Priority::kLow}));
 }
 
+// A lower event waits for the higher rings' claims that were open when it was first seen (one
+// of them may hold an event committed before it), but not for claims made after: a producer
+// that claims HIGH slots back to back, never without one open, must not hold NORMAL forever.
+TEST_F(PubSubTest, LowerEventWaitsOnlyForHigherClaimsOpenWhenItWasSeen) {
+  TopicId t = topic("p.x");
+  std::vector<std::uint64_t> order;
+  ASSERT_TRUE(sub->on("p.x", [&](const EventView& e) { order.push_back(u64(e)); }));
+  auto claim_u64 = [&](std::uint64_t v) {
+    Claim c = owner->claim(t, sizeof v, Priority::kHigh);
+    EXPECT_TRUE(c.ok());
+    std::memcpy(c.data().data(), &v, sizeof v);
+    return c;
+  };
+  publish_u64(t, 1, Priority::kNormal);
+  Claim c0 = claim_u64(100);   // open before the subscriber sees event 1
+  EXPECT_EQ(sub->poll(), 0u);  // 1 waits: c0 may hold an event committed before it
+  ASSERT_EQ(owner->commit(c0), PublishStatus::kOk);
+  Claim c1 = claim_u64(101);  // claimed after event 1 was seen: cannot hold anything older
+  sub->poll();
+  EXPECT_EQ(order, (std::vector<std::uint64_t>{100, 1}));
+  ASSERT_EQ(owner->commit(c1), PublishStatus::kOk);
+  sub->poll();
+  EXPECT_EQ(order, (std::vector<std::uint64_t>{100, 1, 101}));
+}
+
 TEST_F(PubSubTest, CriticalPublishedDuringLowHandlerRunsBeforeNextLow) {
   TopicId t = topic("p.x");
   std::vector<std::uint64_t> order;
