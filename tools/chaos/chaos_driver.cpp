@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "chaos_driver.hpp"
+#include "shm/ring/slot_seq.hpp"
+#include "shm/segment.hpp"
 #include "shmbus/inspect.hpp"
 
 namespace shmbus::chaos {
@@ -149,6 +151,75 @@ void Driver::reap_unexpected() {
   }
 }
 
+// "R", "S", "T"... and the kernel function it waits in, of a process; "gone" when it is not.
+std::string process_state(pid_t pid) {
+  std::string out = "gone";
+  if (FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r")) {
+    int p = 0;
+    char comm[64];
+    char state = '?';
+    if (std::fscanf(f, "%d %63s %c", &p, comm, &state) == 3) out = std::string(1, state);
+    std::fclose(f);
+  }
+  if (FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/wchan").c_str(), "r")) {
+    char w[64] = {};
+    if (std::fscanf(f, "%63s", w) == 1 && w[0] != '0') out += std::string(" in ") + w;
+    std::fclose(f);
+  }
+  return out;
+}
+
+// A subscriber just crossed half the stuck limit: say what it waits at (the slot's seq word and
+// producer, the live claim words naming it, the supervisor), so a failure can be diagnosed
+// from the output alone. Cold: once per stuck episode.
+void Driver::describe_stuck(const std::string& sub, std::uint32_t ring, std::uint64_t pos,
+                            const BusSnapshot& snap) {
+  std::string line = "chaos: " + sub + " stuck at ring " + std::to_string(ring) + " position " +
+                     std::to_string(pos) + " (tail " + std::to_string(snap.rings[ring].tail) +
+                     "); supervisor pid " + std::to_string(snap.supervisor_pid) +
+                     (snap.supervisor_alive ? " alive" : " NOT alive") + ", heartbeat age " +
+                     std::to_string(snap.supervisor_heartbeat_age_ns / 1000000) + " ms";
+  auto seg = detail::Segment::open(bus_, std::chrono::milliseconds(0));
+  if (seg) {
+    for (const AgentSnapshot& a : snap.agents) {
+      if (a.name != sub) continue;
+      // The subscriber's process state (R running/runnable, S sleeping, T stopped) and every
+      // ring it reads: its cursor, the tail, and the seq word of the slot at its cursor.
+      line += "; " + sub + " pid " + std::to_string(a.pid) + " " +
+              process_state(static_cast<pid_t>(a.pid)) + ", heartbeat age " +
+              std::to_string(a.heartbeat_age_ns / 1000000) + " ms";
+      for (std::uint32_t r = 0; r < kPriorityCount; ++r) {
+        const std::uint64_t c = a.cursor[r];
+        const std::uint64_t seq = (*seg)->slot(r, c).seq.load(std::memory_order_acquire);
+        line += "; ring " + std::to_string(r) + " cursor " + std::to_string(c) + " tail " +
+                std::to_string(snap.rings[r].tail) + " seq " +
+                std::to_string(seq & ~detail::kSeqPad) + ((seq & detail::kSeqPad) != 0 ? "p" : "") +
+                (detail::seq_settled(seq, c) ? "" : " (not settled)");
+      }
+    }
+    const detail::SlotHeader& slot = (*seg)->slot(ring, pos);
+    line += "; slot producer " + std::to_string(slot.producer) + ", quarantine " +
+            std::to_string(slot.quarantine.load(std::memory_order_relaxed));
+    for (const AgentSnapshot& a : snap.agents) {
+      const std::uint64_t w = (*seg)->agent(a.index).claiming[ring].load(std::memory_order_relaxed);
+      if ((w & ~detail::kClaimConfirmed) == pos + 1) {
+        line += "; claim word of " + a.name + " (pid " + std::to_string(a.pid) + ", " +
+                process_state(static_cast<pid_t>(a.pid)) + (a.alive ? ", alive" : ", dead") +
+                ((w & detail::kClaimConfirmed) != 0 ? ", confirmed)" : ", unconfirmed)");
+      }
+    }
+  } else {
+    line += "; segment: " + seg.message();
+  }
+  line += "; our supervisor pid " + std::to_string(supervisor_.pid) + " " +
+          process_state(supervisor_.pid) + ", last killed " +
+          std::to_string(ms(Clock::now() - last_supervisor_kill_)) + " ms ago";
+  for (const Proc& p : producers_) {
+    if (p.stopped) line += "; a producer is stopped (pid " + std::to_string(p.pid) + ")";
+  }
+  std::fprintf(stderr, "%s\n", line.c_str());
+}
+
 void Driver::sample() {
   if (waiter_.running()) {
     const std::uint64_t now_ns = steady_ns();
@@ -169,7 +240,11 @@ void Driver::sample() {
           last_pos_[s][r] = pos;
           since_[s][r] = now;
         } else {
-          worst_stuck_ = std::max(worst_stuck_, now - since_[s][r]);
+          const auto stuck = now - since_[s][r];
+          // Described once, at half the limit: a run that fails has said what it waited at.
+          const auto half = std::chrono::milliseconds(o_.stuck_limit_ms / 2);
+          if (stuck > half && worst_stuck_ <= half) describe_stuck(name, r, pos, *snap);
+          worst_stuck_ = std::max(worst_stuck_, stuck);
         }
       }
     }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "chaos_agents.hpp"
+#include "shmbus/inspect.hpp"
 #include "shmbus/supervisor.hpp"
 
 namespace shmbus::chaos {
@@ -89,6 +90,8 @@ class Driver {
   void resume_due();
   void reap_unexpected();
   void sample();
+  void describe_stuck(const std::string& sub, std::uint32_t ring, std::uint64_t pos,
+                      const BusSnapshot& snap);
   bool finish();
 
   Options o_;
