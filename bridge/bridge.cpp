@@ -161,7 +161,7 @@ struct Bridge::Impl {
         if (natsMsgHeader_Get(m, "Nats-Msg-Id", &id) == NATS_OK && id != nullptr) last_id = id;
         natsMsg_Destroy(m);
       }
-      exporter->stream_ready(last_id);
+      exporter->stream_ready(last_id, last);
       return;
     }
   }

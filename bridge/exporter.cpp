@@ -49,9 +49,12 @@ void Exporter::start(Bus& bus, NatsLink& link, std::vector<std::uint32_t> own_pr
   scratch_.resize(kWireHeaderBytes + 3 * kMaxName + bus.config().max_payload_bytes);
 }
 
-void Exporter::stream_ready(std::string last_msg_id) {
+void Exporter::stream_ready(std::string last_msg_id, std::uint64_t last_seq) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!ready_.load()) last_acked_id_ = std::move(last_msg_id);
+  if (!ready_.load() && last_seq >= last_stream_seq_) {
+    last_stream_id_ = std::move(last_msg_id);
+    last_stream_seq_ = last_seq;
+  }
   ready_.store(true, std::memory_order_release);
   rewind_.store(true, std::memory_order_release);  // (re)send whatever waited for the stream
 }
@@ -178,6 +181,8 @@ void Exporter::export_durable(const EventView& e, const TopicInfo& t) noexcept {
     en.priority = e.priority;
     en.acked = false;
     en.failures = 0;
+    en.chain = e.timestamp_ns >= attach_ns_;
+    if (!en.chain) unchained_end_ = x + 1;
     ++next_;
     c_.out.pending.store(next_ - base_, std::memory_order_relaxed);
   }
@@ -194,8 +199,12 @@ bool Exporter::send(std::uint64_t x) noexcept {
       natsMsg_Create(&msg, en.subject.c_str(), nullptr,
                      reinterpret_cast<const char*>(en.data.data()), static_cast<int>(en.len));
   if (s == NATS_OK) s = natsMsgHeader_Set(msg, kHdrMsgId, en.id);
-  const char* expected = x == base_ ? last_acked_id_.c_str() : window_[(x - 1) % window_.size()].id;
-  if (s == NATS_OK && *expected != '\0') s = natsMsgHeader_Set(msg, kHdrExpectedLast, expected);
+  if (x >= unchained_end_) {
+    const bool after_gap = x == base_ || x - 1 < unchained_end_;
+    const char* expected =
+        after_gap ? last_stream_id_.c_str() : window_[(x - 1) % window_.size()].id;
+    if (s == NATS_OK && *expected != '\0') s = natsMsgHeader_Set(msg, kHdrExpectedLast, expected);
+  }
   if (s == NATS_OK) {
     char tag[48];
     std::snprintf(tag, sizeof tag, "%llu.%llu", static_cast<unsigned long long>(x),
@@ -221,6 +230,9 @@ void Exporter::pump() noexcept {
   while (sent_ < next_) {
     if (sent_ < base_) sent_ = base_;
     if (sent_ >= next_) break;
+    // A chained event waits until every history resend before it is acked (the stream's last
+    // message is known only then).
+    if (sent_ >= unchained_end_ && base_ < unchained_end_) return;
     if (!send(sent_)) {
       rewind_.store(true, std::memory_order_release);
       return;
@@ -281,10 +293,11 @@ void Exporter::on_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae) noexcept {
     if (pa->Duplicate) c_.out.add(c_.out.duplicates);
     if (!en.acked) c_.out.add(c_.out.acked);
     en.acked = true;
-    while (base_ < next_ && window_[base_ % window_.size()].acked) {
-      last_acked_id_ = window_[base_ % window_.size()].id;
-      ++base_;
+    if (pa->Sequence > last_stream_seq_) {
+      last_stream_seq_ = pa->Sequence;
+      last_stream_id_ = en.id;
     }
+    while (base_ < next_ && window_[base_ % window_.size()].acked) ++base_;
     c_.out.pending.store(next_ - base_, std::memory_order_relaxed);
     return;
   }
@@ -292,7 +305,10 @@ void Exporter::on_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae) noexcept {
   // Refused out of order (an earlier message was lost), timed out, or no stream responder:
   // resend from the first unacked message. A message refused for its own sake is dropped after
   // a few tries so it cannot stop the flow for good.
-  const bool order = pae != nullptr && pae->ErrCode == JSStreamWrongLastMsgIDErr;
+  const bool order =
+      pae != nullptr &&
+      (pae->ErrCode == JSStreamWrongLastMsgIDErr ||
+       (pae->ErrText != nullptr && std::strstr(pae->ErrText, "wrong last msg") != nullptr));
   const bool timeout =
       pae != nullptr && (pae->Err == NATS_TIMEOUT || pae->Err == NATS_NO_RESPONDERS);
   if (!order && !timeout && x == base_ && ++en.failures >= kMaxRefusals) {

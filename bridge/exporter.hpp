@@ -7,7 +7,9 @@
 //   `Nats-Expected-Last-Msg-Id` = the previous event's id, so the stream keeps the bus's order
 //   even when a broker restart loses some messages in flight: the first refused or unacked one
 //   makes the exporter resend everything from it, in order (go-back-N). A bounded window keeps
-//   the unacked events; when it fills, new events are shed by priority.
+//   the unacked events; when it fills, new events are shed by priority. After a restart, the
+//   events still in the rings' history are resent first, de-duplicated by id only, and the
+//   chain resumes from the stream's real last message once they are all acked.
 #pragma once
 
 #include <nats/nats.h>
@@ -40,8 +42,8 @@ class Exporter {
   void start(Bus& bus, NatsLink& link, std::vector<std::uint32_t> own_producers,
              std::uint64_t attach_mono_ns);
   /// The JetStream stream is ready; `last_msg_id` is the id of its last message (empty when
-  /// none), which the first durable publish names as the expected last.
-  void stream_ready(std::string last_msg_id);
+  /// none) and `last_seq` its sequence: the first chained publish names it as the expected last.
+  void stream_ready(std::string last_msg_id, std::uint64_t last_seq);
   bool durable_enabled() const noexcept { return !options_.durable.empty(); }
 
   /// The bus handler (dispatcher thread).
@@ -61,6 +63,8 @@ class Exporter {
     char id[128] = {};
     Priority priority = Priority::kNormal;
     bool acked = false;
+    /// A live event (not one resent from the rings' history after a restart).
+    bool chain = true;
     std::uint32_t failures = 0;
   };
   struct TopicInfo {
@@ -96,7 +100,15 @@ class Exporter {
   std::vector<Entry> window_;
   std::uint64_t base_ = 0, next_ = 0, sent_ = 0;
   std::uint64_t gen_ = 0;
-  std::string last_acked_id_;
+  /// Id and sequence of the stream's last message as far as acks tell (we are its only
+  /// publisher): what the first chained message after a gap names as the expected last.
+  std::string last_stream_id_;
+  std::uint64_t last_stream_seq_ = 0;
+  /// Window position after the last event resent from history. Entries before it are sent
+  /// without Nats-Expected-Last-Msg-Id (JetStream may hold them already, in another order: they
+  /// rely on de-duplication alone); entries from it on are chained and wait until all before
+  /// it are acked, when the stream's real last message is known.
+  std::uint64_t unchained_end_ = 0;
   std::atomic<bool> ready_{false};
   std::atomic<bool> rewind_{false};
   std::uint64_t next_rewind_ns_ = 0;

@@ -134,28 +134,40 @@ Result<void> NatsLink::open(const LinkOptions& o) {
   if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(opts_, 2);
   // One delivery thread for every subscription: imports keep their arrival order.
   if (s == NATS_OK) s = natsOptions_UseGlobalMessageDelivery(opts_, true);
-  if (s == NATS_OK)
-    s = natsOptions_SetRetryOnFailedConnect(opts_, true, &NatsLink::on_connected, this);
   if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts_, &NatsLink::on_disconnected, this);
   if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts_, &NatsLink::on_reconnected, this);
   if (s == NATS_OK) s = natsOptions_SetClosedCB(opts_, &NatsLink::on_closed, this);
   if (s == NATS_OK) s = natsOptions_SetErrorHandler(opts_, &NatsLink::on_error, this);
   if (s != NATS_OK) return Error{Errc::kSystem, "NATS options: " + nats_error_text(s)};
 
-  s = natsConnection_Connect(&nc_, opts_);
+  // A first attempt in the foreground tells refused credentials (permanent: an error now) from
+  // an unreachable server (retried in the background, never waited for).
+  if (s == NATS_OK) s = natsOptions_SetRetryOnFailedConnect(opts_, false, nullptr, nullptr);
+  if (s == NATS_OK) s = natsConnection_Connect(&nc_, opts_);
   if (s == NATS_OK) {
     on_connected(nc_, this);
-  } else if (s == NATS_NOT_YET_CONNECTED) {
-    spdlog::warn("bridge: NATS not reachable yet at {}; retrying in the background", o.urls[0]);
-    counters_.set_error("cannot reach NATS at " + o.urls[0] + ": " + nats_error_text(s));
   } else {
     const std::string text = nats_error_text(s);
-    counters_.set_error("NATS refused the connection: " + text);
-    if (s == NATS_NOT_PERMITTED || text.find("uthorization") != std::string::npos) {
+    if (s == NATS_CONNECTION_AUTH_FAILED || s == NATS_NOT_PERMITTED ||
+        text.find("uthorization") != std::string::npos) {
       auth_failed_.store(true);
+      counters_.set_error("NATS refused the credentials: " + text);
       return Error{Errc::kPermission, "NATS refused the credentials: " + text};
     }
-    return Error{Errc::kSystem, "cannot connect to NATS: " + text};
+    nc_ = nullptr;
+    natsOptions_SetRetryOnFailedConnect(opts_, true, &NatsLink::on_connected, this);
+    s = natsConnection_Connect(&nc_, opts_);
+    if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
+      counters_.set_error("cannot connect to NATS: " + nats_error_text(s));
+      return Error{Errc::kSystem, "cannot connect to NATS: " + nats_error_text(s)};
+    }
+    if (s == NATS_OK) {
+      on_connected(nc_, this);
+    } else {
+      spdlog::warn("bridge: NATS not reachable yet at {} ({}); retrying in the background",
+                   o.urls[0], text);
+      counters_.set_error("cannot reach NATS at " + o.urls[0] + ": " + text);
+    }
   }
   jsOptions jo;
   jsOptions_Init(&jo);

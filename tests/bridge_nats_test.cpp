@@ -156,11 +156,38 @@ void expect_exactly_once(const std::vector<TestBus::Got>& got, const std::string
     if (g.topic == topic) seqs[index_of(g.priority)].push_back(g.seq);
   }
   for (std::uint32_t p = 0; p < kPriorityCount; ++p) {
-    ASSERT_EQ(seqs[p].size(), n) << topic << " priority " << p;
-    for (std::uint64_t i = 0; i < n; ++i) {
-      ASSERT_EQ(seqs[p][i], i) << topic << " priority " << p << " index " << i;
+    // Say what went wrong: the first place the sequence breaks, and the missing ranges.
+    std::string where;
+    for (std::size_t i = 0; i < seqs[p].size() && where.empty(); ++i) {
+      if (seqs[p][i] != i) {
+        where =
+            " first break at index " + std::to_string(i) + ": got " + std::to_string(seqs[p][i]);
+      }
     }
+    std::vector<int> seen(n, 0);
+    for (auto x : seqs[p]) {
+      if (x < n) ++seen[x];
+    }
+    std::string missing;
+    for (std::uint64_t i = 0; i < n; ++i) {
+      if (seen[i] == 0 && (i == 0 || seen[i - 1] != 0)) missing += " " + std::to_string(i) + "..";
+      if (seen[i] == 0 && (i + 1 == n || seen[i + 1] != 0)) missing += std::to_string(i);
+    }
+    ASSERT_EQ(seqs[p].size(), n) << topic << " priority " << p << where << " missing" << missing;
+    ASSERT_TRUE(where.empty()) << topic << " priority " << p << where;
   }
+}
+
+std::string describe(const std::optional<bridge::BridgeStats>& s) {
+  if (!s) return "no stats";
+  std::string t = "connected " + std::to_string(s->connected) + " out{messages " +
+                  std::to_string(s->out.messages) + " acked " + std::to_string(s->out.acked) +
+                  " pending " + std::to_string(s->out.pending) + " retries " +
+                  std::to_string(s->out.retries) + " dups " + std::to_string(s->out.duplicates) +
+                  "} in{messages " + std::to_string(s->in.messages) + " dups " +
+                  std::to_string(s->in.duplicates) + " retries " + std::to_string(s->in.retries) +
+                  "} reconnects " + std::to_string(s->reconnects) + " error '" + s->last_error + "'";
+  return t;
 }
 
 struct BridgeProc {
@@ -247,6 +274,227 @@ TEST_F(BridgeNatsTest, ExactlyOnceBothWaysEveryPriorityNoLoops) {
       10s));
   EXPECT_EQ(ba.stats()->in.rejected, 0u);
   EXPECT_EQ(ba.stats()->out.pending, 0u);
+}
+
+}  // namespace
+
+namespace {
+
+/// Publishes `chunks` chunks of `per_chunk` events per priority on A's `order.a`, calling
+/// `between(k)` after chunk k; then the end marker; then waits for B to see it.
+void chunked_flow(TestBus& a, TestBus& b, std::uint64_t chunks, std::uint64_t per_chunk,
+                  const std::function<void(std::uint64_t)>& between,
+                  const std::function<std::string()>& state = {}) {
+  for (std::uint64_t k = 0; k < chunks; ++k) {
+    a.publish("order.a", k * per_chunk, per_chunk);
+    between(k);
+  }
+  a.publish_marker("order.enda", 1);
+  ASSERT_TRUE(eventually([&] { return b.count("order.enda") == 1; }, 120s))
+      << "B has " << b.count("order.a") << " of " << 4 * chunks * per_chunk << "; "
+      << (state ? state() : std::string());
+  expect_exactly_once(b.got(), "order.a", chunks * per_chunk);
+}
+
+TEST_F(BridgeNatsTest, BrokerKilledAndRestartedLosesAndDuplicatesNothing) {
+  TempDir dir("bridge");
+  NatsServer nats(shmbus::testing::free_port(), js_options(dir.sub("js")));
+  ASSERT_TRUE(nats.start());
+  TestBus a("ka"), b("kb");
+  BridgeProc ba = make_bridge(dir, a.name(), nats.url(), b.name());
+  BridgeProc bb = make_bridge(dir, b.name(), nats.url(), a.name());
+  ba.start();
+  bb.start();
+  ASSERT_TRUE(eventually([&] { return ba.connected() && bb.connected(); }, 20s));
+  const std::uint64_t per = shmbus::testing::scaled(200);
+  chunked_flow(a, b, 10, per, [&](std::uint64_t k) {
+    if (k == 2) {
+      // Mid-stream: chunk 2 is still in flight when the broker dies.
+      nats.kill();
+    } else if (k == 5) {
+      ASSERT_TRUE(nats.start());  // same port, same store
+    }
+  });
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto s = ba.stats();
+        return s && s->reconnects >= 1 && s->out.pending == 0;
+      },
+      20s));
+}
+
+TEST_F(BridgeNatsTest, BridgesKilledAndRestartedResumeWithNoLossNoDuplicate) {
+  TempDir dir("bridge");
+  NatsServer nats(shmbus::testing::free_port(), js_options(dir.sub("js")));
+  ASSERT_TRUE(nats.start());
+  TestBus a("ra"), b("rb");
+  BridgeProc ba = make_bridge(dir, a.name(), nats.url(), b.name());
+  BridgeProc bb = make_bridge(dir, b.name(), nats.url(), a.name());
+  ba.start();
+  bb.start();
+  ASSERT_TRUE(eventually([&] { return ba.connected() && bb.connected(); }, 20s));
+  const std::uint64_t per = shmbus::testing::scaled(200);
+  chunked_flow(a, b, 10, per, [&](std::uint64_t k) {
+    if (k == 2) {
+      bb.child.kill(SIGKILL);  // the importer, while chunk 2 streams in
+      bb.child.wait(10s);
+    } else if (k == 3) {
+      ba.child.kill(SIGKILL);  // the exporter: chunk 4 is published while it is down
+      ba.child.wait(10s);
+    } else if (k == 4) {
+      bb.start();
+      ba.start();
+      ASSERT_TRUE(eventually([&] { return ba.connected() && bb.connected(); }, 20s));
+    }
+  }, [&] { return "A's bridge: " + describe(ba.stats()) + "; B's bridge: " + describe(bb.stats()); });
+}
+
+TEST_F(BridgeNatsTest, ClusterOfThreeLosesAServerAndTheFlowGoesOn) {
+  TempDir dir("bridge");
+  const std::array<int, 3> client{shmbus::testing::free_port(), shmbus::testing::free_port(),
+                                  shmbus::testing::free_port()};
+  const std::array<int, 3> route{shmbus::testing::free_port(), shmbus::testing::free_port(),
+                                 shmbus::testing::free_port()};
+  std::vector<std::unique_ptr<NatsServer>> servers;
+  std::string urls;
+  for (int i = 0; i < 3; ++i) {
+    NatsServerOptions o = js_options(dir.sub("js" + std::to_string(i)));
+    o.server_name = "n" + std::to_string(i);
+    o.cluster_port = route[i];
+    for (int j = 0; j < 3; ++j) {
+      if (j != i) o.route_ports.push_back(route[j]);
+    }
+    servers.push_back(std::make_unique<NatsServer>(client[i], o));
+    urls += (i == 0 ? "" : ",") + servers.back()->url();
+  }
+  for (auto& s : servers) ASSERT_TRUE(s->start());
+  TestBus a("ca"), b("cb");
+  BridgeProc ba = make_bridge(dir, a.name(), urls, b.name(), {"--replicas", "3"});
+  BridgeProc bb = make_bridge(dir, b.name(), urls, a.name(), {"--replicas", "3"});
+  ba.start();
+  bb.start();
+  ASSERT_TRUE(eventually([&] { return ba.connected() && bb.connected(); }, 30s));
+  const std::uint64_t per = shmbus::testing::scaled(100);
+  chunked_flow(a, b, 8, per, [&](std::uint64_t k) {
+    if (k == 2) {
+      // Once the replicated streams carry events (the cluster formed, streams placed on all
+      // three), lose a server while chunk 2 is in flight.
+      ASSERT_TRUE(eventually([&] { return b.count("order.a") >= 4 * per; }, 60s));
+      servers[0]->kill();
+    }
+  });
+}
+
+/// Publishes one raw NATS message (bad input the bridge must refuse).
+void raw_publish(const std::string& url, const std::string& subject,
+                 const std::vector<std::byte>& data) {
+  natsConnection* nc = nullptr;
+  ASSERT_EQ(natsConnection_ConnectTo(&nc, url.c_str()), NATS_OK);
+  ASSERT_EQ(natsConnection_Publish(nc, subject.c_str(), data.data(), static_cast<int>(data.size())),
+            NATS_OK);
+  ASSERT_EQ(natsConnection_FlushTimeout(nc, 5000), NATS_OK);
+  natsConnection_Destroy(nc);
+}
+
+std::vector<std::byte> wire(const std::string& bus, const std::string& topic, std::size_t payload) {
+  using namespace shmbus::bridge::detail;
+  std::vector<std::byte> p(payload, std::byte{7});
+  WireEvent w;
+  w.priority = Priority::kHigh;
+  w.host = "elsewhere";
+  w.bus = bus;
+  w.topic = topic;
+  w.payload = p;
+  std::vector<std::byte> out(binary_size(w));
+  encode_binary(w, out);
+  return out;
+}
+
+TEST_F(BridgeNatsTest, BadInputIsCountedAndNamedAndTheBusFlows) {
+  TempDir dir("bridge");
+  NatsServer nats(shmbus::testing::free_port(), js_options(dir.sub("js")));
+  ASSERT_TRUE(nats.start());
+  TestBus b("xb");
+  BridgeProc bb;
+  bb.state_dir = dir.sub("state");
+  bb.args = {"--bus", b.name(), "--nats", nats.url(), "--import", "*", "--state-dir", bb.state_dir};
+  bb.start();
+  ASSERT_TRUE(eventually([&] { return bb.connected(); }, 20s));
+  // The subscription reaches the server before the first message: a valid one must arrive.
+  ASSERT_TRUE(eventually(
+      [&] {
+        raw_publish(nats.url(), "shmbus.X.good.one", wire("X", "good.one", 16));
+        return b.count("good.one") > 0;
+      },
+      20s));
+  raw_publish(nats.url(), "shmbus.X.bad$topic", wire("X", "bad.topic", 16));
+  auto v = wire("X", "t.v", 16);
+  v[4] = std::byte{99};  // schema version 99
+  raw_publish(nats.url(), "shmbus.X.t.v", v);
+  raw_publish(nats.url(), "shmbus.X.t.big", wire("X", "t.big", 1000));  // bus limit: 192
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto s = bb.stats();
+        return s && s->reject_subject == 1 && s->reject_version == 1 && s->reject_too_large == 1;
+      },
+      20s));
+  EXPECT_NE(std::string(bb.stats()->last_error).find("larger than"), std::string::npos)
+      << bb.stats()->last_error;
+  // The bridge still works and the bus was never held: a local publisher goes on.
+  b.publish("local.t", 0, 5000);
+  raw_publish(nats.url(), "shmbus.X.good.two", wire("X", "good.two", 16));
+  ASSERT_TRUE(eventually([&] { return b.count("good.two") == 1; }, 20s));
+  EXPECT_EQ(b.count("t.v") + b.count("t.big"), 0u);
+}
+
+TEST_F(BridgeNatsTest, UnreachableServerIsReportedAndNeverBlocksTheBus) {
+  TempDir dir("bridge");
+  TestBus a("ua");
+  BridgeProc ba;
+  ba.state_dir = dir.sub("state");
+  const std::string url = "nats://127.0.0.1:" + std::to_string(shmbus::testing::free_port());
+  ba.args = {"--bus",     a.name(),  "--nats",      url,          "--export", "*",
+             "--durable", "order.*", "--state-dir", ba.state_dir, "--window", "1024"};
+  ba.start();
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto s = ba.stats();
+        return s && s->pid == static_cast<std::uint64_t>(ba.child.pid());
+      },
+      20s));
+  // Three rings' worth of events on core and durable topics: a bridge that held producers
+  // back would make these publishes wait (kWait policy) and time out.
+  a.publish("md.x", 0, 3 * 4096);
+  a.publish("order.x", 0, 3 * 4096);
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto s = ba.stats();
+        std::uint64_t shed = 0;
+        for (auto x : s->out.shed) shed += x;
+        return s && shed > 0 && s->connected == 0 &&
+               std::string(s->last_error).find("NATS") != std::string::npos;
+      },
+      20s))
+      << ba.stats()->last_error;
+  EXPECT_TRUE(ba.child.running());
+}
+
+TEST_F(BridgeNatsTest, WrongCredentialsAreAClearErrorAndExitCode3) {
+  TempDir dir("bridge");
+  NatsServerOptions o = js_options(dir.sub("js"));
+  o.user = "trader";
+  o.password = "right";
+  NatsServer nats(shmbus::testing::free_port(), o);
+  ASSERT_TRUE(nats.start());
+  TestBus a("wa");
+  BridgeProc ba;
+  ba.state_dir = dir.sub("state");
+  ba.args = {"--bus",  a.name(), "--nats",     nats.url(), "--export",    "*",
+             "--user", "trader", "--password", "wrong",    "--state-dir", ba.state_dir};
+  ba.start();
+  EXPECT_EQ(ba.child.wait(30s), 3);
+  // Meanwhile the bus was never held.
+  a.publish("md.x", 0, 2 * 4096);
 }
 
 }  // namespace
