@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "bridge/wire_format.hpp"
 #include "shmbus/bridge_stats.hpp"
 #include "shmbus/bus.hpp"
@@ -180,13 +182,13 @@ void expect_exactly_once(const std::vector<TestBus::Got>& got, const std::string
 
 std::string describe(const std::optional<bridge::BridgeStats>& s) {
   if (!s) return "no stats";
-  std::string t = "connected " + std::to_string(s->connected) + " out{messages " +
-                  std::to_string(s->out.messages) + " acked " + std::to_string(s->out.acked) +
-                  " pending " + std::to_string(s->out.pending) + " retries " +
-                  std::to_string(s->out.retries) + " dups " + std::to_string(s->out.duplicates) +
-                  "} in{messages " + std::to_string(s->in.messages) + " dups " +
-                  std::to_string(s->in.duplicates) + " retries " + std::to_string(s->in.retries) +
-                  "} reconnects " + std::to_string(s->reconnects) + " error '" + s->last_error + "'";
+  std::string t =
+      "connected " + std::to_string(s->connected) + " out{messages " +
+      std::to_string(s->out.messages) + " acked " + std::to_string(s->out.acked) + " pending " +
+      std::to_string(s->out.pending) + " retries " + std::to_string(s->out.retries) + " dups " +
+      std::to_string(s->out.duplicates) + "} in{messages " + std::to_string(s->in.messages) +
+      " dups " + std::to_string(s->in.duplicates) + " retries " + std::to_string(s->in.retries) +
+      "} reconnects " + std::to_string(s->reconnects) + " error '" + s->last_error + "'";
   return t;
 }
 
@@ -334,19 +336,24 @@ TEST_F(BridgeNatsTest, BridgesKilledAndRestartedResumeWithNoLossNoDuplicate) {
   bb.start();
   ASSERT_TRUE(eventually([&] { return ba.connected() && bb.connected(); }, 20s));
   const std::uint64_t per = shmbus::testing::scaled(200);
-  chunked_flow(a, b, 10, per, [&](std::uint64_t k) {
-    if (k == 2) {
-      bb.child.kill(SIGKILL);  // the importer, while chunk 2 streams in
-      bb.child.wait(10s);
-    } else if (k == 3) {
-      ba.child.kill(SIGKILL);  // the exporter: chunk 4 is published while it is down
-      ba.child.wait(10s);
-    } else if (k == 4) {
-      bb.start();
-      ba.start();
-      ASSERT_TRUE(eventually([&] { return ba.connected() && bb.connected(); }, 20s));
-    }
-  }, [&] { return "A's bridge: " + describe(ba.stats()) + "; B's bridge: " + describe(bb.stats()); });
+  chunked_flow(
+      a, b, 10, per,
+      [&](std::uint64_t k) {
+        if (k == 2) {
+          bb.child.kill(SIGKILL);  // the importer, while chunk 2 streams in
+          bb.child.wait(10s);
+        } else if (k == 3) {
+          ba.child.kill(SIGKILL);  // the exporter: chunk 4 is published while it is down
+          ba.child.wait(10s);
+        } else if (k == 4) {
+          bb.start();
+          ba.start();
+          ASSERT_TRUE(eventually([&] { return ba.connected() && bb.connected(); }, 20s));
+        }
+      },
+      [&] {
+        return "A's bridge: " + describe(ba.stats()) + "; B's bridge: " + describe(bb.stats());
+      });
 }
 
 TEST_F(BridgeNatsTest, ClusterOfThreeLosesAServerAndTheFlowGoesOn) {
@@ -495,6 +502,52 @@ TEST_F(BridgeNatsTest, WrongCredentialsAreAClearErrorAndExitCode3) {
   EXPECT_EQ(ba.child.wait(30s), 3);
   // Meanwhile the bus was never held.
   a.publish("md.x", 0, 2 * 4096);
+}
+
+}  // namespace
+
+namespace {
+
+std::string run_output(const std::string& cmd) {
+  std::string out;
+  FILE* f = ::popen(cmd.c_str(), "r");
+  if (f == nullptr) return out;
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  ::pclose(f);
+  return out;
+}
+
+TEST_F(BridgeNatsTest, StatusShowsTheBridgeInTextAndJson) {
+  TempDir dir("bridge");
+  NatsServer nats(shmbus::testing::free_port(), js_options(dir.sub("js")));
+  ASSERT_TRUE(nats.start());
+  TestBus a("sa"), b("sb");
+  BridgeProc ba = make_bridge(dir, a.name(), nats.url(), b.name());
+  BridgeProc bb = make_bridge(dir, b.name(), nats.url(), a.name());
+  ba.start();
+  bb.start();
+  ASSERT_TRUE(eventually([&] { return ba.connected() && bb.connected(); }, 20s));
+  a.publish("order.a", 0, 10);
+  a.publish_marker("order.enda", 1);
+  ASSERT_TRUE(eventually([&] { return b.count("order.enda") == 1; }, 30s));
+  ASSERT_TRUE(eventually([&] { return bb.stats()->in.messages == 41; }, 10s));
+  const std::string cli = shmbus::testing::bin_dir() + "/agents/cli/shmbus";
+  const std::string json = run_output(cli + " status --bus " + b.name() + " --json");
+  const auto j = nlohmann::json::parse(json, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << json;
+  ASSERT_TRUE(j.contains("bridges")) << json;
+  ASSERT_EQ(j["bridges"].size(), 1u) << json;
+  const auto& br = j["bridges"][0];
+  EXPECT_EQ(br["agent"], "bridge");
+  EXPECT_EQ(br["running"], true);
+  EXPECT_EQ(br["connected"], true);
+  EXPECT_EQ(br["import"]["messages"], 41);
+  EXPECT_GT(br["import"]["bytes"].get<std::uint64_t>(), 41u * 16);
+  const std::string text = run_output(cli + " status --bus " + b.name());
+  EXPECT_NE(text.find("bridges"), std::string::npos) << text;
+  EXPECT_NE(text.find("import  messages 41"), std::string::npos) << text;
 }
 
 }  // namespace
