@@ -199,6 +199,7 @@ Result<Bridge> Bridge::open(const BridgeOptions& options) {
   lo.urls = m.opts.nats_urls;
   lo.user = m.opts.user;
   lo.password = m.opts.password;
+  lo.send_asap = m.opts.send_asap;
   lo.name = "shmbus-bridge " + m.opts.bus + "@" + m.opts.agent_name;
   lo.max_pending_async = std::int64_t{4} * m.opts.export_window + 1024;
   m.exporter = std::make_unique<detail::Exporter>(m.opts, m.counters, hostname());

@@ -28,6 +28,7 @@ void NatsLink::close() noexcept {
     jsCtx_Destroy(js_);
     js_ = nullptr;
   }
+  closing_.store(true, std::memory_order_release);  // our own close is no disconnection
   if (nc_ != nullptr) {
     natsConnection_FlushTimeout(nc_, 200);
     natsConnection_Close(nc_);
@@ -65,6 +66,7 @@ void NatsLink::on_connected(natsConnection* nc, void* self) {
 void NatsLink::on_disconnected(natsConnection* nc, void* self) {
   auto* l = static_cast<NatsLink*>(self);
   if (!l->connected_.exchange(false, std::memory_order_acq_rel)) return;  // connect retries
+  if (l->closing_.load(std::memory_order_acquire)) return;
   l->counters_.connected.store(0, std::memory_order_relaxed);
   Counters::inc(l->counters_.disconnects);
   l->note_error(nc, "disconnected from NATS");
@@ -130,6 +132,7 @@ Result<void> NatsLink::open(const LinkOptions& o) {
     s = natsOptions_SetCustomReconnectDelay(opts_, &NatsLink::reconnect_delay, this);
   if (s == NATS_OK) s = natsOptions_SetReconnectBufSize(opts_, o.reconnect_buffer_bytes);
   if (s == NATS_OK) s = natsOptions_SetTimeout(opts_, 2000);
+  if (s == NATS_OK && o.send_asap) s = natsOptions_SetSendAsap(opts_, true);
   if (s == NATS_OK) s = natsOptions_SetPingInterval(opts_, 2000);
   if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(opts_, 2);
   // One delivery thread for every subscription: imports keep their arrival order.

@@ -22,6 +22,7 @@ struct LinkOptions {
   std::string name;  ///< connection name shown by the server
   int reconnect_buffer_bytes = 8 << 20;
   std::int64_t js_wait_ms = 5000;
+  bool send_asap = false;
   std::int64_t max_pending_async = 1 << 16;
   jsPubAckHandler ack_handler = nullptr;
   void* ack_closure = nullptr;
@@ -62,7 +63,7 @@ class NatsLink {
   natsOptions* opts_ = nullptr;
   natsConnection* nc_ = nullptr;
   jsCtx* js_ = nullptr;
-  std::atomic<bool> connected_{false}, closed_{false}, auth_failed_{false};
+  std::atomic<bool> connected_{false}, closed_{false}, auth_failed_{false}, closing_{false};
   std::atomic<std::uint64_t> generation_{0};
 };
 

@@ -54,6 +54,8 @@ int main(int argc, char** argv) {
                  "STATS and import marks (default /var/tmp/shmbus-bridge/<bus>@<name>)");
   app.add_option("--replicas", o.replicas, "replicas of the bus's stream when created (default 1)");
   app.add_option("--window", o.export_window, "durable exports kept until acked (default 16384)");
+  app.add_flag("--send-asap", o.send_asap,
+               "write each message at once (lowest latency, one system call per message)");
   bool no_history = false;
   app.add_flag("--no-resume", no_history, "do not resend durable events from the rings' history");
   try {

@@ -42,6 +42,9 @@ struct BridgeOptions {
   std::uint32_t export_window = 16384;
   /// Bytes buffered by the NATS client beyond which core exports are shed by priority.
   std::uint32_t core_buffer_limit = 8u << 20;
+  /// Write each message to the socket at once instead of letting the client's flusher batch
+  /// them: lowest latency, one system call per message (the dispatcher thread pays it).
+  bool send_asap = false;
   /// How long an async JetStream publish waits for its ack before it is resent.
   std::chrono::milliseconds ack_timeout{2000};
   /// Start the exports from the rings' history (durable topics only: JetStream drops what it
