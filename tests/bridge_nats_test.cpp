@@ -21,6 +21,7 @@
 #include "bridge/wire_format.hpp"
 #include "shmbus/bridge_stats.hpp"
 #include "shmbus/bus.hpp"
+#include "supervisor/metrics_collector.hpp"
 #include "testing/nats_server.hpp"
 #include "testing/test_support.hpp"
 
@@ -548,6 +549,22 @@ TEST_F(BridgeNatsTest, StatusShowsTheBridgeInTextAndJson) {
   const std::string text = run_output(cli + " status --bus " + b.name());
   EXPECT_NE(text.find("bridges"), std::string::npos) << text;
   EXPECT_NE(text.find("import  messages 41"), std::string::npos) << text;
+  // The supervisor's metrics read the same registration.
+  double imported = -1, up = -1;
+  for (const auto& fam : shmbus::detail::MetricsCollector(b.name()).Collect()) {
+    for (const auto& m : fam.metric) {
+      bool ours = false, import_dir = false;
+      for (const auto& l : m.label) {
+        ours = ours || (l.name == "bridge" && l.value == "bridge");
+        import_dir = import_dir || (l.name == "direction" && l.value == "import");
+      }
+      if (!ours) continue;
+      if (fam.name == "shmbus_bridge_messages_total" && import_dir) imported = m.counter.value;
+      if (fam.name == "shmbus_bridge_up") up = m.gauge.value;
+    }
+  }
+  EXPECT_EQ(imported, 41.0);
+  EXPECT_EQ(up, 1.0);
 }
 
 }  // namespace
