@@ -62,6 +62,11 @@ Result<void> validate(const BridgeOptions& o) {
     }
   }
   if (o.nats_urls.empty()) return Error{Errc::kInvalidArgument, "--nats: no URL"};
+  // Its import agents are named <name>-in and <name>-in-<origin> (agent names: 31 at most).
+  if (auto e = validate_agent_name(o.agent_name); !e.empty() || o.agent_name.size() > 28) {
+    return Error{Errc::kInvalidArgument,
+                 "--name '" + o.agent_name + "': " + (e.empty() ? "28 characters at most" : e)};
+  }
   if (o.exports.empty() && o.imports.empty()) {
     return Error{Errc::kInvalidArgument, "nothing to bridge: give --export and/or --import"};
   }
@@ -88,6 +93,9 @@ struct Bridge::Impl {
   detail::NatsLink link{counters};
   std::optional<Bus> bus;
   std::unique_ptr<detail::Exporter> exporter;
+  // Core imports publish through an agent of their own, from the NATS client's delivery thread:
+  // the main agent's registry cache and dispatching stay on the dispatcher thread alone.
+  std::optional<Bus> core_bus;
   std::unique_ptr<detail::CoreImporter> core_in;
   std::vector<std::unique_ptr<detail::DurableImporter>> durable_in;
   detail::StatsFile stats_file;
@@ -186,7 +194,7 @@ Result<Bridge> Bridge::open(const BridgeOptions& options) {
   AgentOptions ao;
   ao.name = m.opts.agent_name;
   ao.wait = WaitStrategy::kBlock;
-  ao.full_policy = FullPolicy::kReturn;  // core imports never wait for a full ring
+  ao.full_policy = FullPolicy::kReturn;
   ao.handler_budget = std::chrono::nanoseconds(0);
   ao.max_handler_failures = 0;
   ao.start_from_history = m.opts.resume_from_history && !m.opts.durable.empty();
@@ -216,6 +224,16 @@ Result<Bridge> Bridge::open(const BridgeOptions& options) {
       m.durable_in.push_back(std::move(d));
     }
   }
+  if (!m.opts.imports.empty()) {
+    AgentOptions co;
+    co.name = m.opts.agent_name + "-in";
+    co.full_policy = FullPolicy::kReturn;  // core imports never wait for a full ring
+    co.handler_budget = std::chrono::nanoseconds(0);
+    auto cb = Bus::attach(m.opts.bus, co);
+    if (!cb) return cb.error();
+    m.core_bus.emplace(std::move(*cb));
+    own.push_back(m.core_bus->agent_index());
+  }
   m.exporter->start(*m.bus, m.link, own, attach_ns);
   Impl* self = impl.get();
   for (const auto& p : m.opts.exports) {
@@ -228,7 +246,7 @@ Result<Bridge> Bridge::open(const BridgeOptions& options) {
     detail::Counters::inc(self->counters.missed, missed);
   });
   if (!m.opts.imports.empty()) {
-    m.core_in = std::make_unique<detail::CoreImporter>(m.opts, m.counters, *m.bus);
+    m.core_in = std::make_unique<detail::CoreImporter>(m.opts, m.counters, *m.core_bus);
     if (auto r = m.core_in->subscribe(m.link); !r) return r.error();
   }
   m.stats_file.open(m.opts.state_dir, m.opts.bus, m.opts.agent_name);
