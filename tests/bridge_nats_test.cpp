@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <nats/nats.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <array>
 #include <atomic>
@@ -197,6 +198,20 @@ struct BridgeProc {
   std::vector<std::string> args;
   std::string state_dir;
   Child child;
+  BridgeProc() = default;
+  BridgeProc(BridgeProc&&) = default;
+  BridgeProc& operator=(BridgeProc&&) = default;
+  // A clean stop removes its /dev/shm registration; a killed bridge leaves it: remove it here.
+  ~BridgeProc() {
+    if (child.running()) {
+      child.kill(SIGTERM);
+      child.wait(10s);
+    }
+    for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+      if (args[i] == "--bus")
+        ::unlink(bridge::bridge_registration_path(args[i + 1], "bridge").c_str());
+    }
+  }
   void start() { child = Child::exec(bridge_bin(), args); }
   std::optional<bridge::BridgeStats> stats() const {
     auto s = bridge::read_bridge_stats(state_dir);
