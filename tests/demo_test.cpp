@@ -25,19 +25,24 @@ std::string agent_path(const std::string& name) {
   return shmbus::testing::bin_dir() + "/agents/examples/" + name;
 }
 
-TEST(DemoTest, PipelineFillsOrdersAndCompletesBarrierRounds) {
-  shmbus::testing::SegmentGuard guard(shmbus::testing::unique_bus_name("demo"));
-  const std::string& bus_name = guard.name();
-  Child supervisor =
-      Child::exec(shmbus::testing::bin_dir() + "/agents/supervisor/shmbus-supervisor",
-                  // Port 0: the default port (9464) is MetricsTest's; tests run in parallel.
-                  {"--bus", bus_name, "--log-level", "warn", "--metrics-address", "127.0.0.1:0"});
-  ASSERT_TRUE(shmbus::testing::eventually(
+// The real supervisor on `bus_name`; true once it runs the bus.
+bool start_supervisor(const std::string& bus_name, Child& out) {
+  // Port 0: the default port (9464) is MetricsTest's; tests run in parallel.
+  out = Child::exec(shmbus::testing::bin_dir() + "/agents/supervisor/shmbus-supervisor",
+                    {"--bus", bus_name, "--log-level", "warn", "--metrics-address", "127.0.0.1:0"});
+  return shmbus::testing::eventually(
       [&] {
         auto s = shmbus::inspect_bus(bus_name);
         return s.ok() && s->supervisor_alive;
       },
-      20s));
+      20s);
+}
+
+TEST(DemoTest, PipelineFillsOrdersAndCompletesBarrierRounds) {
+  shmbus::testing::SegmentGuard guard(shmbus::testing::unique_bus_name("demo"));
+  const std::string& bus_name = guard.name();
+  Child supervisor;
+  ASSERT_TRUE(start_supervisor(bus_name, supervisor));
 
   // A subscriber of our own, attached before the pipeline starts so it sees every fill.
   auto bus =
@@ -119,15 +124,8 @@ TEST(DemoTest, PipelineFillsOrdersAndCompletesBarrierRounds) {
 TEST(DemoTest, StrategyWhoseHandlerFailsInBurstsRecovers) {
   shmbus::testing::SegmentGuard guard(shmbus::testing::unique_bus_name("fail"));
   const std::string& bus_name = guard.name();
-  Child supervisor =
-      Child::exec(shmbus::testing::bin_dir() + "/agents/supervisor/shmbus-supervisor",
-                  {"--bus", bus_name, "--log-level", "warn", "--metrics-address", "127.0.0.1:0"});
-  ASSERT_TRUE(shmbus::testing::eventually(
-      [&] {
-        auto s = shmbus::inspect_bus(bus_name);
-        return s.ok() && s->supervisor_alive;
-      },
-      20s));
+  Child supervisor;
+  ASSERT_TRUE(start_supervisor(bus_name, supervisor));
   auto bus =
       shmbus::Bus::attach(bus_name, {.name = "fail-test", .wait = shmbus::WaitStrategy::kBlock});
   ASSERT_TRUE(bus.ok()) << bus.message();
