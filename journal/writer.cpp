@@ -294,8 +294,10 @@ struct Writer::Impl {
       // The syncer waits: the file it syncs is sealed, unmapped and replaced here.
       std::lock_guard<std::mutex> g(sync_mu);
       if (auto r = seal(); !r) {
+        // The index sidecar may be what no longer fits: a full disk, said as such.
         last_error = r.message();
-        return AppendStatus::kIoError;
+        return r.code() == Errc::kCapacityExceeded ? AppendStatus::kNoSpace
+                                                   : AppendStatus::kIoError;
       }
       if (auto r = create_file(file_index + 1); !r) {
         last_error = r.message();

@@ -338,7 +338,7 @@ TEST(JournalTest, FullDiskIsNoSpaceAndLosesNothingWritten) {
     if (st != AppendStatus::kOk) break;
     acked = i;
   }
-  ASSERT_EQ(st, AppendStatus::kNoSpace) << append_status_name(st);
+  ASSERT_EQ(st, AppendStatus::kNoSpace) << append_status_name(st) << ": " << w->last_error();
   EXPECT_NE(w->last_error().find("No space"), std::string::npos) << w->last_error();
   EXPECT_GT(acked, 1000u);
   // Still refused (not a crash, not a hole) on the next try.
