@@ -2,9 +2,7 @@
 // count connection events, and the JetStream context.
 #include "bridge/nats_link.hpp"
 
-#include <chrono>
 #include <random>
-#include <thread>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -34,11 +32,6 @@ void NatsLink::close() noexcept {
   if (nc_ != nullptr) {
     natsConnection_FlushTimeout(nc_, 200);
     natsConnection_Close(nc_);
-    // The closed callback runs on the client's own thread, after Close returns: wait for it
-    // (bounded) so that it never touches a destroyed link.
-    for (int i = 0; i < 2000 && !closed_.load(std::memory_order_acquire); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
     natsConnection_Destroy(nc_);
     nc_ = nullptr;
   }
@@ -88,11 +81,9 @@ void NatsLink::on_reconnected(natsConnection* nc, void* self) {
 
 void NatsLink::on_closed(natsConnection* nc, void* self) {
   auto* l = static_cast<NatsLink*>(self);
+  l->closed_.store(true, std::memory_order_release);
   l->connected_.store(false, std::memory_order_release);
   l->counters_.connected.store(0, std::memory_order_relaxed);
-  // Last: close() waits for this store before the link may be destroyed (ThreadSanitizer saw
-  // this callback write into a link being deleted).
-  l->closed_.store(true, std::memory_order_release);
   (void)nc;
 }
 
