@@ -7,12 +7,12 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
-#include <thread>
 #include <tuple>
 
 #include "shmbus/bus.hpp"
 #include "shmbus/journal.hpp"
 #include "shmbus/journal_recorder.hpp"
+#include "testing/recorder_thread.hpp"
 #include "testing/test_support.hpp"
 
 using namespace std::chrono_literals;
@@ -31,26 +31,18 @@ struct Seen {
 using Key = std::pair<Priority, std::uint64_t>;  // (priority, ring position): the bus's name
 
 /// Runs a recorder of every t.* event on its own thread until destroyed.
-struct RunningRecorder {
-  std::optional<journal::Recorder> rec;
-  std::thread runner;
-  RunningRecorder(const std::string& bus, const std::string& name, const std::string& d) : dir(d) {
+struct RunningRecorder : shmbus::testing::RecorderThread {
+  RunningRecorder(const std::string& bus, const std::string& name, const std::string& d)
+      : RecorderThread(options(bus, name, d)), dir(d) {}
+  static journal::RecorderOptions options(const std::string& bus, const std::string& name,
+                                          const std::string& dir) {
     journal::RecorderOptions o;
     o.bus = bus;
     o.agent_name = name;
     o.topics = {"t.*"};
     o.journal.dir = dir;
     o.journal.file_bytes = 64 << 10;
-    auto r = journal::Recorder::open(o);
-    EXPECT_TRUE(r) << r.message();
-    if (!r) return;
-    rec.emplace(std::move(*r));
-    runner = std::thread([this] { (void)rec->run(); });
-  }
-  ~RunningRecorder() { stop(); }
-  void stop() {
-    if (rec) rec->stop();
-    if (runner.joinable()) runner.join();
+    return o;
   }
   // From STATS: the run thread writes the recorder's own counters.
   std::uint64_t records() const {

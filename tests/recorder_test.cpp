@@ -7,11 +7,11 @@
 
 #include <filesystem>
 #include <functional>
-#include <thread>
 
 #include "shmbus/bus.hpp"
 #include "shmbus/journal.hpp"
 #include "shmbus/journal_recorder.hpp"
+#include "testing/recorder_thread.hpp"
 #include "testing/test_support.hpp"
 
 using namespace std::chrono_literals;
@@ -44,8 +44,7 @@ class SmallTmpfs {
 struct Rig {
   shmbus::testing::SegmentGuard guard{shmbus::testing::unique_bus_name("rec")};
   std::optional<Bus> bus;
-  std::optional<journal::Recorder> rec;
-  std::thread runner;
+  std::optional<shmbus::testing::RecorderThread> recorder;
   TopicId topic = kInvalidTopic;
 
   Rig(const std::string& dir, journal::Backpressure bp) {
@@ -68,16 +67,9 @@ struct Rig {
     o.backpressure = bp;
     o.journal.dir = dir;
     o.journal.file_bytes = 64 << 10;
-    auto r = journal::Recorder::open(o);
-    EXPECT_TRUE(r) << r.message();
-    if (!r) return;
-    rec.emplace(std::move(*r));
-    runner = std::thread([this] { (void)rec->run(); });
+    recorder.emplace(o);
   }
-  ~Rig() {
-    if (rec) rec->stop();
-    if (runner.joinable()) runner.join();
-  }
+  bool recording() const { return recorder && recorder->rec; }
   PublishStatus publish(std::uint64_t v) {
     std::byte p[120] = {};
     std::memcpy(p, &v, sizeof v);
@@ -107,7 +99,7 @@ TEST(RecorderTest, HoldKeepsProducersBackOnAFullDiskAndLosesNothing) {
   std::vector<std::uint64_t> acked;
   {
     Rig rig(fs_.dir(), journal::Backpressure::kHold);
-    ASSERT_TRUE(rig.rec);
+    ASSERT_TRUE(rig.recording());
     std::uint64_t v = 1;
     // Publish until producers are held back: the journal's disk is full, its cursor stays.
     bool held = false;
@@ -155,7 +147,7 @@ TEST(RecorderTest, ShedDropsAndCountsByPriorityWhenTheDiskIsFull) {
   constexpr std::uint64_t kEvents = 4000;
   {
     Rig rig(fs_.dir(), journal::Backpressure::kShed);
-    ASSERT_TRUE(rig.rec);
+    ASSERT_TRUE(rig.recording());
     for (std::uint64_t v = 1; v <= kEvents; ++v) ASSERT_EQ(rig.publish(v), PublishStatus::kOk);
     ASSERT_TRUE(shmbus::testing::eventually(
         [&] {
@@ -197,12 +189,10 @@ TEST(RecorderTest, ResumeAfterAnOutageLongerThanTheHistoryCountsWhatWasOverwritt
   o.journal.dir = tmp.sub("j");
   o.journal.file_bytes = 64 << 10;
   auto run_until = [&](std::uint64_t records, const std::function<void()>& publish) {
-    auto r = journal::Recorder::open(o);
-    EXPECT_TRUE(r) << r.message();
-    if (!r) return journal::RecorderStats{};
-    std::thread t([&] { (void)r->run(); });
+    shmbus::testing::RecorderThread r(o);
+    if (!r.rec) return journal::RecorderStats{};
     publish();
-    // STATS, not r->stats(): the run thread is writing those.
+    // STATS, not r.rec->stats(): the run thread is writing those.
     EXPECT_TRUE(shmbus::testing::eventually(
         [&] {
           auto st = journal::read_recorder_stats(o.journal.dir);
@@ -210,9 +200,8 @@ TEST(RecorderTest, ResumeAfterAnOutageLongerThanTheHistoryCountsWhatWasOverwritt
         },
         20s))
         << records;
-    r->stop();
-    t.join();
-    return r->stats();
+    r.stop();
+    return r.rec->stats();
   };
   std::uint64_t v = 0;
   auto publish_n = [&](std::uint64_t n) {
