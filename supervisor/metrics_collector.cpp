@@ -20,6 +20,7 @@
 #include <thread>
 #include <utility>
 
+#include "shmbus/bridge_stats.hpp"
 #include "shmbus/inspect.hpp"
 #include "shmbus/journal_recorder.hpp"
 #include "shmbus/stats.hpp"
@@ -233,6 +234,37 @@ void collect_journals(Families& fam, const BusSnapshot& snap, const std::string&
   }
 }
 
+// The bridges registered for the bus (bridge::list_bus_bridges), labelled by agent and direction.
+void collect_bridges(Families& fam, const std::string& bus) {
+  for (const bridge::BusBridge& b : bridge::list_bus_bridges(bus)) {
+    const bridge::BridgeStats& st = b.stats;
+    const std::pair<const char*, std::string> l{"bridge", b.agent};
+    fam.gauge("shmbus_bridge_up", "1 while the bridge process runs", b.running ? 1.0 : 0.0, {l});
+    fam.gauge("shmbus_bridge_connected", "1 while the bridge is connected to NATS", d(st.connected),
+              {l});
+    fam.counter("shmbus_bridge_reconnects_total", "Reconnections to NATS", d(st.reconnects), {l});
+    for (const auto& [dir, ds] :
+         {std::pair<const char*, const bridge::DirectionStats*>{"export", &st.out},
+          {"import", &st.in}}) {
+      const std::pair<const char*, std::string> dl{"direction", dir};
+      fam.counter("shmbus_bridge_messages_total", "Messages forwarded", d(ds->messages), {l, dl});
+      fam.counter("shmbus_bridge_bytes_total", "Wire bytes forwarded", d(ds->bytes), {l, dl});
+      fam.gauge("shmbus_bridge_lag_seconds", "Forward time less origin publish time, last message",
+                d(ds->lag_ns) / 1e9, {l, dl});
+      for (std::uint32_t r = 0; r < kPriorityCount; ++r) {
+        fam.counter("shmbus_bridge_shed_total", "Events shed by backpressure across the link",
+                    d(ds->shed[r]), {l, dl, {"ring", ring_label(r)}});
+      }
+      fam.counter("shmbus_bridge_acked_total", "JetStream acks (export) or acks sent (import)",
+                  d(ds->acked), {l, dl});
+      fam.gauge("shmbus_bridge_pending", "Durable exports not acked yet", d(ds->pending), {l, dl});
+      fam.counter("shmbus_bridge_retries_total", "Durable resends or local publish retries",
+                  d(ds->retries), {l, dl});
+      fam.counter("shmbus_bridge_rejected_total", "Bad messages refused", d(ds->rejected), {l, dl});
+    }
+  }
+}
+
 std::vector<prometheus::MetricFamily> MetricsCollector::Collect() const {
   Families fam(bus_name_);
   const char* up_help = "1 while a supervisor runs on the bus (0: the bus cannot be read)";
@@ -252,6 +284,7 @@ std::vector<prometheus::MetricFamily> MetricsCollector::Collect() const {
     if (stats) collect_topics(fam, stats.value());
     collect_barriers(fam, s);
     collect_journals(fam, s, bus_name_);
+    collect_bridges(fam, bus_name_);
     fam.counter("shmbus_claims_padded_total", "Stuck claims closed (padded) by the supervisor",
                 d(s.claims_padded));
     fam.counter("shmbus_agents_recovered_total", "Records of dead agents recovered",

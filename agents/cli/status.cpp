@@ -8,6 +8,7 @@
 #include "commands.hpp"
 #include "render_text.hpp"
 #include "shmbus/barrier.hpp"
+#include "shmbus/bridge_stats.hpp"
 #include "shmbus/inspect.hpp"
 #include "shmbus/journal_recorder.hpp"
 #include "snapshot_json.hpp"
@@ -90,6 +91,66 @@ std::string render_journals(const BusSnapshot& s, const std::vector<journal::Bus
   return out;
 }
 
+nlohmann::json direction_to_json(const bridge::DirectionStats& d) {
+  return {{"messages", d.messages}, {"bytes", d.bytes},           {"lag_ns", d.lag_ns},
+          {"shed", d.shed},         {"acked", d.acked},           {"pending", d.pending},
+          {"retries", d.retries},   {"duplicates", d.duplicates}, {"rejected", d.rejected}};
+}
+
+nlohmann::json bridges_to_json(const BusSnapshot& s, const std::vector<bridge::BusBridge>& bs) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const bridge::BusBridge& b : bs) {
+    const bridge::BridgeStats& st = b.stats;
+    out.push_back({{"agent", b.agent},
+                   {"dir", b.dir},
+                   {"running", b.running},
+                   {"connected", st.connected != 0},
+                   {"reconnects", st.reconnects},
+                   {"disconnects", st.disconnects},
+                   {"export", direction_to_json(st.out)},
+                   {"import", direction_to_json(st.in)},
+                   {"ring_lag_events", journal_ring_lag(s, b.agent)},
+                   {"missed", st.missed},
+                   {"loops_dropped", st.loops_dropped},
+                   {"reject_subject", st.reject_subject},
+                   {"reject_version", st.reject_version},
+                   {"reject_too_large", st.reject_too_large},
+                   {"reject_other", st.reject_other},
+                   {"last_error", std::string(st.last_error)},
+                   {"error", b.error}});
+  }
+  return out;
+}
+
+std::string render_bridges(const BusSnapshot& s, const std::vector<bridge::BusBridge>& bs) {
+  if (bs.empty()) return {};
+  std::string out = "\nbridges\n";
+  for (const bridge::BusBridge& b : bs) {
+    const bridge::BridgeStats& st = b.stats;
+    char line[1024];
+    std::snprintf(line, sizeof line,
+                  "  bridge %s %s %s  reconnects %" PRIu64 "  ring lag %" PRIu64
+                  "\n"
+                  "    export  messages %" PRIu64 "  bytes %" PRIu64 "  lag %.3f ms  shed %" PRIu64
+                  "  acked %" PRIu64 "  pending %" PRIu64 "  retries %" PRIu64
+                  "\n"
+                  "    import  messages %" PRIu64 "  bytes %" PRIu64 "  lag %.3f ms  shed %" PRIu64
+                  "  duplicates %" PRIu64 "  rejected %" PRIu64 "  loops %" PRIu64 "\n%s%s%s",
+                  b.agent.c_str(), b.running ? "running" : "stopped",
+                  st.connected != 0 ? "connected" : "disconnected", st.reconnects,
+                  journal_ring_lag(s, b.agent), st.out.messages, st.out.bytes,
+                  static_cast<double>(st.out.lag_ns) / 1e6, AgentSnapshot::total(st.out.shed),
+                  st.out.acked, st.out.pending, st.out.retries, st.in.messages, st.in.bytes,
+                  static_cast<double>(st.in.lag_ns) / 1e6, AgentSnapshot::total(st.in.shed),
+                  st.in.duplicates, st.in.rejected, st.loops_dropped,
+                  st.last_error[0] != '\0' ? "    last error: " : "", st.last_error,
+                  st.last_error[0] != '\0' ? "\n" : "");
+    out += line;
+    if (!b.error.empty()) out += "    error: " + b.error + "\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 // The snapshot was printed; damaged agent records still make the command fail (exit 5), with
@@ -105,13 +166,15 @@ int run_status(const StatusOptions& options) {
   auto snap = inspect_bus(options.bus);
   if (!snap) return report_error(snap.error());
   const auto journals = journal::list_bus_journals(options.bus);
+  const auto bridges = bridge::list_bus_bridges(options.bus);
   if (options.json) {
     nlohmann::json j = snapshot_to_json(*snap);
     j["journals"] = journals_to_json(*snap, journals);
+    j["bridges"] = bridges_to_json(*snap, bridges);
     return corrupt_records_exit(*snap, print(j.dump(2, ' ', false, kReplace) + "\n"));
   }
-  return corrupt_records_exit(*snap,
-                              print(render_status(*snap) + render_journals(*snap, journals)));
+  return corrupt_records_exit(*snap, print(render_status(*snap) + render_journals(*snap, journals) +
+                                           render_bridges(*snap, bridges)));
 }
 
 int run_agents(const StatusOptions& options) {

@@ -1,0 +1,66 @@
+// DurableImporter: imports one origin bus's durable topics from its JetStream stream through a
+// durable pull consumer, on a thread of its own and through a bus agent of its own (so the
+// producer sequences of its events are its alone). Each message is published locally, marked
+// done in the high-water-mark file (hwm_file.hpp), then acked. The consumer is (re)created at
+// start, after every reconnection and after any gap in its delivery sequence, from the first
+// stream sequence not done: delivery stays in stream order with no loss, and redeliveries of
+// what is done are acked and skipped (no duplicate).
+#pragma once
+
+#include <nats/nats.h>
+
+#include <atomic>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "bridge/counters.hpp"
+#include "bridge/hwm_file.hpp"
+#include "bridge/import_sink.hpp"
+#include "bridge/nats_link.hpp"
+#include "shmbus/bridge.hpp"
+#include "shmbus/bus.hpp"
+
+namespace shmbus::bridge::detail {
+
+class DurableImporter {
+ public:
+  DurableImporter(const BridgeOptions& options, Counters& counters, NatsLink& link,
+                  std::string origin_bus);
+  DurableImporter(const DurableImporter&) = delete;
+  DurableImporter& operator=(const DurableImporter&) = delete;
+  ~DurableImporter();
+
+  /// Attaches its agent, opens the mark and settles an in-flight publish left by a killed
+  /// predecessor. Then start() runs the thread.
+  Result<void> open();
+  void start();
+  void stop() noexcept;
+  std::uint32_t agent_index() const noexcept { return bus_->agent_index(); }
+
+ private:
+  void run() noexcept;
+  bool reset_consumer() noexcept;
+  void drop_consumer() noexcept;
+  void handle(natsMsg* msg) noexcept;
+  bool ack(natsMsg* msg) noexcept;
+
+  const BridgeOptions& options_;
+  Counters& c_;
+  NatsLink& link_;
+  std::string origin_;
+  std::string stream_, durable_, filter_, agent_, deliver_;
+  std::optional<Bus> bus_;
+  std::optional<ImportSink> sink_;
+  HwmFile hwm_;
+  std::uint64_t done_ = 0;
+  std::uint64_t claims_ = 0;  // producer sequences this agent took
+  natsSubscription* sub_ = nullptr;
+  std::uint64_t link_gen_ = 0;
+  std::uint64_t last_consumer_seq_ = 0;
+  bool need_reset_ = true;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace shmbus::bridge::detail

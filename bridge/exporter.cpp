@@ -1,0 +1,328 @@
+// Exporter: local events -> NATS (core publish or async JetStream publish with a resend window).
+#include "bridge/exporter.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "bridge/subject_map.hpp"
+#include "bridge/wire_format.hpp"
+#include "shm/clock.hpp"
+#include "shmbus/bus.hpp"
+#include "shmbus/inspect.hpp"
+
+namespace shmbus::bridge::detail {
+
+using shmbus::detail::monotonic_ns;
+using shmbus::detail::realtime_ns;
+
+namespace {
+// Fill (of the client's buffer or of the durable window) at which each priority is shed:
+// LOW first, CRITICAL only when nothing more fits. Indexed by Priority.
+constexpr double kShedAt[kPriorityCount] = {1.0, 0.9, 0.75, 0.5};
+constexpr const char* kHdrMsgId = "Nats-Msg-Id";
+constexpr const char* kHdrExpectedLast = "Nats-Expected-Last-Msg-Id";
+constexpr const char* kHdrExport = "Shmbus-X";
+constexpr std::uint64_t kRewindPauseNs = 100'000'000;
+// A message the stream refuses this many times (not for order or time) is dropped and counted.
+constexpr std::uint32_t kMaxRefusals = 5;
+}  // namespace
+
+Exporter::Exporter(const BridgeOptions& options, Counters& counters, std::string host)
+    : options_(options), c_(counters), host_(std::move(host)) {
+  if (durable_enabled()) window_.resize(std::max<std::uint32_t>(options_.export_window, 16));
+  subject_.reserve(256);
+  hdr_.reserve(64);
+}
+
+void Exporter::start(Bus& bus, NatsLink& link, std::vector<std::uint32_t> own_producers,
+                     std::uint64_t attach_mono_ns) {
+  bus_ = &bus;
+  link_ = &link;
+  own_ = std::move(own_producers);
+  attach_ns_ = attach_mono_ns;
+  topics_.assign(bus.config().max_topics, TopicInfo{});
+  scratch_.resize(kWireHeaderBytes + 3 * kMaxName + bus.config().max_payload_bytes);
+}
+
+void Exporter::stream_ready(std::string last_msg_id, std::uint64_t last_seq) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!ready_.load() && last_seq >= last_stream_seq_) {
+    last_stream_id_ = std::move(last_msg_id);
+    last_stream_seq_ = last_seq;
+  }
+  ready_.store(true, std::memory_order_release);
+  rewind_.store(true, std::memory_order_release);  // (re)send whatever waited for the stream
+}
+
+const Exporter::TopicInfo& Exporter::topic_info(const EventView& e) noexcept {
+  static const TopicInfo kNone{0, 0};
+  if (e.topic >= topics_.size()) return kNone;
+  TopicInfo& t = topics_[e.topic];
+  if (t.durable >= 0) return t;
+  // First event of this topic: a cold path (allocates once per topic).
+  t.durable = 0;
+  for (const auto& p : options_.durable) {
+    if (topic_matches(p, e.topic_name)) t.durable = 1;
+  }
+  t.size = 0;
+  try {
+    if (auto snap = inspect_bus(bus_->bus_name())) {
+      for (const auto& ts : snap->topics) {
+        if (ts.id == e.topic) t.size = ts.payload_size;
+      }
+    }
+  } catch (...) {
+  }
+  return t;
+}
+
+std::size_t Exporter::encode(const EventView& e, std::uint32_t topic_size,
+                             std::vector<std::byte>& out) noexcept {
+  WireEvent w;
+  w.priority = e.priority;
+  w.event_flags = e.flags;
+  w.schema_version = e.schema_version;
+  w.topic_payload_size = topic_size;
+  w.producer = e.id.producer;
+  w.producer_epoch = e.id.producer_epoch;
+  w.producer_seq = e.id.sequence;
+  const std::uint64_t mono = monotonic_ns();
+  const std::uint64_t real = realtime_ns();
+  w.publish_realtime_ns = real - std::min(real, mono > e.timestamp_ns ? mono - e.timestamp_ns : 0);
+  w.host = host_;
+  w.bus = options_.bus;
+  w.topic = e.topic_name;
+  w.payload = e.payload;
+  if (options_.format == WireFormat::kJson) {
+    try {
+      const std::string j = encode_json(w);
+      out.resize(j.size());
+      std::memcpy(out.data(), j.data(), j.size());
+      return j.size();
+    } catch (...) {
+      return 0;
+    }
+  }
+  const std::size_t need = binary_size(w);
+  if (out.size() < need) out.resize(need);  // once: sized for the bus's largest payload
+  return encode_binary(w, out);
+}
+
+void Exporter::on_event(const EventView& e) noexcept {
+  if ((e.flags & kFlagSystem) != 0) return;  // the bus's own sys.* events stay local
+  for (std::uint32_t p : own_) {
+    if (e.id.producer == p) return;  // imported by this bridge: never exported back
+  }
+  const TopicInfo& t = topic_info(e);
+  if (t.durable == 1) {
+    export_durable(e, t);
+    return;
+  }
+  if (e.timestamp_ns < attach_ns_) return;  // history: only durable topics are resent
+  export_core(e, t);
+}
+
+void Exporter::export_core(const EventView& e, const TopicInfo& t) noexcept {
+  const auto prio = index_of(e.priority);
+  natsConnection* nc = link_->connection();
+  if (nc == nullptr) {
+    c_.out.add(c_.out.shed[prio]);
+    return;
+  }
+  const double fill = static_cast<double>(natsConnection_Buffered(nc)) / options_.core_buffer_limit;
+  if (fill >= kShedAt[prio]) {
+    c_.out.add(c_.out.shed[prio]);
+    return;
+  }
+  const std::size_t n = encode(e, t.size, scratch_);
+  if (n == 0) {
+    Counters::inc(c_.reject_other);
+    return;
+  }
+  subject_of(options_.bus, e.topic_name, subject_);
+  const natsStatus s =
+      natsConnection_Publish(nc, subject_.c_str(), scratch_.data(), static_cast<int>(n));
+  if (s != NATS_OK) {
+    c_.out.add(c_.out.shed[prio]);
+    return;
+  }
+  c_.out.add(c_.out.messages);
+  c_.out.add(c_.out.bytes, n);
+  const std::uint64_t now = monotonic_ns();
+  c_.out.lag_ns.store(now > e.timestamp_ns ? now - e.timestamp_ns : 0, std::memory_order_relaxed);
+}
+
+void Exporter::export_durable(const EventView& e, const TopicInfo& t) noexcept {
+  const auto prio = index_of(e.priority);
+  std::uint64_t x = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const double fill = static_cast<double>(next_ - base_) / static_cast<double>(window_.size());
+    if (next_ - base_ >= window_.size() || fill >= kShedAt[prio]) {
+      c_.out.add(c_.out.shed[prio]);
+      return;
+    }
+    x = next_;
+    Entry& en = window_[x % window_.size()];
+    en.len = encode(e, t.size, en.data);
+    if (en.len == 0) {
+      Counters::inc(c_.reject_other);
+      return;
+    }
+    subject_of(options_.bus, e.topic_name, en.subject);
+    std::snprintf(en.id, sizeof en.id, "%s.%s.%u.%u.%llu", host_.c_str(), options_.bus.c_str(),
+                  e.id.producer, e.id.producer_epoch,
+                  static_cast<unsigned long long>(e.id.sequence));
+    en.priority = e.priority;
+    en.acked = false;
+    en.failures = 0;
+    en.chain = e.timestamp_ns >= attach_ns_;
+    if (!en.chain) unchained_end_ = x + 1;
+    ++next_;
+    c_.out.pending.store(next_ - base_, std::memory_order_relaxed);
+  }
+  const std::uint64_t now = monotonic_ns();
+  c_.out.lag_ns.store(now > e.timestamp_ns ? now - e.timestamp_ns : 0, std::memory_order_relaxed);
+  if (!rewind_.load(std::memory_order_acquire)) pump();
+}
+
+bool Exporter::send(std::uint64_t x) noexcept {
+  // Called with mu_ held.
+  Entry& en = window_[x % window_.size()];
+  natsMsg* msg = nullptr;
+  natsStatus s =
+      natsMsg_Create(&msg, en.subject.c_str(), nullptr,
+                     reinterpret_cast<const char*>(en.data.data()), static_cast<int>(en.len));
+  if (s == NATS_OK) s = natsMsgHeader_Set(msg, kHdrMsgId, en.id);
+  if (x >= unchained_end_) {
+    const bool after_gap = x == base_ || x - 1 < unchained_end_;
+    const char* expected =
+        after_gap ? last_stream_id_.c_str() : window_[(x - 1) % window_.size()].id;
+    if (s == NATS_OK && *expected != '\0') s = natsMsgHeader_Set(msg, kHdrExpectedLast, expected);
+  }
+  if (s == NATS_OK) {
+    char tag[48];
+    std::snprintf(tag, sizeof tag, "%llu.%llu", static_cast<unsigned long long>(x),
+                  static_cast<unsigned long long>(gen_));
+    s = natsMsgHeader_Set(msg, kHdrExport, tag);
+  }
+  if (s == NATS_OK) {
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = options_.ack_timeout.count();
+    s = js_PublishMsgAsync(link_->jetstream(), &msg, &po);
+  }
+  natsMsg_Destroy(msg);  // no-op when the library took it
+  if (s != NATS_OK) return false;
+  c_.out.add(c_.out.messages);
+  c_.out.add(c_.out.bytes, en.len);
+  return true;
+}
+
+void Exporter::pump() noexcept {
+  if (!ready_.load(std::memory_order_acquire) || !link_->connected()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  while (sent_ < next_) {
+    if (sent_ < base_) sent_ = base_;
+    if (sent_ >= next_) break;
+    // A chained event waits until every history resend before it is acked (the stream's last
+    // message is known only then).
+    if (sent_ >= unchained_end_ && base_ < unchained_end_) return;
+    if (!send(sent_)) {
+      rewind_.store(true, std::memory_order_release);
+      return;
+    }
+    ++sent_;
+  }
+}
+
+void Exporter::service(std::uint64_t now) noexcept {
+  if (!durable_enabled()) return;
+  if (rewind_.load(std::memory_order_acquire) && now >= next_rewind_ns_ &&
+      ready_.load(std::memory_order_acquire) && link_->connected()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++gen_;
+      if (sent_ > base_) c_.out.add(c_.out.retries, sent_ - base_);
+      sent_ = base_;
+      rewind_.store(false, std::memory_order_release);
+    }
+    next_rewind_ns_ = now + kRewindPauseNs;
+    pump();
+  } else if (!rewind_.load(std::memory_order_acquire)) {
+    pump();  // entries that waited for the stream or the connection
+  }
+}
+
+void Exporter::drain(std::int64_t timeout_ms) noexcept {
+  if (!durable_enabled()) return;
+  const std::uint64_t end = monotonic_ns() + static_cast<std::uint64_t>(timeout_ms) * 1'000'000;
+  while (monotonic_ns() < end) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (base_ == next_) return;
+    }
+    service(monotonic_ns());
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+void Exporter::ack_handler(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* self) {
+  static_cast<Exporter*>(self)->on_ack(msg, pa, pae);
+  natsMsg_Destroy(msg);
+}
+
+void Exporter::on_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae) noexcept {
+  const char* tag = nullptr;
+  if (msg == nullptr || natsMsgHeader_Get(msg, kHdrExport, &tag) != NATS_OK || tag == nullptr)
+    return;
+  std::uint64_t x = 0, gen = 0;
+  const char* end = tag + std::strlen(tag);
+  auto r = std::from_chars(tag, end, x);
+  if (r.ec != std::errc{} || r.ptr == end || *r.ptr != '.') return;
+  std::from_chars(r.ptr + 1, end, gen);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (x < base_ || x >= next_) return;  // already acked (a resend's second ack)
+  Entry& en = window_[x % window_.size()];
+  if (pa != nullptr) {
+    if (pa->Duplicate) c_.out.add(c_.out.duplicates);
+    if (!en.acked) c_.out.add(c_.out.acked);
+    en.acked = true;
+    if (pa->Sequence > last_stream_seq_) {
+      last_stream_seq_ = pa->Sequence;
+      last_stream_id_ = en.id;
+    }
+    while (base_ < next_ && window_[base_ % window_.size()].acked) ++base_;
+    c_.out.pending.store(next_ - base_, std::memory_order_relaxed);
+    return;
+  }
+  if (gen != gen_) return;  // a failure of an earlier pass, already being resent
+  // Refused out of order (an earlier message was lost), timed out, or no stream responder:
+  // resend from the first unacked message. A message refused for its own sake is dropped after
+  // a few tries so it cannot stop the flow for good.
+  const bool order =
+      pae != nullptr &&
+      (pae->ErrCode == JSStreamWrongLastMsgIDErr ||
+       (pae->ErrText != nullptr && std::strstr(pae->ErrText, "wrong last msg") != nullptr));
+  const bool timeout =
+      pae != nullptr && (pae->Err == NATS_TIMEOUT || pae->Err == NATS_NO_RESPONDERS);
+  if (!order && !timeout && x == base_ && ++en.failures >= kMaxRefusals) {
+    spdlog::error("bridge: JetStream refuses {} on {}: {}; dropped", en.id, en.subject,
+                  pae != nullptr && pae->ErrText != nullptr ? pae->ErrText : "?");
+    Counters::inc(c_.reject_other);
+    ++base_;
+    c_.out.pending.store(next_ - base_, std::memory_order_relaxed);
+  }
+  if (!order && pae != nullptr) {
+    c_.set_error(std::string("JetStream publish failed: ") +
+                 (pae->ErrText != nullptr ? pae->ErrText : natsStatus_GetText(pae->Err)));
+  }
+  rewind_.store(true, std::memory_order_release);
+}
+
+}  // namespace shmbus::bridge::detail

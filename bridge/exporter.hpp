@@ -1,0 +1,117 @@
+// Exporter: the bridge's local subscriber side. Each matching event is encoded (wire_format.hpp)
+// and sent to NATS on the bus dispatcher's thread without ever waiting for the network:
+// - core topics: a plain NATS publish into the client's buffer; when the buffer passes a
+//   fill threshold (lower for lower priorities), the event is shed and counted;
+// - durable topics: an asynchronous JetStream publish with `Nats-Msg-Id` = the event's stable id
+//   (host, bus, producer, epoch, sequence), so JetStream drops what it already holds, and
+//   `Nats-Expected-Last-Msg-Id` = the previous event's id, so the stream keeps the bus's order
+//   even when a broker restart loses some messages in flight: the first refused or unacked one
+//   makes the exporter resend everything from it, in order (go-back-N). A bounded window keeps
+//   the unacked events; when it fills, new events are shed by priority. After a restart, the
+//   events still in the rings' history are resent first, de-duplicated by id only, and the
+//   chain resumes from the stream's real last message once they are all acked.
+#pragma once
+
+#include <nats/nats.h>
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "bridge/counters.hpp"
+#include "bridge/nats_link.hpp"
+#include "shmbus/bridge.hpp"
+#include "shmbus/event.hpp"
+
+namespace shmbus {
+class Bus;
+}
+
+namespace shmbus::bridge::detail {
+
+class Exporter {
+ public:
+  Exporter(const BridgeOptions& options, Counters& counters, std::string host);
+  Exporter(const Exporter&) = delete;
+  Exporter& operator=(const Exporter&) = delete;
+
+  /// Before the first event: the bus (for topic sizes), the link, the producers to skip (the
+  /// bridge's own import agents) and the monotonic time the bridge attached at.
+  void start(Bus& bus, NatsLink& link, std::vector<std::uint32_t> own_producers,
+             std::uint64_t attach_mono_ns);
+  /// The JetStream stream is ready; `last_msg_id` is the id of its last message (empty when
+  /// none) and `last_seq` its sequence: the first chained publish names it as the expected last.
+  void stream_ready(std::string last_msg_id, std::uint64_t last_seq);
+  bool durable_enabled() const noexcept { return !options_.durable.empty(); }
+
+  /// The bus handler (dispatcher thread).
+  void on_event(const EventView& e) noexcept;
+  /// Called by the dispatcher thread between polls: resends after a failure, counts.
+  void service(std::uint64_t now_mono_ns) noexcept;
+  /// Waits up to `timeout_ms` for the durable window to drain (at shutdown).
+  void drain(std::int64_t timeout_ms) noexcept;
+
+  static void ack_handler(jsCtx* js, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* self);
+
+ private:
+  struct Entry {
+    std::vector<std::byte> data;
+    std::size_t len = 0;
+    std::string subject;
+    char id[128] = {};
+    Priority priority = Priority::kNormal;
+    bool acked = false;
+    /// A live event (not one resent from the rings' history after a restart).
+    bool chain = true;
+    std::uint32_t failures = 0;
+  };
+  struct TopicInfo {
+    std::int8_t durable = -1;  // -1 unknown
+    std::uint32_t size = 0;
+  };
+
+  const TopicInfo& topic_info(const EventView& e) noexcept;
+  std::size_t encode(const EventView& e, std::uint32_t topic_size,
+                     std::vector<std::byte>& out) noexcept;
+  void export_core(const EventView& e, const TopicInfo& t) noexcept;
+  void export_durable(const EventView& e, const TopicInfo& t) noexcept;
+  /// Sends window entries [sent_, next_) while the link takes them.
+  void pump() noexcept;
+  bool send(std::uint64_t x) noexcept;
+  void on_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae) noexcept;
+
+  BridgeOptions options_;
+  Counters& c_;
+  std::string host_;
+  Bus* bus_ = nullptr;
+  NatsLink* link_ = nullptr;
+  std::vector<std::uint32_t> own_;
+  std::uint64_t attach_ns_ = 0;
+  std::vector<TopicInfo> topics_;
+  std::vector<std::byte> scratch_;
+  std::string subject_;
+  std::string hdr_;
+
+  // The durable window: entries [base_, next_) are kept until acked; [sent_, next_) not yet
+  // sent in the current pass. mu_ guards the window against the ack handler's thread.
+  std::mutex mu_;
+  std::vector<Entry> window_;
+  std::uint64_t base_ = 0, next_ = 0, sent_ = 0;
+  std::uint64_t gen_ = 0;
+  /// Id and sequence of the stream's last message as far as acks tell (we are its only
+  /// publisher): what the first chained message after a gap names as the expected last.
+  std::string last_stream_id_;
+  std::uint64_t last_stream_seq_ = 0;
+  /// Window position after the last event resent from history. Entries before it are sent
+  /// without Nats-Expected-Last-Msg-Id (JetStream may hold them already, in another order: they
+  /// rely on de-duplication alone); entries from it on are chained and wait until all before
+  /// it are acked, when the stream's real last message is known.
+  std::uint64_t unchained_end_ = 0;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> rewind_{false};
+  std::uint64_t next_rewind_ns_ = 0;
+};
+
+}  // namespace shmbus::bridge::detail

@@ -1,0 +1,63 @@
+// ImportSink: one NATS message -> one local event. Maps the subject to a topic, decodes the wire
+// format, drops loops (origin = this bus) and bad input with a counter and a rate-limited log
+// line, registers the topic on first sight (with the origin's payload size and schema), and
+// publishes with the origin's priority. Never blocks: a bus that sheds or is full says so.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "bridge/counters.hpp"
+#include "bridge/wire_format.hpp"
+#include "shmbus/bridge.hpp"
+#include "shmbus/event.hpp"
+#include "shmbus/topic.hpp"
+
+namespace shmbus {
+class Bus;
+}
+
+namespace shmbus::bridge::detail {
+
+enum class ImportOutcome : std::uint8_t {
+  kPublished,
+  kSkipped,   ///< not for this bridge (loop, not imported, carried by the other path)
+  kRejected,  ///< bad input, counted and logged; never retried
+  kRetry,     ///< the bus could not take it now (shed, full, rate limited, aborted)
+};
+
+class ImportSink {
+ public:
+  ImportSink(const BridgeOptions& options, Counters& counters, Bus& bus);
+
+  /// `durable_path`: true for messages from a durable consumer (then a busy bus answers kRetry,
+  /// never a drop); core messages of durable topics from imported streams are skipped.
+  /// `claimed` is set when the publish took a producer sequence (kOk or kAborted).
+  ImportOutcome deliver(std::string_view subject, std::span<const std::byte> data,
+                        bool durable_path, bool& claimed) noexcept;
+
+ private:
+  ImportOutcome reject(std::atomic<std::uint64_t>& counter, std::string_view subject,
+                       std::string_view why) noexcept;
+  bool imported(std::string_view bus, std::string_view topic) const noexcept;
+  bool durable_from_stream(std::string_view bus, std::string_view topic) const noexcept;
+
+  const BridgeOptions& options_;
+  Counters& c_;
+  Bus& bus_;
+  std::uint32_t max_payload_ = 0;
+  std::string scratch_;
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  std::unordered_map<std::string, TopicId, Hash, std::equal_to<>> topics_;
+  std::uint64_t rejects_logged_ = 0;
+};
+
+}  // namespace shmbus::bridge::detail

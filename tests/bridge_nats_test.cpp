@@ -1,0 +1,585 @@
+// The bridge end to end: real nats-server processes on loopback ports, two buses on this host
+// with one shmbus-bridge process each. Exactly once in both directions at every priority with no
+// loops; a broker killed and restarted; a bridge killed and restarted; a JetStream cluster that
+// loses a server; bad input of every kind. Waits are on conditions with deadlines, never sleeps.
+#include <gtest/gtest.h>
+#include <nats/nats.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bridge/wire_format.hpp"
+#include "shmbus/bridge_stats.hpp"
+#include "shmbus/bus.hpp"
+#include "supervisor/metrics_collector.hpp"
+#include "testing/nats_server.hpp"
+#include "testing/test_support.hpp"
+
+namespace {
+
+using namespace shmbus;
+using namespace std::chrono_literals;
+using shmbus::testing::Child;
+using shmbus::testing::eventually;
+using shmbus::testing::NatsServer;
+using shmbus::testing::NatsServerOptions;
+using shmbus::testing::TempDir;
+
+struct Payload {
+  std::uint64_t seq;
+  std::uint64_t prio;
+};
+
+BusConfig bridge_bus_config(const std::string& name) {
+  BusConfig c;
+  c.name = name;
+  c.ring_capacity = {4096, 4096, 4096, 4096};
+  c.history_depth = 1024;
+  c.max_payload_bytes = 192;
+  c.max_agents = 16;
+  c.max_topics = 64;
+  return c;
+}
+
+std::string bridge_bin() {
+  // SHMBUS_BRIDGE_BIN: another build of the bridge, or a wrapper (valgrind) around it.
+  if (const char* b = std::getenv("SHMBUS_BRIDGE_BIN")) return b;
+  return shmbus::testing::bin_dir() + "/agents/bridge/shmbus-bridge";
+}
+
+#define SKIP_WITHOUT_NATS()                                                      \
+  if (shmbus::testing::nats_server_path().empty()) {                             \
+    GTEST_SKIP() << "nats-server is not installed (Debian package nats-server)"; \
+  }
+
+/// One bus created by the test (embedded), a publisher handle (the creator) and a subscriber
+/// agent that records what arrives, polled by a thread of its own.
+class TestBus {
+ public:
+  explicit TestBus(const std::string& tag) : name_(shmbus::testing::unique_bus_name(tag)) {
+    name_.erase(std::remove(name_.begin(), name_.end(), '.'), name_.end());
+    AgentOptions po;
+    po.name = "pub";
+    po.full_policy = FullPolicy::kWait;
+    po.publish_timeout = 2s;
+    auto b = Bus::create(bridge_bus_config(name_), po);
+    EXPECT_TRUE(b.ok()) << b.message();
+    pub_.emplace(std::move(*b));
+    AgentOptions so;
+    so.name = "sub";
+    so.wait = WaitStrategy::kBlock;
+    so.handler_budget = 0ns;
+    auto s = Bus::attach(name_, so);
+    EXPECT_TRUE(s.ok()) << s.message();
+    sub_.emplace(std::move(*s));
+    auto r = sub_->on_any([this](const EventView& e) {
+      if ((e.flags & kFlagSystem) != 0) return;
+      std::lock_guard<std::mutex> l(mu_);
+      Payload p{};
+      std::memcpy(&p, e.payload.data(), std::min(sizeof p, e.payload.size()));
+      got_.push_back({std::string(e.topic_name), e.priority, e.id.producer, p.seq});
+    });
+    EXPECT_TRUE(r.ok());
+    thread_ = std::thread([this] {
+      while (!stop_.load()) sub_->poll_wait(1024, 5ms);
+    });
+  }
+  ~TestBus() {
+    stop_.store(true);
+    sub_->stop();
+    thread_.join();
+  }
+  const std::string& name() const { return name_; }
+  Bus& pub() { return *pub_; }
+
+  struct Got {
+    std::string topic;
+    Priority priority;
+    std::uint32_t producer;
+    std::uint64_t seq;
+  };
+  std::vector<Got> got() {
+    std::lock_guard<std::mutex> l(mu_);
+    return got_;
+  }
+  std::size_t count(const std::string& topic) {
+    std::lock_guard<std::mutex> l(mu_);
+    std::size_t n = 0;
+    for (const auto& g : got_) n += g.topic == topic;
+    return n;
+  }
+
+  /// Publishes `n` events per priority on `topic` (seq first..first+n-1), interleaved.
+  void publish(const std::string& topic, std::uint64_t first, std::uint64_t n) {
+    auto id = pub_->register_topic(topic, sizeof(Payload));
+    ASSERT_TRUE(id.ok()) << id.message();
+    for (std::uint64_t i = first; i < first + n; ++i) {
+      for (std::uint32_t p = 0; p < kPriorityCount; ++p) {
+        Payload pl{i, p};
+        PublishStatus s{};
+        do {
+          s = pub_->publish(*id, &pl, sizeof pl, static_cast<Priority>(p));
+        } while (s == PublishStatus::kTimeout || s == PublishStatus::kFull);
+        ASSERT_EQ(s, PublishStatus::kOk);
+      }
+    }
+  }
+  /// The end marker: LOW, after everything else, so its arrival means all before it arrived.
+  void publish_marker(const std::string& topic, std::uint64_t tag) {
+    auto id = pub_->register_topic(topic, sizeof(Payload));
+    ASSERT_TRUE(id.ok());
+    Payload pl{tag, 3};
+    ASSERT_EQ(pub_->publish(*id, &pl, sizeof pl, Priority::kLow), PublishStatus::kOk);
+  }
+
+ private:
+  std::string name_;
+  std::optional<Bus> pub_, sub_;
+  std::mutex mu_;
+  std::vector<Got> got_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+/// Every priority of `topic` carries seq 0..n-1 exactly once and in order.
+void expect_exactly_once(const std::vector<TestBus::Got>& got, const std::string& topic,
+                         std::uint64_t n) {
+  std::array<std::vector<std::uint64_t>, kPriorityCount> seqs;
+  for (const auto& g : got) {
+    if (g.topic == topic) seqs[index_of(g.priority)].push_back(g.seq);
+  }
+  for (std::uint32_t p = 0; p < kPriorityCount; ++p) {
+    // Say what went wrong: the first place the sequence breaks, and the missing ranges.
+    std::string where;
+    for (std::size_t i = 0; i < seqs[p].size() && where.empty(); ++i) {
+      if (seqs[p][i] != i) {
+        where =
+            " first break at index " + std::to_string(i) + ": got " + std::to_string(seqs[p][i]);
+      }
+    }
+    std::vector<int> seen(n, 0);
+    for (auto x : seqs[p]) {
+      if (x < n) ++seen[x];
+    }
+    std::string missing;
+    for (std::uint64_t i = 0; i < n; ++i) {
+      if (seen[i] == 0 && (i == 0 || seen[i - 1] != 0)) missing += " " + std::to_string(i) + "..";
+      if (seen[i] == 0 && (i + 1 == n || seen[i + 1] != 0)) missing += std::to_string(i);
+    }
+    ASSERT_EQ(seqs[p].size(), n) << topic << " priority " << p << where << " missing" << missing;
+    ASSERT_TRUE(where.empty()) << topic << " priority " << p << where;
+  }
+}
+
+std::string describe(const std::optional<bridge::BridgeStats>& s) {
+  if (!s) return "no stats";
+  std::string t =
+      "connected " + std::to_string(s->connected) + " out{messages " +
+      std::to_string(s->out.messages) + " acked " + std::to_string(s->out.acked) + " pending " +
+      std::to_string(s->out.pending) + " retries " + std::to_string(s->out.retries) + " dups " +
+      std::to_string(s->out.duplicates) + "} in{messages " + std::to_string(s->in.messages) +
+      " dups " + std::to_string(s->in.duplicates) + " retries " + std::to_string(s->in.retries) +
+      "} reconnects " + std::to_string(s->reconnects) + " error '" + s->last_error + "'";
+  return t;
+}
+
+struct BridgeProc {
+  std::vector<std::string> args;
+  std::string state_dir;
+  Child child;
+  BridgeProc() = default;
+  BridgeProc(BridgeProc&&) = default;
+  BridgeProc& operator=(BridgeProc&&) = default;
+  // A clean stop removes its /dev/shm registration; a killed bridge leaves it: remove it here.
+  ~BridgeProc() {
+    if (child.running()) {
+      child.kill(SIGTERM);
+      child.wait(10s);
+    }
+    for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+      if (args[i] == "--bus")
+        ::unlink(bridge::bridge_registration_path(args[i + 1], "bridge").c_str());
+    }
+  }
+  void start() { child = Child::exec(bridge_bin(), args); }
+  std::optional<bridge::BridgeStats> stats() const {
+    auto s = bridge::read_bridge_stats(state_dir);
+    if (!s) return std::nullopt;
+    return *s;
+  }
+  bool connected() const {
+    auto s = stats();
+    return s && s->connected == 1 && s->pid == static_cast<std::uint64_t>(child.pid());
+  }
+};
+
+BridgeProc make_bridge(const TempDir& dir, const std::string& bus, const std::string& urls,
+                       const std::string& other_bus, const std::vector<std::string>& extra = {}) {
+  BridgeProc b;
+  b.state_dir = dir.sub("state-" + bus);
+  b.args = {"--bus",     bus,        "--nats",      urls,         "--export",
+            "order.*",   "--import", "order.*",     "--from-bus", other_bus,
+            "--durable", "order.*",  "--state-dir", b.state_dir};
+  b.args.insert(b.args.end(), extra.begin(), extra.end());
+  return b;
+}
+
+NatsServerOptions js_options(const std::string& store) {
+  NatsServerOptions o;
+  o.store_dir = store;
+  return o;
+}
+
+class BridgeNatsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { SKIP_WITHOUT_NATS(); }
+};
+
+TEST_F(BridgeNatsTest, ExactlyOnceBothWaysEveryPriorityNoLoops) {
+  TempDir dir("bridge");
+  NatsServer nats(shmbus::testing::free_port(), js_options(dir.sub("js")));
+  ASSERT_TRUE(nats.start());
+  TestBus a("ba"), b("bb");
+  BridgeProc ba = make_bridge(dir, a.name(), nats.url(), b.name());
+  BridgeProc bb = make_bridge(dir, b.name(), nats.url(), a.name());
+  ba.start();
+  bb.start();
+  ASSERT_TRUE(eventually([&] { return ba.connected() && bb.connected(); }, 20s));
+  const std::uint64_t n = shmbus::testing::scaled(2000);
+  std::thread ta([&] {
+    a.publish("order.a", 0, n);
+    a.publish_marker("order.enda", 1);
+  });
+  std::thread tb([&] {
+    b.publish("order.b", 0, n);
+    b.publish_marker("order.endb", 1);
+  });
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(
+      eventually([&] { return b.count("order.enda") == 1 && a.count("order.endb") == 1; }, 60s))
+      << "B has " << b.count("order.a") << " of A's events, A has " << a.count("order.b");
+  expect_exactly_once(b.got(), "order.a", n);
+  expect_exactly_once(a.got(), "order.b", n);
+  // No loops: each bus's own topic arrives only from its own publisher.
+  for (const auto& g : a.got()) {
+    if (g.topic == "order.a") {
+      ASSERT_EQ(g.producer, a.pub().agent_index());
+    }
+  }
+  for (const auto& g : b.got()) {
+    if (g.topic == "order.b") {
+      ASSERT_EQ(g.producer, b.pub().agent_index());
+    }
+  }
+  // The STATS file is refreshed every 50 ms.
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto sa = ba.stats();
+        return sa && sa->out.acked >= 4 * n + 1 && sa->in.messages == 4 * n + 1;
+      },
+      10s));
+  EXPECT_EQ(ba.stats()->in.rejected, 0u);
+  EXPECT_EQ(ba.stats()->out.pending, 0u);
+}
+
+}  // namespace
+
+namespace {
+
+/// Publishes `chunks` chunks of `per_chunk` events per priority on A's `order.a`, calling
+/// `between(k)` after chunk k; then the end marker; then waits for B to see it.
+void chunked_flow(TestBus& a, TestBus& b, std::uint64_t chunks, std::uint64_t per_chunk,
+                  const std::function<void(std::uint64_t)>& between,
+                  const std::function<std::string()>& state = {}) {
+  for (std::uint64_t k = 0; k < chunks; ++k) {
+    a.publish("order.a", k * per_chunk, per_chunk);
+    between(k);
+  }
+  a.publish_marker("order.enda", 1);
+  ASSERT_TRUE(eventually([&] { return b.count("order.enda") == 1; }, 120s))
+      << "B has " << b.count("order.a") << " of " << 4 * chunks * per_chunk << "; "
+      << (state ? state() : std::string());
+  expect_exactly_once(b.got(), "order.a", chunks * per_chunk);
+}
+
+TEST_F(BridgeNatsTest, BrokerKilledAndRestartedLosesAndDuplicatesNothing) {
+  TempDir dir("bridge");
+  NatsServer nats(shmbus::testing::free_port(), js_options(dir.sub("js")));
+  ASSERT_TRUE(nats.start());
+  TestBus a("ka"), b("kb");
+  BridgeProc ba = make_bridge(dir, a.name(), nats.url(), b.name());
+  BridgeProc bb = make_bridge(dir, b.name(), nats.url(), a.name());
+  ba.start();
+  bb.start();
+  ASSERT_TRUE(eventually([&] { return ba.connected() && bb.connected(); }, 20s));
+  const std::uint64_t per = shmbus::testing::scaled(200);
+  chunked_flow(a, b, 10, per, [&](std::uint64_t k) {
+    if (k == 2) {
+      // Mid-stream: chunk 2 is still in flight when the broker dies.
+      nats.kill();
+    } else if (k == 5) {
+      ASSERT_TRUE(nats.start());  // same port, same store
+    }
+  });
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto s = ba.stats();
+        return s && s->reconnects >= 1 && s->out.pending == 0;
+      },
+      20s));
+}
+
+TEST_F(BridgeNatsTest, BridgesKilledAndRestartedResumeWithNoLossNoDuplicate) {
+  TempDir dir("bridge");
+  NatsServer nats(shmbus::testing::free_port(), js_options(dir.sub("js")));
+  ASSERT_TRUE(nats.start());
+  TestBus a("ra"), b("rb");
+  BridgeProc ba = make_bridge(dir, a.name(), nats.url(), b.name());
+  BridgeProc bb = make_bridge(dir, b.name(), nats.url(), a.name());
+  ba.start();
+  bb.start();
+  ASSERT_TRUE(eventually([&] { return ba.connected() && bb.connected(); }, 20s));
+  const std::uint64_t per = shmbus::testing::scaled(200);
+  chunked_flow(
+      a, b, 10, per,
+      [&](std::uint64_t k) {
+        if (k == 2) {
+          bb.child.kill(SIGKILL);  // the importer, while chunk 2 streams in
+          bb.child.wait(10s);
+        } else if (k == 3) {
+          ba.child.kill(SIGKILL);  // the exporter: chunk 4 is published while it is down
+          ba.child.wait(10s);
+        } else if (k == 4) {
+          bb.start();
+          ba.start();
+          ASSERT_TRUE(eventually([&] { return ba.connected() && bb.connected(); }, 20s));
+        }
+      },
+      [&] {
+        return "A's bridge: " + describe(ba.stats()) + "; B's bridge: " + describe(bb.stats());
+      });
+}
+
+TEST_F(BridgeNatsTest, ClusterOfThreeLosesAServerAndTheFlowGoesOn) {
+  TempDir dir("bridge");
+  const std::array<int, 3> client{shmbus::testing::free_port(), shmbus::testing::free_port(),
+                                  shmbus::testing::free_port()};
+  const std::array<int, 3> route{shmbus::testing::free_port(), shmbus::testing::free_port(),
+                                 shmbus::testing::free_port()};
+  std::vector<std::unique_ptr<NatsServer>> servers;
+  std::string urls;
+  for (int i = 0; i < 3; ++i) {
+    NatsServerOptions o = js_options(dir.sub("js" + std::to_string(i)));
+    o.server_name = "n" + std::to_string(i);
+    o.cluster_port = route[i];
+    for (int j = 0; j < 3; ++j) {
+      if (j != i) o.route_ports.push_back(route[j]);
+    }
+    servers.push_back(std::make_unique<NatsServer>(client[i], o));
+    urls += (i == 0 ? "" : ",") + servers.back()->url();
+  }
+  for (auto& s : servers) ASSERT_TRUE(s->start());
+  TestBus a("ca"), b("cb");
+  BridgeProc ba = make_bridge(dir, a.name(), urls, b.name(), {"--replicas", "3"});
+  BridgeProc bb = make_bridge(dir, b.name(), urls, a.name(), {"--replicas", "3"});
+  ba.start();
+  bb.start();
+  ASSERT_TRUE(eventually([&] { return ba.connected() && bb.connected(); }, 30s));
+  const std::uint64_t per = shmbus::testing::scaled(100);
+  chunked_flow(a, b, 8, per, [&](std::uint64_t k) {
+    if (k == 2) {
+      // Once the replicated streams carry events (the cluster formed, streams placed on all
+      // three), lose a server while chunk 2 is in flight.
+      ASSERT_TRUE(eventually([&] { return b.count("order.a") >= 4 * per; }, 60s));
+      servers[0]->kill();
+    }
+  });
+}
+
+/// Publishes one raw NATS message (bad input the bridge must refuse).
+void raw_publish(const std::string& url, const std::string& subject,
+                 const std::vector<std::byte>& data) {
+  natsConnection* nc = nullptr;
+  ASSERT_EQ(natsConnection_ConnectTo(&nc, url.c_str()), NATS_OK);
+  ASSERT_EQ(natsConnection_Publish(nc, subject.c_str(), data.data(), static_cast<int>(data.size())),
+            NATS_OK);
+  ASSERT_EQ(natsConnection_FlushTimeout(nc, 5000), NATS_OK);
+  natsConnection_Destroy(nc);
+}
+
+std::vector<std::byte> wire(const std::string& bus, const std::string& topic, std::size_t payload) {
+  using namespace shmbus::bridge::detail;
+  std::vector<std::byte> p(payload, std::byte{7});
+  WireEvent w;
+  w.priority = Priority::kHigh;
+  w.host = "elsewhere";
+  w.bus = bus;
+  w.topic = topic;
+  w.payload = p;
+  std::vector<std::byte> out(binary_size(w));
+  encode_binary(w, out);
+  return out;
+}
+
+TEST_F(BridgeNatsTest, BadInputIsCountedAndNamedAndTheBusFlows) {
+  TempDir dir("bridge");
+  NatsServer nats(shmbus::testing::free_port(), js_options(dir.sub("js")));
+  ASSERT_TRUE(nats.start());
+  TestBus b("xb");
+  BridgeProc bb;
+  bb.state_dir = dir.sub("state");
+  bb.args = {"--bus", b.name(), "--nats", nats.url(), "--import", "*", "--state-dir", bb.state_dir};
+  bb.start();
+  ASSERT_TRUE(eventually([&] { return bb.connected(); }, 20s));
+  // The subscription reaches the server before the first message: a valid one must arrive.
+  ASSERT_TRUE(eventually(
+      [&] {
+        raw_publish(nats.url(), "shmbus.X.good.one", wire("X", "good.one", 16));
+        return b.count("good.one") > 0;
+      },
+      20s));
+  raw_publish(nats.url(), "shmbus.X.bad$topic", wire("X", "bad.topic", 16));
+  auto v = wire("X", "t.v", 16);
+  v[4] = std::byte{99};  // schema version 99
+  raw_publish(nats.url(), "shmbus.X.t.v", v);
+  raw_publish(nats.url(), "shmbus.X.t.big", wire("X", "t.big", 1000));  // bus limit: 192
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto s = bb.stats();
+        return s && s->reject_subject == 1 && s->reject_version == 1 && s->reject_too_large == 1;
+      },
+      20s));
+  EXPECT_NE(std::string(bb.stats()->last_error).find("larger than"), std::string::npos)
+      << bb.stats()->last_error;
+  // The bridge still works and the bus was never held: a local publisher goes on.
+  b.publish("local.t", 0, 5000);
+  raw_publish(nats.url(), "shmbus.X.good.two", wire("X", "good.two", 16));
+  ASSERT_TRUE(eventually([&] { return b.count("good.two") == 1; }, 20s));
+  EXPECT_EQ(b.count("t.v") + b.count("t.big"), 0u);
+}
+
+TEST_F(BridgeNatsTest, UnreachableServerIsReportedAndNeverBlocksTheBus) {
+  TempDir dir("bridge");
+  TestBus a("ua");
+  BridgeProc ba;
+  ba.state_dir = dir.sub("state");
+  const std::string url = "nats://127.0.0.1:" + std::to_string(shmbus::testing::free_port());
+  ba.args = {"--bus",     a.name(),  "--nats",      url,          "--export", "*",
+             "--durable", "order.*", "--state-dir", ba.state_dir, "--window", "1024"};
+  ba.start();
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto s = ba.stats();
+        return s && s->pid == static_cast<std::uint64_t>(ba.child.pid());
+      },
+      20s));
+  // Three rings' worth of events on core and durable topics: a bridge that held producers
+  // back would make these publishes wait (kWait policy) and time out.
+  a.publish("md.x", 0, 3 * 4096);
+  a.publish("order.x", 0, 3 * 4096);
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto s = ba.stats();
+        std::uint64_t shed = 0;
+        for (auto x : s->out.shed) shed += x;
+        return s && shed > 0 && s->connected == 0 &&
+               std::string(s->last_error).find("NATS") != std::string::npos;
+      },
+      20s))
+      << ba.stats()->last_error;
+  EXPECT_TRUE(ba.child.running());
+}
+
+TEST_F(BridgeNatsTest, WrongCredentialsAreAClearErrorAndExitCode3) {
+  TempDir dir("bridge");
+  NatsServerOptions o = js_options(dir.sub("js"));
+  o.user = "trader";
+  o.password = "right";
+  NatsServer nats(shmbus::testing::free_port(), o);
+  ASSERT_TRUE(nats.start());
+  TestBus a("wa");
+  BridgeProc ba;
+  ba.state_dir = dir.sub("state");
+  ba.args = {"--bus",  a.name(), "--nats",     nats.url(), "--export",    "*",
+             "--user", "trader", "--password", "wrong",    "--state-dir", ba.state_dir};
+  ba.start();
+  EXPECT_EQ(ba.child.wait(30s), 3);
+  // Meanwhile the bus was never held.
+  a.publish("md.x", 0, 2 * 4096);
+}
+
+}  // namespace
+
+namespace {
+
+std::string run_output(const std::string& cmd) {
+  std::string out;
+  FILE* f = ::popen(cmd.c_str(), "r");
+  if (f == nullptr) return out;
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  ::pclose(f);
+  return out;
+}
+
+TEST_F(BridgeNatsTest, StatusShowsTheBridgeInTextAndJson) {
+  TempDir dir("bridge");
+  NatsServer nats(shmbus::testing::free_port(), js_options(dir.sub("js")));
+  ASSERT_TRUE(nats.start());
+  TestBus a("sa"), b("sb");
+  BridgeProc ba = make_bridge(dir, a.name(), nats.url(), b.name());
+  BridgeProc bb = make_bridge(dir, b.name(), nats.url(), a.name());
+  ba.start();
+  bb.start();
+  ASSERT_TRUE(eventually([&] { return ba.connected() && bb.connected(); }, 20s));
+  a.publish("order.a", 0, 10);
+  a.publish_marker("order.enda", 1);
+  ASSERT_TRUE(eventually([&] { return b.count("order.enda") == 1; }, 30s));
+  ASSERT_TRUE(eventually([&] { return bb.stats()->in.messages == 41; }, 10s));
+  const std::string cli = shmbus::testing::bin_dir() + "/agents/cli/shmbus";
+  const std::string json = run_output(cli + " status --bus " + b.name() + " --json");
+  const auto j = nlohmann::json::parse(json, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << json;
+  ASSERT_TRUE(j.contains("bridges")) << json;
+  ASSERT_EQ(j["bridges"].size(), 1u) << json;
+  const auto& br = j["bridges"][0];
+  EXPECT_EQ(br["agent"], "bridge");
+  EXPECT_EQ(br["running"], true);
+  EXPECT_EQ(br["connected"], true);
+  EXPECT_EQ(br["import"]["messages"], 41);
+  EXPECT_GT(br["import"]["bytes"].get<std::uint64_t>(), 41u * 16);
+  const std::string text = run_output(cli + " status --bus " + b.name());
+  EXPECT_NE(text.find("bridges"), std::string::npos) << text;
+  EXPECT_NE(text.find("import  messages 41"), std::string::npos) << text;
+  // The supervisor's metrics read the same registration.
+  double imported = -1, up = -1;
+  for (const auto& fam : shmbus::detail::MetricsCollector(b.name()).Collect()) {
+    for (const auto& m : fam.metric) {
+      bool ours = false, import_dir = false;
+      for (const auto& l : m.label) {
+        ours = ours || (l.name == "bridge" && l.value == "bridge");
+        import_dir = import_dir || (l.name == "direction" && l.value == "import");
+      }
+      if (!ours) continue;
+      if (fam.name == "shmbus_bridge_messages_total" && import_dir) imported = m.counter.value;
+      if (fam.name == "shmbus_bridge_up") up = m.gauge.value;
+    }
+  }
+  EXPECT_EQ(imported, 41.0);
+  EXPECT_EQ(up, 1.0);
+}
+
+}  // namespace
