@@ -146,6 +146,12 @@ Result<void> NatsLink::open(const LinkOptions& o) {
   if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(opts_, 2);
   // One delivery thread for every subscription: imports keep their arrival order.
   if (s == NATS_OK) s = natsOptions_UseGlobalMessageDelivery(opts_, true);
+  // Each request (the JetStream API calls: stream and consumer setup) waits on an inbox of its
+  // own instead of the connection's shared response subscription. Under ThreadSanitizer's
+  // slowness, a bridge whose first request was in flight when nats-server was killed timed out
+  // on every later request for minutes after the reconnection; with a fresh inbox per request
+  // nothing carries over from before the broker died. Requests are rare (setup only).
+  if (s == NATS_OK) s = natsOptions_UseOldRequestStyle(opts_, true);
   if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts_, &NatsLink::on_disconnected, this);
   if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts_, &NatsLink::on_reconnected, this);
   if (s == NATS_OK) s = natsOptions_SetClosedCB(opts_, &NatsLink::on_closed, this);
