@@ -189,6 +189,8 @@ Result<Bridge> Bridge::open(const BridgeOptions& options) {
     m.opts.state_dir = "/var/tmp/shmbus-bridge/" + m.opts.bus + "@" + m.opts.agent_name;
   }
   if (auto r = make_dirs(m.opts.state_dir); !r) return r.error();
+  // One bridge per state directory: its high-water marks and STATS are that bridge's alone.
+  if (auto r = m.stats_file.lock(m.opts.state_dir); !r) return r.error();
   m.pid = static_cast<std::uint64_t>(::getpid());
 
   AgentOptions ao;

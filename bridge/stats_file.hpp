@@ -1,28 +1,30 @@
-// The writing side of the bridge's STATS file (shmbus/bridge_stats.hpp): mapped once, updated
-// with relaxed word stores (no system call per update), registered as
-// /dev/shm/shmbus-bridge.<bus>@<agent> until destroyed.
+// The writing side of the bridge's state directory (shmbus/bridge_stats.hpp), an agent
+// directory like a journal's (shm/agent_dir.hpp): the STATS block, mapped once and updated with
+// relaxed word stores (no system call per update); the LOCK flock, held for the bridge's life
+// (a second bridge on the same state directory is refused, and `shmbus status` tells a
+// SIGKILLed bridge from a live one); and the registration /dev/shm/shmbus-bridge.<bus>@<agent>.
 #pragma once
 
 #include <string>
 
+#include "shm/agent_dir.hpp"
 #include "shmbus/bridge_stats.hpp"
+#include "shmbus/result.hpp"
 
 namespace shmbus::bridge::detail {
 
 class StatsFile {
  public:
-  StatsFile() = default;
-  StatsFile(const StatsFile&) = delete;
-  StatsFile& operator=(const StatsFile&) = delete;
-  ~StatsFile();
-  /// Maps `dir`/STATS and registers it for `bus`/`agent`; best effort (false + a log line).
-  bool open(const std::string& dir, const std::string& bus, const std::string& agent);
+  /// Takes `dir`'s lock: kBusy when another live bridge works there.
+  Result<void> lock(const std::string& dir);
+  /// Maps `dir`/STATS and registers it for `bus`/`agent`; best effort (a log line when not).
+  void open(const std::string& dir, const std::string& bus, const std::string& agent);
   void publish(const BridgeStats& s) noexcept;
 
  private:
-  struct Block;
-  Block* block_ = nullptr;
-  std::string registration_;
+  shmbus::detail::DirLock lock_;
+  shmbus::detail::StatsBlockFile block_;
+  shmbus::detail::Registration registration_;
 };
 
 }  // namespace shmbus::bridge::detail

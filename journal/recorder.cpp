@@ -1,11 +1,6 @@
 // Recorder: Bus subscriber -> Writer, with the hold/shed policy and the STATS file.
 #include "shmbus/journal_recorder.hpp"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,7 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "journal/mapped_file.hpp"
-#include "journal/writer_lock.hpp"
+#include "shm/agent_dir.hpp"
 #include "shm/clock.hpp"
 #include "shmbus/bus.hpp"
 
@@ -37,20 +32,9 @@ namespace {
 constexpr std::uint64_t kStatsMagic = 0x5354414a42484d53ull;  // "SMHBJATS"
 constexpr std::uint64_t kStatsVersion = 1;
 
-/// The STATS file: a version word and the counters, each stored with a relaxed atomic store so a
-/// reader sees whole (if not mutually consistent) values.
-struct StatsBlock {
-  std::uint64_t magic;
-  std::uint64_t version;
-  RecorderStats s;
-};
 static_assert(std::is_trivially_copyable_v<RecorderStats>);
-
-void store_words(void* dst, const void* src, std::size_t bytes) noexcept {
-  auto* d = static_cast<std::uint64_t*>(dst);
-  const auto* s = static_cast<const std::uint64_t*>(src);
-  for (std::size_t i = 0; i < bytes / 8; ++i) __atomic_store_n(&d[i], s[i], __ATOMIC_RELAXED);
-}
+static_assert(sizeof(RecorderStats) % 8 == 0);
+constexpr std::string_view kRegistrationKind = "journal";
 
 }  // namespace
 
@@ -59,7 +43,7 @@ struct Recorder::Impl {
   std::optional<Writer> writer;
   std::optional<Bus> bus;
   RecorderStats st;
-  StatsBlock* block = nullptr;
+  shmbus::detail::StatsBlockFile stats_file;
   std::atomic<bool> stopping{false};
   Result<void> failure;
   // Resume: the last journaled sequence per (producer, epoch, priority), checked for the first
@@ -93,27 +77,8 @@ struct Recorder::Impl {
     return {};
   }
 
-  std::string registration;  // the /dev/shm link this recorder made; removed on destruction
-
-  ~Impl() {
-    if (block != nullptr) ::munmap(block, sizeof(StatsBlock));
-    if (!registration.empty()) ::unlink(registration.c_str());
-  }
-
-  // Best effort: a journal that cannot register still records; it only is missing from
-  // `shmbus status` and the metrics (logged).
-  void register_journal() {
-    char abs[PATH_MAX];
-    if (::realpath(opts.journal.dir.c_str(), abs) == nullptr) return;
-    const std::string link = journal_registration_path(opts.bus, opts.agent_name);
-    ::unlink(link.c_str());  // left by a killed recorder of this name (names are unique when live)
-    if (::symlink(abs, link.c_str()) != 0) {
-      spdlog::warn("journal {}: cannot register as {}: {}", opts.journal.dir, link,
-                   std::strerror(errno));
-      return;
-    }
-    registration = link;
-  }
+  // The /dev/shm link that lists this journal with its bus; removed on destruction.
+  shmbus::detail::Registration registration;
 
   void publish_stats() noexcept {
     const WriterStats& w = writer->stats();
@@ -123,7 +88,7 @@ struct Recorder::Impl {
     st.sync_ns_max = w.sync_ns_max;
     st.sync_ns_avg = w.syncs == 0 ? 0 : w.sync_ns_total / w.syncs;
     st.updated_ns = realtime_ns();
-    if (block != nullptr) store_words(&block->s, &st, sizeof st);
+    stats_file.store(&st, sizeof st);
   }
 
   /// The first event of ring `p` after a resume: reports the positions the outage lost.
@@ -240,20 +205,11 @@ Result<Recorder> Recorder::open(const RecorderOptions& options) {
   impl->bus->on_gap([self](Priority, std::uint64_t missed) { self->st.missed += missed; });
   impl->st.pid = static_cast<std::uint64_t>(::getpid());
   // The STATS file: mapped once, plain stores afterwards (no system call per update).
-  const std::string path = options.journal.dir + "/STATS";
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-  if (fd >= 0) {
-    if (::ftruncate(fd, sizeof(StatsBlock)) == 0) {
-      void* p = ::mmap(nullptr, sizeof(StatsBlock), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-      if (p != MAP_FAILED) {
-        impl->block = static_cast<StatsBlock*>(p);
-        impl->block->magic = kStatsMagic;
-        impl->block->version = kStatsVersion;
-      }
-    }
-    ::close(fd);
-  }
-  impl->register_journal();  // before the pid shows in STATS: who waits for that finds the link
+  impl->stats_file.open(options.journal.dir, kStatsMagic, kStatsVersion, sizeof(RecorderStats),
+                        "journal " + options.journal.dir);
+  // Before the pid shows in STATS: who waits for that finds the link. Best effort: a journal
+  // that cannot register still records; it is only missing from `shmbus status` and metrics.
+  impl->registration.open(kRegistrationKind, options.bus, options.agent_name, options.journal.dir);
   impl->publish_stats();
   return Recorder(std::move(impl));
 }
@@ -286,45 +242,25 @@ RecorderStats Recorder::stats() const noexcept {
 }
 
 Result<RecorderStats> read_recorder_stats(const std::string& dir) {
-  const std::string path = dir + "/STATS";
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return detail::os_error(errno, "no recorder stats", path);
-  StatsBlock b{};
-  const auto n = ::pread(fd, &b, sizeof b, 0);
-  ::close(fd);
-  if (n != static_cast<ssize_t>(sizeof b) || b.magic != kStatsMagic || b.version != kStatsVersion) {
-    return Error{Errc::kCorrupt, "recorder stats " + path + ": not a version-1 stats block"};
+  RecorderStats st{};
+  if (auto r = shmbus::detail::read_stats_block(dir, kStatsMagic, kStatsVersion, &st, sizeof st,
+                                                "recorder stats");
+      !r) {
+    return r.error();
   }
-  return b.s;
+  return st;
 }
 
-namespace {
-constexpr std::string_view kRegistrationDir = "/dev/shm/";
-constexpr std::string_view kRegistrationPrefix = "shmbus-journal.";
-}  // namespace
-
 std::string journal_registration_path(std::string_view bus, std::string_view agent) {
-  std::string p(kRegistrationDir);
-  p.append(kRegistrationPrefix).append(bus).append("@").append(agent);
-  return p;
+  return shmbus::detail::registration_path(kRegistrationKind, bus, agent);
 }
 
 std::vector<BusJournal> list_bus_journals(std::string_view bus) {
   std::vector<BusJournal> out;
-  const std::string dir(kRegistrationDir);
-  const std::string prefix = std::string(kRegistrationPrefix) + std::string(bus) + "@";
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return out;
-  while (const dirent* ent = ::readdir(d)) {
-    const std::string_view name(ent->d_name);
-    if (name.size() <= prefix.size() || name.substr(0, prefix.size()) != prefix) continue;
+  for (auto& r : shmbus::detail::list_registered(kRegistrationKind, bus)) {
     BusJournal j;
-    j.agent = std::string(name.substr(prefix.size()));
-    char target[PATH_MAX];
-    const std::string link = dir + std::string(name);
-    const ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
-    if (n <= 0) continue;  // not a link: not ours
-    j.dir.assign(target, static_cast<std::size_t>(n));
+    j.agent = std::move(r.agent);
+    j.dir = std::move(r.dir);
     if (auto st = read_recorder_stats(j.dir)) {
       j.stats = *st;
     } else {
@@ -332,17 +268,9 @@ std::vector<BusJournal> list_bus_journals(std::string_view bus) {
     }
     // Live means the kernel still holds the writer's lock on the directory: a recorder killed
     // with SIGKILL (its link left behind, its pid a zombie or reused) is not running.
-    if (const auto held = detail::writer_lock_held(j.dir)) {
-      j.running = *held;
-    } else {
-      const auto pid = static_cast<pid_t>(j.stats.pid);
-      j.running = pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
-    }
+    j.running = r.lock_held.value_or(shmbus::detail::pid_alive(j.stats.pid));
     out.push_back(std::move(j));
   }
-  ::closedir(d);
-  std::sort(out.begin(), out.end(),
-            [](const BusJournal& a, const BusJournal& b) { return a.agent < b.agent; });
   return out;
 }
 

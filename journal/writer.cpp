@@ -1,7 +1,6 @@
 // Writer: appends records to the mapped segment file, rolls over to a new preallocated file when
 // one is full, syncs by policy, applies retention, and recovers a torn tail when it opens.
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +20,7 @@
 #include "journal/mapped_file.hpp"
 #include "journal/scan.hpp"
 #include "journal/spare_file.hpp"
+#include "shm/agent_dir.hpp"
 #include "shm/clock.hpp"
 #include "shmbus/journal.hpp"
 #include "shmbus/topic.hpp"
@@ -103,7 +103,7 @@ std::string RecoveryReport::describe() const {
 
 struct Writer::Impl {
   JournalOptions opts;
-  int lock_fd = -1;
+  shmbus::detail::DirLock lock;  // the flock on <dir>/LOCK: one writer per directory
   MappedFile cur;
   std::uint64_t file_index = 0;
   std::uint64_t off = 0;
@@ -324,10 +324,7 @@ struct Writer::Impl {
       if (auto s = store_index(cur.path(), index, opts.sync != SyncPolicy::kNone); !s && r) r = s;
       cur.close();
     }
-    if (lock_fd >= 0) {
-      ::close(lock_fd);
-      lock_fd = -1;
-    }
+    lock = shmbus::detail::DirLock{};
     return r;
   }
 
@@ -433,15 +430,11 @@ Result<Writer> Writer::open(const JournalOptions& options) {
   } else if (!fs::is_directory(dir, ec)) {
     return Error{Errc::kInvalidArgument, "journal directory " + options.dir + ": not a directory"};
   }
-  const std::string lock_path = (dir / "LOCK").string();
-  impl->lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-  if (impl->lock_fd < 0) {
-    auto e = os_error(errno, "journal directory not writable:", lock_path);
-    return e;
-  }
-  if (::flock(impl->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    return Error{Errc::kBusy, "journal directory " + options.dir + " is used by another writer"};
-  }
+  // Held for the writer's life: the kernel tells `shmbus status` whether a live process still
+  // writes here (shm/agent_dir.hpp), and a second writer is refused (kBusy).
+  auto lock = shmbus::detail::DirLock::acquire(options.dir, "journal");
+  if (!lock) return lock.error();
+  impl->lock = std::move(*lock);
   std::vector<std::uint64_t> indices;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     if (const auto i = parse_file_name(entry.path().filename().string()); i != 0) {

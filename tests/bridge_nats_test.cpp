@@ -502,6 +502,52 @@ TEST_F(BridgeNatsTest, UnreachableServerIsReportedAndNeverBlocksTheBus) {
   EXPECT_TRUE(ba.child.running());
 }
 
+// The state directory is the bridge's alone, and the kernel says whether its bridge lives: a
+// second bridge on it is refused (exit 5, "used by another live process"); a SIGKILLed bridge
+// leaves its registration and STATS behind, and the listing shows it stopped, until a restarted
+// bridge takes the directory over. No nats-server: the bridge runs with an unreachable URL.
+TEST_F(BridgeNatsTest, StateDirIsOneBridgesAndAKilledBridgeShowsStopped) {
+  TempDir dir("bridge");
+  TestBus a("la");
+  const std::string url = "nats://127.0.0.1:" + std::to_string(shmbus::testing::free_port());
+  auto make = [&] {
+    BridgeProc b;
+    b.state_dir = dir.sub("state");
+    b.args = {"--bus", a.name(), "--nats", url, "--export", "md.*", "--state-dir", b.state_dir};
+    return b;
+  };
+  auto listed = [&] {
+    const auto all = bridge::list_bus_bridges(a.name());
+    return all.size() == 1 ? std::optional<bridge::BusBridge>(all[0]) : std::nullopt;
+  };
+  BridgeProc first = make();
+  first.start();
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto l = listed();
+        return l && l->running && l->stats.pid == static_cast<std::uint64_t>(first.child.pid());
+      },
+      20s));
+  BridgeProc second = make();
+  second.args.insert(second.args.end(), {"--name", "bridge2"});
+  second.start();
+  EXPECT_EQ(second.child.wait(20s), 5);  // refused: the directory is the first bridge's
+  ASSERT_TRUE(listed() && listed()->running);
+  first.child.kill(SIGKILL);
+  first.child.wait(10s);
+  auto after = listed();
+  ASSERT_TRUE(after) << "a killed bridge keeps its registration";
+  EXPECT_FALSE(after->running);
+  BridgeProc third = make();
+  third.start();
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto l = listed();
+        return l && l->running && l->stats.pid == static_cast<std::uint64_t>(third.child.pid());
+      },
+      20s));
+}
+
 TEST_F(BridgeNatsTest, WrongCredentialsAreAClearErrorAndExitCode3) {
   TempDir dir("bridge");
   NatsServerOptions o = js_options(dir.sub("js"));

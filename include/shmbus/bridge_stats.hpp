@@ -1,7 +1,8 @@
 // The figures a bridge (shmbus-bridge, shmbus/bridge.hpp) publishes about itself, readable by
 // any process without its cooperation: a small STATS file in the bridge's state directory, found
-// through a registration link /dev/shm/shmbus-bridge.<bus>@<agent>, the same mechanism the
-// journal uses (journal_recorder.hpp). `shmbus status` and the supervisor's metrics read it.
+// through a registration link /dev/shm/shmbus-bridge.<bus>@<agent>; the bridge holds a lock on
+// its directory for its life. The journal's recorder works the same way (both are agent
+// directories, shm/agent_dir.hpp). `shmbus status` and the supervisor's metrics read it.
 // Needs no NATS library: the readers live in shmbus_bridge_stats.
 #pragma once
 
@@ -56,7 +57,7 @@ std::string bridge_registration_path(std::string_view bus, std::string_view agen
 struct BusBridge {
   std::string agent;  ///< the bridge's agent name
   std::string dir;    ///< its state directory
-  bool running = false;
+  bool running = false;  ///< a process holds the state directory's lock (told by the kernel)
   BridgeStats stats;
   std::string error;  ///< why stats could not be read; empty when they were
 };
