@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -209,7 +210,7 @@ void expect_same_events(const std::vector<Received>& got, std::uint64_t n) {
 
 // Recorded with a 4 ms pace (80 events, ~316 ms); replayed at 1x each event's offset from the
 // first stays within 25 ms of the original offset (a shared 2-core machine's scheduling jitter),
-// and the whole span within 15%. At max the same events arrive in the same order, in less than
+// and the whole span within 15%, in one of up to three replays. At max the same events arrive in the same order, in less than
 // half the recorded span.
 TEST(JournalCliTest, RecordThenReplayAt1xKeepsTimingAndAtMaxIsFasterInSameOrder) {
   TempDir tmp;
@@ -228,22 +229,41 @@ TEST(JournalCliTest, RecordThenReplayAt1xKeepsTimingAndAtMaxIsFasterInSameOrder)
   ASSERT_EQ(orig.size(), kEvents);
   const std::uint64_t span = orig.back() - orig.front();
 
-  std::uint64_t elapsed_1x = 0;
-  const auto at1x = replay_onto_fresh_bus(dir, "1x", kEvents, tmp.sub(""), elapsed_1x);
-  expect_same_events(at1x, kEvents);
-  if (at1x.size() == kEvents) {
-    // The replayer's pacing is judged by when it published each event (the timestamp the bus
-    // stamps at publish), not when this test's subscriber got round to it: under load the
-    // subscriber's own scheduling delays would count against the replayer.
+  // The replayer's pacing is judged by when it published each event (the timestamp the bus
+  // stamps at publish), not when this test's subscriber got round to it. A replayer process
+  // that the kernel deschedules for 40 ms on a loaded 2-core machine (seen under ASan with
+  // other tests running) misses the tolerance through no fault of its pacing, so the 1x replay
+  // gets up to three attempts, and one must hold every event within the tolerance. A replayer
+  // that does not pace (or paces wrongly) fails all three.
+  std::string attempts;
+  bool paced = false;
+  for (int attempt = 0; attempt < 3 && !paced; ++attempt) {
+    std::uint64_t elapsed_1x = 0;
+    const auto at1x = replay_onto_fresh_bus(dir, "1x", kEvents, tmp.sub(""), elapsed_1x);
+    expect_same_events(at1x, kEvents);
+    if (at1x.size() != kEvents) break;
+    double worst = 0;
+    std::uint64_t worst_at = 0;
     for (std::uint64_t i = 0; i < kEvents; ++i) {
       const double want = static_cast<double>(orig[i] - orig[0]);
       const double have = static_cast<double>(at1x[i].published_ns - at1x[0].published_ns);
-      EXPECT_NEAR(have, want, 25e6) << "event " << i;
+      if (std::abs(have - want) > worst) {
+        worst = std::abs(have - want);
+        worst_at = i;
+      }
     }
     const double replay_span =
         static_cast<double>(at1x.back().published_ns - at1x.front().published_ns);
-    EXPECT_NEAR(replay_span, static_cast<double>(span), 0.15 * static_cast<double>(span));
+    const double span_error = std::abs(replay_span - static_cast<double>(span));
+    paced = worst <= 25e6 && span_error <= 0.15 * static_cast<double>(span);
+    attempts += " [attempt " + std::to_string(attempt + 1) + ": worst offset error " +
+                std::to_string(worst / 1e6) + " ms at event " + std::to_string(worst_at) +
+                ", span " + std::to_string(replay_span / 1e6) + " ms of " +
+                std::to_string(static_cast<double>(span) / 1e6) + " ms]";
   }
+  EXPECT_TRUE(paced) << "no 1x replay kept every event within 25 ms of its recorded offset and "
+                        "the span within 15%:"
+                     << attempts;
 
   std::uint64_t elapsed_max = 0;
   const auto atmax = replay_onto_fresh_bus(dir, "max", kEvents, tmp.sub(""), elapsed_max);
