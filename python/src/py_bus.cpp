@@ -163,31 +163,26 @@ pyb::list str_list(const std::vector<std::string>& v) {
 
 // ---- PyEvent ----------------------------------------------------------------------------------
 
+template <typename Source>
+void PyEvent::take_metadata(const Source& s) {
+  topic = s.topic;
+  topic_name.assign(s.topic_name);
+  priority = s.priority;
+  flags = s.flags;
+  schema_version = s.schema_version;
+  id = s.id;
+  timestamp_ns = s.timestamp_ns;
+  position = s.position;
+}
+
 PyEvent PyEvent::borrowed(const EventView& v, RingAlias* alias) {
   PyEvent e;
-  e.ring_alias_ = alias;
-  e.topic = v.topic;
-  e.topic_name = std::string(v.topic_name);
-  e.priority = v.priority;
-  e.flags = v.flags;
-  e.schema_version = v.schema_version;
-  e.id = v.id;
-  e.timestamp_ns = v.timestamp_ns;
-  e.position = v.position;
-  e.view_ = v.payload;
-  e.borrowed_ = true;
+  e.rebind(v, alias);
   return e;
 }
 
 void PyEvent::rebind(const EventView& v, RingAlias* alias) {
-  topic = v.topic;
-  topic_name.assign(v.topic_name);
-  priority = v.priority;
-  flags = v.flags;
-  schema_version = v.schema_version;
-  id = v.id;
-  timestamp_ns = v.timestamp_ns;
-  position = v.position;
+  take_metadata(v);
   view_ = v.payload;
   owned_.clear();
   views_.clear();
@@ -200,18 +195,16 @@ void PyEvent::rebind(const EventView& v, RingAlias* alias) {
   borrowed_ = true;
 }
 
-PyEvent PyEvent::owned(OwnedEvent&& o) {
+PyEvent PyEvent::owning(std::vector<std::byte>&& payload) {
   PyEvent e;
-  e.topic = o.topic;
-  e.topic_name = std::move(o.topic_name);
-  e.priority = o.priority;
-  e.flags = o.flags;
-  e.schema_version = o.schema_version;
-  e.id = o.id;
-  e.timestamp_ns = o.timestamp_ns;
-  e.position = o.position;
-  e.owned_ = std::move(o.payload);
+  e.owned_ = std::move(payload);
   e.view_ = std::span<const std::byte>(e.owned_.data(), e.owned_.size());
+  return e;
+}
+
+PyEvent PyEvent::owned(OwnedEvent&& o) {
+  PyEvent e = owning(std::move(o.payload));
+  e.take_metadata(o);
   return e;
 }
 
@@ -282,17 +275,8 @@ pyb::bytes PyEvent::bytes() const {
 
 PyEvent PyEvent::copy() const {
   check_valid();
-  PyEvent e;
-  e.topic = topic;
-  e.topic_name = topic_name;
-  e.priority = priority;
-  e.flags = flags;
-  e.schema_version = schema_version;
-  e.id = id;
-  e.timestamp_ns = timestamp_ns;
-  e.position = position;
-  e.owned_.assign(view_.begin(), view_.end());
-  e.view_ = std::span<const std::byte>(e.owned_.data(), e.owned_.size());
+  PyEvent e = owning(std::vector<std::byte>(view_.begin(), view_.end()));
+  e.take_metadata(*this);
   return e;
 }
 

@@ -76,6 +76,11 @@ class PyEvent {
 
  private:
   void check_valid() const;
+  /// The metadata (every public field) of an EventView, OwnedEvent or another PyEvent.
+  template <typename Source>
+  void take_metadata(const Source& s);
+  /// An event owning `payload`.
+  static PyEvent owning(std::vector<std::byte>&& payload);
   std::span<const std::byte> view_;
   std::vector<std::byte> owned_;
   std::vector<pyb::object> views_;       // memoryviews handed out, released by invalidate()
