@@ -59,8 +59,8 @@ std::uint64_t Publisher::topic_info(TopicId topic) noexcept {
   return v;
 }
 
-PublishStatus Publisher::admit(std::uint32_t ring, Priority priority,
-                               std::uint64_t now_ns) noexcept {
+PublishStatus Publisher::admit(std::uint32_t ring, Priority priority, std::uint64_t now_ns,
+                               Charged& charged) noexcept {
   RingCounters& c = rec_->counters[ring];
   using sys::BackpressureLevel;
   const std::uint32_t word = seg_->header().backpressure[ring].load(std::memory_order_relaxed);
@@ -80,16 +80,21 @@ PublishStatus Publisher::admit(std::uint32_t ring, Priority priority,
     c.shed.fetch_add(1, std::memory_order_relaxed);
     return PublishStatus::kShed;
   }
-  if (level >= BackpressureLevel::kHigh && priority == Priority::kLow &&
-      !low_limiter_.allow(seg_->header().low_rate_at_high_per_s.load(std::memory_order_relaxed),
-                          now_ns)) {
+  if (level >= BackpressureLevel::kHigh && priority == Priority::kLow) {
+    const std::uint64_t rate =
+        seg_->header().low_rate_at_high_per_s.load(std::memory_order_relaxed);
+    if (!low_limiter_.allow(rate, now_ns)) {
+      c.rate_limited.fetch_add(1, std::memory_order_relaxed);
+      return PublishStatus::kRateLimited;
+    }
+    charged.low_rate_per_s = rate;
+  }
+  const std::uint64_t rate = rec_->rate_limit_per_s.load(std::memory_order_relaxed);
+  if (!agent_limiter_.allow(rate, now_ns)) {
     c.rate_limited.fetch_add(1, std::memory_order_relaxed);
     return PublishStatus::kRateLimited;
   }
-  if (!agent_limiter_.allow(rec_->rate_limit_per_s.load(std::memory_order_relaxed), now_ns)) {
-    c.rate_limited.fetch_add(1, std::memory_order_relaxed);
-    return PublishStatus::kRateLimited;
-  }
+  charged.agent_rate_per_s = rate;
   return PublishStatus::kOk;
 }
 
@@ -195,12 +200,19 @@ PublishStatus Publisher::count_topic(TopicId topic, PublishStatus status) noexce
   const std::uint32_t sz = static_cast<std::uint32_t>(info);
   if (sz != 1 && sz - 1 != size) return PublishStatus::kBadSize;
   const std::uint64_t now = fast_monotonic_ns();
-  if (PublishStatus s = admit(ring, priority, now); s != PublishStatus::kOk) {
+  Charged charged;
+  if (PublishStatus s = admit(ring, priority, now, charged); s != PublishStatus::kOk) {
     return count_topic(topic, s);
   }
   if (PublishStatus s = claim_slot(ring, slot, now, may_wait); s != PublishStatus::kOk) {
-    // A try that would have waited is not an outcome yet: the caller publishes it again.
-    if (!may_wait && s == PublishStatus::kFull && full_policy_ == FullPolicy::kWait) return s;
+    // A try that would have waited is not an outcome yet: the caller publishes it again, and
+    // that publish is admitted (charged to the rate limits) again, so this one gives back
+    // what it took: one event, charged once.
+    if (!may_wait && s == PublishStatus::kFull && full_policy_ == FullPolicy::kWait) {
+      low_limiter_.refund(charged.low_rate_per_s);
+      agent_limiter_.refund(charged.agent_rate_per_s);
+      return s;
+    }
     return count_topic(topic, s);
   }
   out.ring = ring;

@@ -60,7 +60,13 @@ class Publisher {
                         SlotClaim& slot, Prepared& out, bool may_wait = true) noexcept;
   // (schema << 32) | (payload size + 1) of a topic, 0 = unknown; cached for the publish path.
   std::uint64_t topic_info(TopicId topic) noexcept;
-  PublishStatus admit(std::uint32_t ring, Priority priority, std::uint64_t now_ns) noexcept;
+  /// The rates admit() charged one event to (0: that limiter took nothing), for a refund.
+  struct Charged {
+    std::uint64_t low_rate_per_s = 0;
+    std::uint64_t agent_rate_per_s = 0;
+  };
+  PublishStatus admit(std::uint32_t ring, Priority priority, std::uint64_t now_ns,
+                      Charged& charged) noexcept;
   PublishStatus claim_slot(std::uint32_t ring, SlotClaim& claim, std::uint64_t now_ns,
                            bool may_wait) noexcept;
   PublishStatus finish_commit(std::uint32_t ring, const SlotClaim& claim) noexcept;

@@ -376,6 +376,30 @@ TEST_F(PubSubTest, TryPublishOnAFullRingReturnsFullAtOnceAndCountsNothing) {
   EXPECT_EQ(got.back(), 999u);
 }
 
+TEST_F(PubSubTest, TryPublishOnAFullRingIsNotChargedToTheRateLimit) {
+  // The binding's retry, try_publish then publish, is one event: charged to the rate limit once.
+  auto pub = Bus::attach(
+      name, AgentOptions{.name = "pub", .full_policy = FullPolicy::kWait, .publish_timeout = 10s});
+  ASSERT_TRUE(pub) << pub.message();
+  auto t = pub->register_topic("full.r");
+  ASSERT_TRUE(t);
+  ASSERT_TRUE(sub->on("full.r", [](const EventView&) {}));
+  for (std::uint64_t i = 0; i < 64 - 8; ++i) {
+    ASSERT_EQ(pub->try_publish(*t, &i, sizeof(i), Priority::kCritical), PublishStatus::kOk);
+  }
+  // 1 event/s: a burst of one, the next token a second away.
+  detail::AgentRecord& rec = detail::BusAccess::impl(*pub).segment().agent(pub->agent_index());
+  rec.rate_limit_per_s.store(1);
+  std::uint64_t v = 999;
+  ASSERT_EQ(pub->try_publish(*t, &v, sizeof(v), Priority::kCritical), PublishStatus::kFull);
+  sub->poll();
+  EXPECT_EQ(pub->publish(*t, &v, sizeof(v), Priority::kCritical), PublishStatus::kOk);
+  EXPECT_EQ(rec.counters[0].rate_limited.load(), 0u);
+  // Charged once, not never: the next event within the second is over the limit.
+  EXPECT_EQ(pub->publish(*t, &v, sizeof(v), Priority::kCritical), PublishStatus::kRateLimited);
+  EXPECT_EQ(rec.counters[0].rate_limited.load(), 1u);
+}
+
 TEST_F(PubSubTest, PurePublisherDoesNotHoldProducersBack) {
   // `owner` never subscribes; with no subscriber at all the ring never fills.
   sub.reset();

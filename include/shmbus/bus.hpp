@@ -82,7 +82,8 @@ class Bus {
   /// that kFull is not counted (as full or dropped): the caller is expected to publish() the
   /// event next, which waits and counts. For bindings that must drop a lock (Python's GIL)
   /// before waiting but not on every call. Admission (shedding, rate limits) runs on both
-  /// calls. Any other outcome is publish()'s.
+  /// calls, but a try that returns kFull gives its rate-limit charge back: the event is charged
+  /// once, by the publish() that follows. Any other outcome is publish()'s.
   PublishStatus try_publish(TopicId topic, const void* data, std::size_t size,
                             Priority priority = Priority::kNormal) noexcept;
   template <typename T>

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cmath>
 #include <stdexcept>
+#include <type_traits>
+#include <utility>
 
 #include "py_errors.hpp"
 #include "py_fields.hpp"
@@ -134,6 +136,23 @@ struct PyCallable {
   pyb::object fn;
 };
 
+/// Calls a Python handler of system events (health, backpressure), GIL held. Its exception
+/// goes to the dispatcher's HandlerIsolation as a C++ handler's would (a std::runtime_error with
+/// the short text); KeyboardInterrupt and SystemExit also stop dispatching, raised from the
+/// dispatching call.
+template <typename... Args>
+void call_reporting(PyBus& bus, const PyCallable& cb, Args&&... args) {
+  try {
+    cb.fn(std::forward<Args>(args)...);
+  } catch (pyb::error_already_set& e) {
+    const std::string failure = describe(e).short_text();
+    if (e.matches(PyExc_KeyboardInterrupt) || e.matches(PyExc_SystemExit)) {
+      bus.defer(std::move(e));
+    }
+    throw std::runtime_error(failure);
+  }
+}
+
 pyb::list str_list(const std::vector<std::string>& v) {
   pyb::list l;
   for (const std::string& s : v) l.append(s);
@@ -144,31 +163,26 @@ pyb::list str_list(const std::vector<std::string>& v) {
 
 // ---- PyEvent ----------------------------------------------------------------------------------
 
+template <typename Source>
+void PyEvent::take_metadata(const Source& s) {
+  topic = s.topic;
+  topic_name.assign(s.topic_name);
+  priority = s.priority;
+  flags = s.flags;
+  schema_version = s.schema_version;
+  id = s.id;
+  timestamp_ns = s.timestamp_ns;
+  position = s.position;
+}
+
 PyEvent PyEvent::borrowed(const EventView& v, RingAlias* alias) {
   PyEvent e;
-  e.ring_alias_ = alias;
-  e.topic = v.topic;
-  e.topic_name = std::string(v.topic_name);
-  e.priority = v.priority;
-  e.flags = v.flags;
-  e.schema_version = v.schema_version;
-  e.id = v.id;
-  e.timestamp_ns = v.timestamp_ns;
-  e.position = v.position;
-  e.view_ = v.payload;
-  e.borrowed_ = true;
+  e.rebind(v, alias);
   return e;
 }
 
 void PyEvent::rebind(const EventView& v, RingAlias* alias) {
-  topic = v.topic;
-  topic_name.assign(v.topic_name);
-  priority = v.priority;
-  flags = v.flags;
-  schema_version = v.schema_version;
-  id = v.id;
-  timestamp_ns = v.timestamp_ns;
-  position = v.position;
+  take_metadata(v);
   view_ = v.payload;
   owned_.clear();
   views_.clear();
@@ -181,18 +195,16 @@ void PyEvent::rebind(const EventView& v, RingAlias* alias) {
   borrowed_ = true;
 }
 
-PyEvent PyEvent::owned(OwnedEvent&& o) {
+PyEvent PyEvent::owning(std::vector<std::byte>&& payload) {
   PyEvent e;
-  e.topic = o.topic;
-  e.topic_name = std::move(o.topic_name);
-  e.priority = o.priority;
-  e.flags = o.flags;
-  e.schema_version = o.schema_version;
-  e.id = o.id;
-  e.timestamp_ns = o.timestamp_ns;
-  e.position = o.position;
-  e.owned_ = std::move(o.payload);
+  e.owned_ = std::move(payload);
   e.view_ = std::span<const std::byte>(e.owned_.data(), e.owned_.size());
+  return e;
+}
+
+PyEvent PyEvent::owned(OwnedEvent&& o) {
+  PyEvent e = owning(std::move(o.payload));
+  e.take_metadata(o);
   return e;
 }
 
@@ -263,17 +275,8 @@ pyb::bytes PyEvent::bytes() const {
 
 PyEvent PyEvent::copy() const {
   check_valid();
-  PyEvent e;
-  e.topic = topic;
-  e.topic_name = topic_name;
-  e.priority = priority;
-  e.flags = flags;
-  e.schema_version = schema_version;
-  e.id = id;
-  e.timestamp_ns = timestamp_ns;
-  e.position = position;
-  e.owned_.assign(view_.begin(), view_.end());
-  e.view_ = std::span<const std::byte>(e.owned_.data(), e.owned_.size());
+  PyEvent e = owning(std::vector<std::byte>(view_.begin(), view_.end()));
+  e.take_metadata(*this);
   return e;
 }
 
@@ -342,6 +345,30 @@ struct PyBus::Dispatching {
   ~Dispatching() { bus.dispatching_.fetch_sub(1); }
   PyBus& bus;
 };
+
+// Every call into the dispatcher: counted as dispatching (close() refuses meanwhile), with the
+// GIL released (Python handlers take it back per call), then what a handler deferred is raised.
+template <typename F>
+auto PyBus::dispatching(F&& wait) {
+  using R = std::invoke_result_t<F&>;
+  if constexpr (std::is_void_v<R>) {
+    {
+      Dispatching d(*this);
+      pyb::gil_scoped_release release;
+      wait();
+    }
+    raise_deferred();
+  } else {
+    std::optional<R> r;
+    {
+      Dispatching d(*this);
+      pyb::gil_scoped_release release;
+      r.emplace(wait());
+    }
+    raise_deferred();
+    return std::move(*r);
+  }
+}
 
 PyBus::PyBus(Bus&& bus) : bus_(std::move(bus)) {}
 
@@ -643,15 +670,7 @@ SubscriptionId PyBus::on_health(pyb::object handler) {
     d["new_state"] = std::string(sys::health_name(c.new_state));
     d["text"] = std::string(catalog::symbol_view(c.text));
     d["heartbeat_age_ns"] = c.heartbeat_age_ns;
-    try {
-      cb->fn(d);
-    } catch (pyb::error_already_set& e) {
-      const std::string failure = describe(e).short_text();
-      if (e.matches(PyExc_KeyboardInterrupt) || e.matches(PyExc_SystemExit)) {
-        self->defer(std::move(e));
-      }
-      throw std::runtime_error(failure);
-    }
+    call_reporting(*self, *cb, d);
   }));
 }
 
@@ -661,15 +680,7 @@ SubscriptionId PyBus::on_backpressure(pyb::object handler) {
   auto cb = std::make_shared<PyCallable>(std::move(handler));
   return unwrap(b.on_backpressure([cb, self = this](Priority ring, sys::BackpressureLevel level) {
     pyb::gil_scoped_acquire gil;
-    try {
-      cb->fn(ring, std::string(sys::backpressure_level_name(level)));
-    } catch (pyb::error_already_set& e) {
-      const std::string failure = describe(e).short_text();
-      if (e.matches(PyExc_KeyboardInterrupt) || e.matches(PyExc_SystemExit)) {
-        self->defer(std::move(e));
-      }
-      throw std::runtime_error(failure);
-    }
+    call_reporting(*self, *cb, ring, std::string(sys::backpressure_level_name(level)));
   }));
 }
 
@@ -711,68 +722,43 @@ PyEvent PyBus::wait_for(const std::string& pattern, std::optional<double> timeou
       return r;
     };
   }
-  Result<OwnedEvent> r = make_error(Errc::kState, "");
-  {
-    Dispatching d(*this);
-    pyb::gil_scoped_release release;
-    r = b.wait_for(pattern, timeout, std::move(pred));
-  }
-  raise_deferred();
+  Result<OwnedEvent> r = dispatching([&] { return b.wait_for(pattern, timeout, std::move(pred)); });
   return PyEvent::owned(unwrap(std::move(r)));
 }
 
 std::size_t PyBus::poll(std::size_t max_events) {
   Bus& b = bus();
-  std::size_t n = 0;
-  {
-    Dispatching d(*this);
-    pyb::gil_scoped_release release;
-    n = b.poll(max_events);
-  }
-  raise_deferred();
-  return n;
+  return dispatching([&] { return b.poll(max_events); });
 }
 
 std::size_t PyBus::poll_wait(std::size_t max_events, double timeout_s) {
   Bus& b = bus();
   const auto timeout = seconds_to_ns(timeout_s);
-  std::size_t n = 0;
-  {
-    Dispatching d(*this);
-    pyb::gil_scoped_release release;
-    n = b.poll_wait(max_events, timeout);
-  }
-  raise_deferred();
-  return n;
+  return dispatching([&] { return b.poll_wait(max_events, timeout); });
 }
 
 void PyBus::run_for(double seconds) {
-  Bus& b = bus();
-  const auto deadline = std::chrono::steady_clock::now() + seconds_to_ns(seconds);
-  // Slices of at most 100 ms, so Ctrl-C (a Python signal handler) is seen between them.
-  while (true) {
-    const auto left = deadline - std::chrono::steady_clock::now();
-    if (left <= std::chrono::nanoseconds(0)) break;
-    {
-      Dispatching d(*this);
-      pyb::gil_scoped_release release;
-      b.run_for(std::min<std::chrono::nanoseconds>(left, std::chrono::milliseconds(100)));
-    }
-    raise_deferred();
-    if (PyErr_CheckSignals() != 0) throw pyb::error_already_set();
-    if (stop_requested_.exchange(false)) break;
-  }
+  run_slices(seconds);
 }
 
 void PyBus::run() {
+  run_slices(std::nullopt);
+}
+
+void PyBus::run_slices(std::optional<double> seconds) {
   Bus& b = bus();
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  if (seconds) deadline = std::chrono::steady_clock::now() + seconds_to_ns(*seconds);
+  // Slices of at most 100 ms, so Ctrl-C (a Python signal handler) is seen between them.
+  constexpr std::chrono::nanoseconds kSlice = std::chrono::milliseconds(100);
   while (true) {
-    {
-      Dispatching d(*this);
-      pyb::gil_scoped_release release;
-      b.run_for(std::chrono::milliseconds(100));
+    std::chrono::nanoseconds slice = kSlice;
+    if (deadline) {
+      const auto left = *deadline - std::chrono::steady_clock::now();
+      if (left <= std::chrono::nanoseconds(0)) break;
+      slice = std::min<std::chrono::nanoseconds>(left, kSlice);
     }
-    raise_deferred();
+    dispatching([&] { b.run_for(slice); });
     if (PyErr_CheckSignals() != 0) throw pyb::error_already_set();
     if (stop_requested_.exchange(false)) break;
   }
@@ -780,12 +766,7 @@ void PyBus::run() {
 
 void PyBus::run_until_woken() {
   Bus& b = bus();
-  {
-    Dispatching d(*this);
-    pyb::gil_scoped_release release;
-    b.run();
-  }
-  raise_deferred();
+  dispatching([&] { b.run(); });
 }
 
 void PyBus::stop() noexcept {

@@ -76,6 +76,11 @@ class PyEvent {
 
  private:
   void check_valid() const;
+  /// The metadata (every public field) of an EventView, OwnedEvent or another PyEvent.
+  template <typename Source>
+  void take_metadata(const Source& s);
+  /// An event owning `payload`.
+  static PyEvent owning(std::vector<std::byte>&& payload);
   std::span<const std::byte> view_;
   std::vector<std::byte> owned_;
   std::vector<pyb::object> views_;       // memoryviews handed out, released by invalidate()
@@ -174,7 +179,13 @@ class PyBus {
   void defer(pyb::error_already_set&& e);
 
  private:
-  struct Dispatching;  // RAII: counts a dispatching call, re-raises a deferred exception
+  struct Dispatching;  // RAII: counts a dispatching call (close() refuses meanwhile)
+  /// Runs `wait`, a call into the dispatcher, as Dispatching with the GIL released, then raises
+  /// what a handler deferred; returns what `wait` returned.
+  template <typename F>
+  auto dispatching(F&& wait);
+  /// run() (no limit) and run_for(seconds): Bus::run_for in slices, signals checked between.
+  void run_slices(std::optional<double> seconds);
   Handler make_handler(pyb::object fn, const std::string& name);
   /// The Event object a handler gets for `v` (`event` its PyEvent): the last one, rebound,
   /// when nothing else holds it. GIL held.
