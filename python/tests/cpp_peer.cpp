@@ -6,9 +6,11 @@
 //                                           sequence and every field decoded through the
 //                                           catalogue field list ("name=value ...")
 //   latency[-block] BUS PATTERN COUNT TIMEOUT_MS  busy-spin (futex-blocking) subscriber; prints
-//   one-way latency
-//                                           percentiles (sender's CLOCK_MONOTONIC stamp in
-//                                           bytes 8..15 of a 64-byte payload to handler, ns)
+//                                           one-way latency percentiles (sender's
+//                                           CLOCK_MONOTONIC stamp in bytes 8..15 of a 64-byte
+//                                           payload to handler, ns)
+//   count BUS PATTERN COUNT TIMEOUT_MS      busy-spin subscriber that only counts: the
+//                                           throughput sink of the benchmarks
 // Exit code 0 when COUNT events were handled, 1 on timeout or a bad argument.
 #include <algorithm>
 #include <array>
@@ -146,11 +148,17 @@ int produce(const std::string& bus_name, const std::string& topic, std::uint64_t
   return 0;
 }
 
+/// What a consumer does with each event: print it (consume), stamp its latency (latency,
+/// latency-block), or only count it (count: a throughput sink, busy-spinning, that does per
+/// event what the peers' receivers do, nothing but take it).
+enum class Sink { kPrint, kLatency, kCount };
+
 int consume(const std::string& bus_name, const std::string& pattern, std::uint64_t count,
-            std::uint64_t timeout_ms, bool latency, bool block) {
+            std::uint64_t timeout_ms, Sink sink, bool block) {
+  const bool latency = sink == Sink::kLatency;
   AgentOptions o;
-  o.name = latency ? "cpp-latency" : "cpp-consumer";
-  o.wait = latency && !block ? WaitStrategy::kBusySpin : WaitStrategy::kBlock;
+  o.name = sink == Sink::kPrint ? "cpp-consumer" : latency ? "cpp-latency" : "cpp-count";
+  o.wait = sink != Sink::kPrint && !block ? WaitStrategy::kBusySpin : WaitStrategy::kBlock;
   o.handler_budget = std::chrono::nanoseconds(0);
   auto bus = Bus::attach(bus_name, o);
   if (!bus) {
@@ -168,7 +176,7 @@ int consume(const std::string& bus_name, const std::string& pattern, std::uint64
       std::uint64_t sent = e.timestamp_ns;
       if (e.payload.size() == 64) std::memcpy(&sent, e.payload.data() + 8, sizeof sent);
       lat.push_back(mono_ns() - sent);
-    } else {
+    } else if (sink == Sink::kPrint) {
       std::printf("%s\n", decode_line(e).c_str());
     }
   });
@@ -204,7 +212,7 @@ int main(int argc, char** argv) {
     std::fprintf(
         stderr,
         "usage: shmbus_py_peer produce BUS TOPIC COUNT [INTERVAL_US]\n"
-        "       shmbus_py_peer consume|latency|latency-block BUS PATTERN COUNT TIMEOUT_MS\n");
+        "       shmbus_py_peer consume|latency|latency-block|count BUS PATTERN COUNT TIMEOUT_MS\n");
     return 1;
   }
   const std::string mode = argv[1];
@@ -215,9 +223,12 @@ int main(int argc, char** argv) {
   if (mode == "produce") {
     return produce(argv[2], argv[3], count, argc > 5 ? std::stoull(argv[5]) : 0);
   }
-  if ((mode == "consume" || mode == "latency" || mode == "latency-block") && argc > 5) {
-    return consume(argv[2], argv[3], count, std::stoull(argv[5]), mode != "consume",
-                   mode == "latency-block");
+  if ((mode == "consume" || mode == "latency" || mode == "latency-block" || mode == "count") &&
+      argc > 5) {
+    const Sink sink = mode == "consume" ? Sink::kPrint
+                      : mode == "count" ? Sink::kCount
+                                        : Sink::kLatency;
+    return consume(argv[2], argv[3], count, std::stoull(argv[5]), sink, mode == "latency-block");
   }
   std::fprintf(stderr, "unknown mode %s\n", mode.c_str());
   return 1;
