@@ -193,7 +193,7 @@ Result<Bridge> Bridge::open(const BridgeOptions& options) {
 
   AgentOptions ao;
   ao.name = m.opts.agent_name;
-  ao.wait = WaitStrategy::kBlock;
+  ao.wait = m.opts.wait;
   ao.full_policy = FullPolicy::kReturn;
   ao.handler_budget = std::chrono::nanoseconds(0);
   ao.max_handler_failures = 0;
@@ -264,7 +264,8 @@ Result<void> Bridge::run() {
   std::uint64_t auth_since = 0;
   Result<void> result;
   while (!m.stopping.load()) {
-    m.bus->poll_wait(256, std::chrono::milliseconds(2));
+    // A yielding dispatcher sleeps on the futex within 4 ms of its deadline: give it a longer one.
+    m.bus->poll_wait(256, std::chrono::milliseconds(m.opts.wait == WaitStrategy::kBlock ? 2 : 20));
     const std::uint64_t now = monotonic_ns();
     m.exporter->service(now);
     if (now >= next_stats) {
