@@ -3,6 +3,9 @@
 // the client's own asynchronous JetStream publish. Starts its own nats-server (-js) on a free
 // loopback port. 64-byte messages. Prints one line per figure and a ratio summary.
 //   shmbus-bridge-bench [--bridge PATH] [--latency N] [--throughput N] [--durable N]
+//                       [--export-wait block|yield|spin] [--batch N]
+// --export-wait: how the exporting bridge's dispatcher waits (shmbus-bridge --wait); --batch:
+// core batch size of the exporting bridge (shmbus-bridge --batch; 1 = one event per message).
 #include <arpa/inet.h>
 #include <nats/nats.h>
 #include <netinet/in.h>
@@ -213,6 +216,9 @@ int main(int argc, char** argv) {
   app.add_option("--latency", lat_n, "messages for latency (one at a time)");
   app.add_option("--throughput", tp_n, "messages for throughput");
   app.add_option("--durable", dur_n, "messages for the durable export rate");
+  std::string export_wait = "block", batch = "256";
+  app.add_option("--export-wait", export_wait, "exporting bridge's --wait (block, yield, spin)");
+  app.add_option("--batch", batch, "exporting bridge's --batch (1: one event per message)");
   CLI11_PARSE(app, argc, argv);
 
   const std::string dir = "/tmp/shmbus-bridge-bench." + std::to_string(::getpid());
@@ -274,10 +280,10 @@ int main(int argc, char** argv) {
   Msg64 m{};
   pid_t bridge_a = 0, bridge_b = 0;
   const auto start_bridges = [&](bool asap) {
-    std::vector<std::string> xa{bridge_bin, "--bus",       a_name,     "--nats",
-                                url,        "--export",    "md.*",     "--export",
-                                "order.*",  "--durable",   "order.*",  "--state-dir",
-                                dir + "/a", "--no-resume", "--window", "65536"};
+    std::vector<std::string> xa{bridge_bin, "--bus",       a_name,      "--nats",      url,
+                                "--export", "md.*",        "--export",  "order.*",     "--durable",
+                                "order.*",  "--state-dir", dir + "/a",  "--no-resume", "--window",
+                                "65536",    "--wait",      export_wait, "--batch",     batch};
     std::vector<std::string> xb{bridge_bin, "--bus", b_name,        "--nats",  url,
                                 "--import", "md.*",  "--state-dir", dir + "/b"};
     if (asap) {
@@ -308,7 +314,12 @@ int main(int argc, char** argv) {
     m.ts = now_ns();
     m.seq = i;
     (void)bus_a->publish(*md, &m, sizeof m);
-    if (!wait_until([&] { return got.load(std::memory_order_acquire) != before; }, 5s)) break;
+    // Wait as the plain NATS loop does (yielding, no sleep): both see the same pacing.
+    const auto deadline = Clock::now() + 5s;
+    while (got.load(std::memory_order_acquire) == before && Clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    if (got.load(std::memory_order_acquire) == before) break;
     v.push_back(last_lat.load());
   }
   const Stats bridged_lat = percentiles(v);
