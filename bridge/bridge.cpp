@@ -264,8 +264,16 @@ Result<void> Bridge::run() {
   std::uint64_t auth_since = 0;
   Result<void> result;
   while (!m.stopping.load()) {
-    // A yielding dispatcher sleeps on the futex within 4 ms of its deadline: give it a longer one.
-    m.bus->poll_wait(256, std::chrono::milliseconds(m.opts.wait == WaitStrategy::kBlock ? 2 : 20));
+    if (m.opts.exports.empty()) {
+      // No export subscription, so this agent reads nothing: asleep on the bus's futex it would
+      // only make every publish on the bus (our own imports too) pay a FUTEX_WAKE, for nothing.
+      m.bus->heartbeat();
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    } else {
+      // A yielding dispatcher sleeps on the futex within 4 ms of its deadline: a longer one.
+      m.bus->poll_wait(256,
+                       std::chrono::milliseconds(m.opts.wait == WaitStrategy::kBlock ? 2 : 20));
+    }
     const std::uint64_t now = monotonic_ns();
     m.exporter->service(now);
     if (now >= next_stats) {
