@@ -348,6 +348,14 @@ int main(int argc, char** argv) {
           .count();
   const std::uint64_t arrived = got.load() - base;
   const double bridged_rate = double(arrived) / tp_secs;
+  // Core topics shed rather than block: say where (A's client buffer, or B's bus ring full).
+  std::uint64_t shed_a = 0, shed_b = 0;
+  if (auto s = bridge::read_bridge_stats(dir + "/a")) {
+    for (auto x : s->out.shed) shed_a += x;
+  }
+  if (auto s = bridge::read_bridge_stats(dir + "/b")) {
+    for (auto x : s->in.shed) shed_b += x;
+  }
 
   // Durable export: acked or shed (a full window sheds); the rate counts acks.
   const auto figures = [&](std::uint64_t& shed) {
@@ -371,9 +379,10 @@ int main(int argc, char** argv) {
               plain_lat.p50_us, plain_lat.p999_us, plain_rate);
   std::printf(
       "bus->NATS->bus       latency p50 %.1f us p99.9 %.1f us  throughput %.0f msg/s "
-      "(%llu of %llu arrived)\n",
+      "(%llu of %llu arrived; shed by the exporter %llu, by the importer %llu)\n",
       bridged_lat.p50_us, bridged_lat.p999_us, bridged_rate,
-      static_cast<unsigned long long>(arrived), static_cast<unsigned long long>(tp_n));
+      static_cast<unsigned long long>(arrived), static_cast<unsigned long long>(tp_n),
+      static_cast<unsigned long long>(shed_a), static_cast<unsigned long long>(shed_b));
   std::printf("JetStream async pub  %.0f msg/s\n", js_rate);
   std::printf("durable export       %.0f msg/s (%llu acked, %llu shed)\n", dur_rate,
               static_cast<unsigned long long>(dur_acked),
