@@ -6,6 +6,7 @@
 //                       [--export-wait block|yield|spin] [--batch N]
 // --export-wait: how the exporting bridge's dispatcher waits (shmbus-bridge --wait); --batch:
 // core batch size of the exporting bridge (shmbus-bridge --batch; 1 = one event per message).
+// Both are passed on only when given, so the bench also drives bridges older than them.
 #include <arpa/inet.h>
 #include <nats/nats.h>
 #include <netinet/in.h>
@@ -216,7 +217,7 @@ int main(int argc, char** argv) {
   app.add_option("--latency", lat_n, "messages for latency (one at a time)");
   app.add_option("--throughput", tp_n, "messages for throughput");
   app.add_option("--durable", dur_n, "messages for the durable export rate");
-  std::string export_wait = "block", batch = "256";
+  std::string export_wait, batch;  // passed on only when given (older bridges lack them)
   app.add_option("--export-wait", export_wait, "exporting bridge's --wait (block, yield, spin)");
   app.add_option("--batch", batch, "exporting bridge's --batch (1: one event per message)");
   CLI11_PARSE(app, argc, argv);
@@ -280,10 +281,12 @@ int main(int argc, char** argv) {
   Msg64 m{};
   pid_t bridge_a = 0, bridge_b = 0;
   const auto start_bridges = [&](bool asap) {
-    std::vector<std::string> xa{bridge_bin, "--bus",       a_name,      "--nats",      url,
-                                "--export", "md.*",        "--export",  "order.*",     "--durable",
-                                "order.*",  "--state-dir", dir + "/a",  "--no-resume", "--window",
-                                "65536",    "--wait",      export_wait, "--batch",     batch};
+    std::vector<std::string> xa{bridge_bin, "--bus",       a_name,     "--nats",
+                                url,        "--export",    "md.*",     "--export",
+                                "order.*",  "--durable",   "order.*",  "--state-dir",
+                                dir + "/a", "--no-resume", "--window", "65536"};
+    if (!export_wait.empty()) xa.insert(xa.end(), {"--wait", export_wait});
+    if (!batch.empty()) xa.insert(xa.end(), {"--batch", batch});
     std::vector<std::string> xb{bridge_bin, "--bus", b_name,        "--nats",  url,
                                 "--import", "md.*",  "--state-dir", dir + "/b"};
     if (asap) {
