@@ -246,11 +246,10 @@ bool BatchEncoder::begin(std::string_view host, std::string_view bus, std::strin
   put<std::uint8_t>(p + 15, 0);
   put<std::uint64_t>(p + 16, 0);
   std::byte* q = p + kBatchHeaderBytes;
-  std::memcpy(q, host.data(), host.size());
-  q += host.size();
-  std::memcpy(q, bus.data(), bus.size());
-  q += bus.size();
-  std::memcpy(q, topic.data(), topic.size());
+  for (const std::string_view name : {host, bus, topic}) {
+    if (!name.empty()) std::memcpy(q, name.data(), name.size());  // an empty view may be null
+    q += name.size();
+  }
   size_ = n;
   return true;
 }
