@@ -90,9 +90,7 @@ ImportOutcome ImportSink::deliver(std::string_view subject, std::span<const std:
   if (ds != DecodeStatus::kOk) return reject(c_.reject_other, subject, decode_status_name(ds));
   // A stream message is one event: its sequence is what the import marks count.
   if (durable_path && r.count() != 1) {
-    return reject(c_.reject_other, subject,
-                  "a batch frame in a stream (durable exports are one "
-                  "event per message)");
+    return reject(c_.reject_other, subject, "a batch frame in a stream (one event per message)");
   }
   WireEvent w;
   std::size_t wire_bytes = 0;
@@ -104,6 +102,11 @@ ImportOutcome ImportSink::deliver(std::string_view subject, std::span<const std:
   if (w.bus != sbus || w.topic != stopic) {
     return reject(c_.reject_other, subject,
                   "origin bus or topic in the message differs from the subject");
+  }
+  // A lone event too large is refused before its topic is registered (a batch's events are
+  // checked one by one below).
+  if (r.count() == 1 && w.payload.size() > max_payload_) {
+    return publish(subject, kInvalidTopic, w, wire_bytes, durable_path, claimed);
   }
   TopicId id = kInvalidTopic;
   if (auto it = topics_.find(stopic); it != topics_.end()) {

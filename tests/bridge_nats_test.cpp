@@ -596,6 +596,33 @@ TEST_F(BridgeNatsTest, BadInputIsCountedAndNamedAndTheBusFlows) {
       20s));
   EXPECT_NE(std::string(bb.stats()->last_error).find("larger than"), std::string::npos)
       << bb.stats()->last_error;
+  // A batch frame: the event too large is refused alone, the others are published in order;
+  // a truncated frame publishes none of its events.
+  {
+    using namespace shmbus::bridge::detail;
+    BatchEncoder enc;
+    enc.reserve(8192);
+    ASSERT_TRUE(enc.begin("elsewhere", "X", "t.mix", 0));
+    const std::vector<std::byte> small(16, std::byte{1}), big(1000, std::byte{2});
+    for (const auto* p : {&small, &big, &small}) {
+      WireEvent w;
+      w.priority = Priority::kHigh;
+      w.payload = *p;
+      ASSERT_TRUE(enc.append(w));
+    }
+    const auto f = enc.finish();
+    const std::vector<std::byte> frame(f.begin(), f.end());
+    raw_publish(nats.url(), "shmbus.X.t.mix", frame);
+    raw_publish(nats.url(), "shmbus.X.t.mix",
+                std::vector<std::byte>(frame.begin(), frame.end() - 1));
+    ASSERT_TRUE(eventually(
+        [&] {
+          auto s = bb.stats();
+          return s && s->reject_too_large == 2 && s->reject_other == 1 && b.count("t.mix") == 2;
+        },
+        20s))
+        << "t.mix " << b.count("t.mix") << "; " << describe(bb.stats());
+  }
   // The bridge still works and the bus was never held: a local publisher goes on.
   b.publish("local.t", 0, 5000);
   raw_publish(nats.url(), "shmbus.X.good.two", wire("X", "good.two", 16));
