@@ -35,8 +35,12 @@ constexpr std::uint32_t kMaxRefusals = 5;
 Exporter::Exporter(const BridgeOptions& options, Counters& counters, std::string host)
     : options_(options), c_(counters), host_(std::move(host)) {
   if (durable_enabled()) window_.resize(std::max<std::uint32_t>(options_.export_window, 16));
+  options_.batch_max_events =
+      std::clamp<std::uint32_t>(options_.batch_max_events, 1, kMaxBatchEvents);
+  options_.batch_max_bytes = std::clamp<std::uint32_t>(options_.batch_max_bytes, 1, 16u << 20);
   subject_.reserve(256);
   hdr_.reserve(64);
+  batch_topic_name_.reserve(256);
 }
 
 void Exporter::start(Bus& bus, NatsLink& link, std::vector<std::uint32_t> own_producers,
@@ -47,6 +51,10 @@ void Exporter::start(Bus& bus, NatsLink& link, std::vector<std::uint32_t> own_pr
   attach_ns_ = attach_mono_ns;
   topics_.assign(bus.config().max_topics, TopicInfo{});
   scratch_.resize(kWireHeaderBytes + 3 * kMaxName + bus.config().max_payload_bytes);
+  // Room for a full batch plus one more record of the largest payload: append never fails
+  // for lack of room before the byte cap closes the batch.
+  batch_.reserve(kBatchHeaderBytes + 3 * kMaxName + options_.batch_max_bytes + kBatchRecordBytes +
+                 bus.config().max_payload_bytes);
 }
 
 void Exporter::stream_ready(std::string last_msg_id, std::uint64_t last_seq) {
@@ -124,7 +132,89 @@ void Exporter::on_event(const EventView& e) noexcept {
     return;
   }
   if (e.timestamp_ns < attach_ns_) return;  // history: only durable topics are resent
-  export_core(e, t);
+  if (options_.format == WireFormat::kBinary && options_.batch_max_events > 1) {
+    batch_core(e, t);
+  } else {
+    export_core(e, t);
+  }
+}
+
+void Exporter::batch_core(const EventView& e, const TopicInfo& t) noexcept {
+  const auto prio = index_of(e.priority);
+  natsConnection* nc = link_->connection();
+  if (nc == nullptr) {
+    c_.out.add(c_.out.shed[prio]);
+    return;
+  }
+  if (!batch_.empty() && e.topic != batch_topic_) flush();  // keeps the order across topics
+  if (batch_.empty()) {
+    batch_topic_ = e.topic;
+    batch_topic_name_.assign(e.topic_name);  // reserved: no allocation for names <= 255
+    batch_buffered_ = static_cast<std::uint64_t>(natsConnection_Buffered(nc));
+    batch_mono_ns_ = monotonic_ns();
+    batch_real_ns_ = realtime_ns();
+    batch_oldest_ns_ = e.timestamp_ns;
+    for (auto& n : batch_prio_) n = 0;
+    if (!batch_.begin(host_, options_.bus, e.topic_name, t.size)) {
+      Counters::inc(c_.reject_other);
+      return;
+    }
+  }
+  // The batch's bytes count as buffered already: it will be.
+  const double fill = static_cast<double>(batch_buffered_ + batch_.size()) /
+                      static_cast<double>(options_.core_buffer_limit);
+  if (fill >= kShedAt[prio]) {
+    c_.out.add(c_.out.shed[prio]);
+    return;
+  }
+  WireEvent w;
+  w.priority = e.priority;
+  w.event_flags = e.flags;
+  w.schema_version = e.schema_version;
+  w.producer = e.id.producer;
+  w.producer_epoch = e.id.producer_epoch;
+  w.producer_seq = e.id.sequence;
+  const std::uint64_t age = batch_mono_ns_ > e.timestamp_ns ? batch_mono_ns_ - e.timestamp_ns : 0;
+  w.publish_realtime_ns = batch_real_ns_ - std::min(batch_real_ns_, age);
+  w.payload = e.payload;
+  if (!batch_.append(w)) {
+    // Only a full frame refuses a record (the buffer has room for one past the byte cap).
+    const bool fresh = batch_.count() == 0;
+    flush();
+    if (fresh) {
+      Counters::inc(c_.reject_other);
+    } else {
+      batch_core(e, t);  // into a fresh frame, which has room
+    }
+    return;
+  }
+  ++batch_prio_[prio];
+  if (batch_.count() >= options_.batch_max_events || batch_.size() >= options_.batch_max_bytes) {
+    flush();
+  }
+}
+
+void Exporter::flush() noexcept {
+  if (batch_.empty()) return;
+  const std::span<const std::byte> frame = batch_.finish();
+  const std::uint64_t n = batch_.count();
+  batch_.clear();
+  natsConnection* nc = link_->connection();
+  subject_of(options_.bus, batch_topic_name_, subject_);
+  const natsStatus s = nc == nullptr ? NATS_CONNECTION_CLOSED
+                                     : natsConnection_Publish(nc, subject_.c_str(), frame.data(),
+                                                              static_cast<int>(frame.size()));
+  if (s != NATS_OK) {
+    for (std::size_t p = 0; p < kPriorityCount; ++p) {
+      if (batch_prio_[p] != 0) c_.out.add(c_.out.shed[p], batch_prio_[p]);
+    }
+    return;
+  }
+  c_.out.add(c_.out.messages, n);  // events, not NATS messages
+  c_.out.add(c_.out.bytes, frame.size());
+  const std::uint64_t now = monotonic_ns();
+  c_.out.lag_ns.store(now > batch_oldest_ns_ ? now - batch_oldest_ns_ : 0,
+                      std::memory_order_relaxed);
 }
 
 void Exporter::export_core(const EventView& e, const TopicInfo& t) noexcept {
@@ -158,6 +248,7 @@ void Exporter::export_core(const EventView& e, const TopicInfo& t) noexcept {
 }
 
 void Exporter::export_durable(const EventView& e, const TopicInfo& t) noexcept {
+  flush();  // core events before it leave before it, as without batching
   const auto prio = index_of(e.priority);
   std::uint64_t x = 0;
   {
@@ -242,6 +333,7 @@ void Exporter::pump() noexcept {
 }
 
 void Exporter::service(std::uint64_t now) noexcept {
+  flush();  // the poll drained: a lone event leaves now, not with the next one
   if (!durable_enabled()) return;
   if (rewind_.load(std::memory_order_acquire) && now >= next_rewind_ns_ &&
       ready_.load(std::memory_order_acquire) && link_->connected()) {
@@ -260,6 +352,7 @@ void Exporter::service(std::uint64_t now) noexcept {
 }
 
 void Exporter::drain(std::int64_t timeout_ms) noexcept {
+  flush();
   if (!durable_enabled()) return;
   const std::uint64_t end = monotonic_ns() + static_cast<std::uint64_t>(timeout_ms) * 1'000'000;
   while (monotonic_ns() < end) {

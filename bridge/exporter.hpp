@@ -1,7 +1,9 @@
 // Exporter: the bridge's local subscriber side. Each matching event is encoded (wire_format.hpp)
 // and sent to NATS on the bus dispatcher's thread without ever waiting for the network:
 // - core topics: a plain NATS publish into the client's buffer; when the buffer passes a
-//   fill threshold (lower for lower priorities), the event is shed and counted;
+//   fill threshold (lower for lower priorities), the event is shed and counted. Consecutive
+//   events of one topic within a dispatcher poll go as one batch frame (wire version 2), sent
+//   when the topic changes, the frame is full, or the poll drains (flush(), from service());
 // - durable topics: an asynchronous JetStream publish with `Nats-Msg-Id` = the event's stable id
 //   (host, bus, producer, epoch, sequence), so JetStream drops what it already holds, and
 //   `Nats-Expected-Last-Msg-Id` = the previous event's id, so the stream keeps the bus's order
@@ -22,6 +24,7 @@
 
 #include "bridge/counters.hpp"
 #include "bridge/nats_link.hpp"
+#include "bridge/wire_format.hpp"
 #include "shmbus/bridge.hpp"
 #include "shmbus/event.hpp"
 
@@ -48,8 +51,11 @@ class Exporter {
 
   /// The bus handler (dispatcher thread).
   void on_event(const EventView& e) noexcept;
-  /// Called by the dispatcher thread between polls: resends after a failure, counts.
+  /// Called by the dispatcher thread between polls: sends the open core batch, resends after a
+  /// failure, counts.
   void service(std::uint64_t now_mono_ns) noexcept;
+  /// Sends the open core batch, if any (dispatcher thread).
+  void flush() noexcept;
   /// Waits up to `timeout_ms` for the durable window to drain (at shutdown).
   void drain(std::int64_t timeout_ms) noexcept;
 
@@ -76,6 +82,7 @@ class Exporter {
   std::size_t encode(const EventView& e, std::uint32_t topic_size,
                      std::vector<std::byte>& out) noexcept;
   void export_core(const EventView& e, const TopicInfo& t) noexcept;
+  void batch_core(const EventView& e, const TopicInfo& t) noexcept;
   void export_durable(const EventView& e, const TopicInfo& t) noexcept;
   /// Sends window entries [sent_, next_) while the link takes them.
   void pump() noexcept;
@@ -93,6 +100,17 @@ class Exporter {
   std::vector<std::byte> scratch_;
   std::string subject_;
   std::string hdr_;
+
+  // The open core batch (dispatcher thread only): events of topic batch_topic_ since the last
+  // flush, how many of each priority (shed together if the publish fails), the client's
+  // buffered bytes when it opened (the shedding threshold's base), the clocks then (one read
+  // per batch, not per event) and the oldest event's time (for the lag).
+  BatchEncoder batch_;
+  TopicId batch_topic_ = kInvalidTopic;
+  std::string batch_topic_name_;
+  std::uint32_t batch_prio_[kPriorityCount] = {};
+  std::uint64_t batch_buffered_ = 0;
+  std::uint64_t batch_mono_ns_ = 0, batch_real_ns_ = 0, batch_oldest_ns_ = 0;
 
   // The durable window: entries [base_, next_) are kept until acked; [sent_, next_) not yet
   // sent in the current pass. mu_ guards the window against the ack handler's thread.

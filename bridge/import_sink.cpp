@@ -51,6 +51,19 @@ bool ImportSink::durable_from_stream(std::string_view bus, std::string_view topi
   return false;
 }
 
+namespace {
+// Events a message carries, for the loop counter (a looped message is not decoded further).
+std::size_t events_in(std::span<const std::byte> data, std::string& scratch) noexcept {
+  if (data.empty() || data[0] == std::byte{'{'}) return 1;
+  WireReader r;
+  try {
+    if (r.open(data, scratch) == DecodeStatus::kOk) return r.count();
+  } catch (...) {
+  }
+  return 1;
+}
+}  // namespace
+
 ImportOutcome ImportSink::deliver(std::string_view subject, std::span<const std::byte> data,
                                   bool durable_path, bool& claimed) noexcept {
   claimed = false;
@@ -60,33 +73,40 @@ ImportOutcome ImportSink::deliver(std::string_view subject, std::span<const std:
                   "the subject maps to no topic (want shmbus.<bus>.<topic>)");
   }
   if (sbus == options_.bus) {
-    Counters::inc(c_.loops_dropped);  // our own export coming back
+    Counters::inc(c_.loops_dropped, events_in(data, scratch_));  // our own export coming back
     return ImportOutcome::kSkipped;
   }
   if (!imported(sbus, stopic)) return ImportOutcome::kSkipped;
   if (!durable_path && durable_from_stream(sbus, stopic)) return ImportOutcome::kSkipped;
-  WireEvent w;
+  WireReader r;
   DecodeStatus ds = DecodeStatus::kMalformed;
   try {
-    ds = decode(data, w, scratch_);
+    ds = r.open(data, scratch_);
   } catch (...) {
   }
   if (ds == DecodeStatus::kBadVersion || ds == DecodeStatus::kBadMagic) {
     return reject(c_.reject_version, subject, decode_status_name(ds));
   }
   if (ds != DecodeStatus::kOk) return reject(c_.reject_other, subject, decode_status_name(ds));
+  // A stream message is one event: its sequence is what the import marks count.
+  if (durable_path && r.count() != 1) {
+    return reject(c_.reject_other, subject, "a batch frame in a stream (one event per message)");
+  }
+  WireEvent w;
+  std::size_t wire_bytes = 0;
+  r.next(w, wire_bytes);
   if (w.bus == options_.bus) {
-    Counters::inc(c_.loops_dropped);
+    Counters::inc(c_.loops_dropped, r.count());
     return ImportOutcome::kSkipped;
   }
   if (w.bus != sbus || w.topic != stopic) {
     return reject(c_.reject_other, subject,
                   "origin bus or topic in the message differs from the subject");
   }
-  if (w.payload.size() > max_payload_) {
-    return reject(c_.reject_too_large, subject,
-                  "payload of " + std::to_string(w.payload.size()) +
-                      " bytes is larger than this bus's limit of " + std::to_string(max_payload_));
+  // A lone event too large is refused before its topic is registered (a batch's events are
+  // checked one by one below).
+  if (r.count() == 1 && w.payload.size() > max_payload_) {
+    return publish(subject, kInvalidTopic, w, wire_bytes, durable_path, claimed);
   }
   TopicId id = kInvalidTopic;
   if (auto it = topics_.find(stopic); it != topics_.end()) {
@@ -99,13 +119,32 @@ ImportOutcome ImportSink::deliver(std::string_view subject, std::span<const std:
     id = *found;
     topics_.emplace(std::string(stopic), id);
   }
+  // Each event of a batch in turn, in the frame's order (the exporter's order): one that the
+  // bus cannot take is counted and the next one goes on, as separate messages would.
+  std::size_t shared = r.shared_bytes();
+  ImportOutcome outcome = ImportOutcome::kPublished;
+  do {
+    outcome = publish(subject, id, w, wire_bytes + shared, durable_path, claimed);
+    if (outcome == ImportOutcome::kPublished) shared = 0;  // the frame's header, counted once
+  } while (r.next(w, wire_bytes));
+  return outcome;
+}
+
+ImportOutcome ImportSink::publish(std::string_view subject, TopicId id, const WireEvent& w,
+                                  std::size_t wire_bytes, bool durable_path,
+                                  bool& claimed) noexcept {
+  if (w.payload.size() > max_payload_) {
+    return reject(c_.reject_too_large, subject,
+                  "payload of " + std::to_string(w.payload.size()) +
+                      " bytes is larger than this bus's limit of " + std::to_string(max_payload_));
+  }
   const PublishStatus s = bus_.publish(id, w.payload, w.priority);
   const auto prio = index_of(w.priority);
   switch (s) {
     case PublishStatus::kOk: {
       claimed = true;
       c_.in.add(c_.in.messages);
-      c_.in.add(c_.in.bytes, data.size());
+      c_.in.add(c_.in.bytes, wire_bytes);
       const std::uint64_t now = shmbus::detail::realtime_ns();
       c_.in.lag_ns.store(now > w.publish_realtime_ns ? now - w.publish_realtime_ns : 0,
                          std::memory_order_relaxed);

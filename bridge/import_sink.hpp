@@ -1,7 +1,8 @@
-// ImportSink: one NATS message -> one local event. Maps the subject to a topic, decodes the wire
-// format, drops loops (origin = this bus) and bad input with a counter and a rate-limited log
-// line, registers the topic on first sight (with the origin's payload size and schema), and
-// publishes with the origin's priority. Never blocks: a bus that sheds or is full says so.
+// ImportSink: one NATS message -> its local events (one, or each event of a batch frame in
+// order). Maps the subject to a topic, decodes the wire format, drops loops (origin = this bus)
+// and bad input with a counter and a rate-limited log line, registers the topic on first sight
+// (with the origin's payload size and schema), and publishes with the origin's priority. Never
+// blocks: a bus that sheds or is full says so. Counters count events, not NATS messages.
 #pragma once
 
 #include <cstdint>
@@ -35,13 +36,18 @@ class ImportSink {
 
   /// `durable_path`: true for messages from a durable consumer (then a busy bus answers kRetry,
   /// never a drop); core messages of durable topics from imported streams are skipped.
-  /// `claimed` is set when the publish took a producer sequence (kOk or kAborted).
+  /// `claimed` is set when the publish took a producer sequence (kOk or kAborted). A batch
+  /// frame is refused on the durable path (a stream message is one event); on the core path
+  /// the outcome is the last event's.
   ImportOutcome deliver(std::string_view subject, std::span<const std::byte> data,
                         bool durable_path, bool& claimed) noexcept;
 
  private:
   ImportOutcome reject(std::atomic<std::uint64_t>& counter, std::string_view subject,
                        std::string_view why) noexcept;
+  /// One decoded event into the bus; `wire_bytes` is what it adds to the byte counter.
+  ImportOutcome publish(std::string_view subject, TopicId id, const WireEvent& w,
+                        std::size_t wire_bytes, bool durable_path, bool& claimed) noexcept;
   bool imported(std::string_view bus, std::string_view topic) const noexcept;
   bool durable_from_stream(std::string_view bus, std::string_view topic) const noexcept;
 

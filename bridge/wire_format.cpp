@@ -1,6 +1,7 @@
 // Binary and JSON encodings of a bridged event (docs/bridge.md).
 #include "bridge/wire_format.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include <nlohmann/json.hpp>
@@ -167,13 +168,12 @@ std::string encode_json(const WireEvent& e) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-DecodeStatus decode(std::span<const std::byte> msg, WireEvent& out, std::string& scratch) {
-  if (!msg.empty() && msg[0] == std::byte{'{'}) return decode_json(msg, out, scratch);
-  if (msg.size() < 6) return DecodeStatus::kTruncated;
-  const std::byte* p = msg.data();
-  if (get<std::uint32_t>(p) != kWireMagic) return DecodeStatus::kBadMagic;
-  if (get<std::uint16_t>(p + 4) != kWireVersion) return DecodeStatus::kBadVersion;
+namespace {
+
+// Version 1 after its magic and version were checked.
+DecodeStatus decode_single(std::span<const std::byte> msg, WireEvent& out) noexcept {
   if (msg.size() < kWireHeaderBytes) return DecodeStatus::kTruncated;
+  const std::byte* p = msg.data();
   const auto prio = get<std::uint8_t>(p + 6);
   if (prio >= kPriorityCount) return DecodeStatus::kMalformed;
   out.priority = static_cast<Priority>(prio);
@@ -194,6 +194,158 @@ DecodeStatus decode(std::span<const std::byte> msg, WireEvent& out, std::string&
   out.topic = std::string_view(c + hl + bl, tl);
   out.payload = msg.subspan(kWireHeaderBytes + hl + bl + tl, pl);
   return DecodeStatus::kOk;
+}
+
+// Batch frame (version 2): header, names, `count` records. Layout in docs/bridge.md.
+//  0 u32 magic   4 u16 version (2)   6 u16 event count (>= 1)   8 u32 topic payload size
+// 12 u8 host len   13 u8 bus len   14 u8 topic len   15 u8 reserved   16 u64 reserved (0)
+// 24 host, bus, topic, then per event:
+//  0 u8 priority   1 u8 reserved   2 u16 event flags   4 u16 schema version   6 u16 reserved
+//  8 u32 producer   12 u32 producer epoch   16 u64 producer seq   24 u64 publish realtime ns
+// 32 u32 payload len   36 payload
+void read_record(const std::byte* r, WireEvent& out) noexcept {
+  out.priority = static_cast<Priority>(get<std::uint8_t>(r + 0));
+  out.event_flags = get<std::uint16_t>(r + 2);
+  out.schema_version = get<std::uint16_t>(r + 4);
+  out.producer = get<std::uint32_t>(r + 8);
+  out.producer_epoch = get<std::uint32_t>(r + 12);
+  out.producer_seq = get<std::uint64_t>(r + 16);
+  out.publish_realtime_ns = get<std::uint64_t>(r + 24);
+}
+
+}  // namespace
+
+DecodeStatus decode(std::span<const std::byte> msg, WireEvent& out, std::string& scratch) {
+  WireReader r;
+  const DecodeStatus s = r.open(msg, scratch);
+  if (s != DecodeStatus::kOk) return s;
+  if (r.count() != 1) return DecodeStatus::kMalformed;
+  std::size_t unused = 0;
+  r.next(out, unused);
+  return DecodeStatus::kOk;
+}
+
+void BatchEncoder::reserve(std::size_t bytes) {
+  buf_.resize(std::max(bytes, kBatchHeaderBytes + 3 * kMaxName));
+}
+
+bool BatchEncoder::begin(std::string_view host, std::string_view bus, std::string_view topic,
+                         std::uint32_t topic_payload_size) noexcept {
+  clear();
+  if (host.size() > kMaxName || bus.size() > kMaxName || topic.size() > kMaxName) return false;
+  const std::size_t n = kBatchHeaderBytes + host.size() + bus.size() + topic.size();
+  if (buf_.size() < n) return false;
+  std::byte* p = buf_.data();
+  put<std::uint32_t>(p + 0, kWireMagic);
+  put<std::uint16_t>(p + 4, kWireBatchVersion);
+  put<std::uint16_t>(p + 6, 0);
+  put<std::uint32_t>(p + 8, topic_payload_size);
+  put<std::uint8_t>(p + 12, static_cast<std::uint8_t>(host.size()));
+  put<std::uint8_t>(p + 13, static_cast<std::uint8_t>(bus.size()));
+  put<std::uint8_t>(p + 14, static_cast<std::uint8_t>(topic.size()));
+  put<std::uint8_t>(p + 15, 0);
+  put<std::uint64_t>(p + 16, 0);
+  std::byte* q = p + kBatchHeaderBytes;
+  for (const std::string_view name : {host, bus, topic}) {
+    if (!name.empty()) std::memcpy(q, name.data(), name.size());  // an empty view may be null
+    q += name.size();
+  }
+  size_ = n;
+  return true;
+}
+
+bool BatchEncoder::append(const WireEvent& e) noexcept {
+  if (size_ == 0 || count_ >= kMaxBatchEvents) return false;
+  const std::size_t n = kBatchRecordBytes + e.payload.size();
+  if (buf_.size() - size_ < n || e.payload.size() > 0xffffffffu) return false;
+  std::byte* r = buf_.data() + size_;
+  put<std::uint8_t>(r + 0, static_cast<std::uint8_t>(e.priority));
+  put<std::uint8_t>(r + 1, 0);
+  put<std::uint16_t>(r + 2, e.event_flags);
+  put<std::uint16_t>(r + 4, e.schema_version);
+  put<std::uint16_t>(r + 6, 0);
+  put<std::uint32_t>(r + 8, e.producer);
+  put<std::uint32_t>(r + 12, e.producer_epoch);
+  put<std::uint64_t>(r + 16, e.producer_seq);
+  put<std::uint64_t>(r + 24, e.publish_realtime_ns);
+  put<std::uint32_t>(r + 32, static_cast<std::uint32_t>(e.payload.size()));
+  if (!e.payload.empty()) std::memcpy(r + kBatchRecordBytes, e.payload.data(), e.payload.size());
+  size_ += n;
+  ++count_;
+  return true;
+}
+
+std::span<const std::byte> BatchEncoder::finish() noexcept {
+  if (size_ == 0) return {};
+  put<std::uint16_t>(buf_.data() + 6, static_cast<std::uint16_t>(count_));
+  return std::span<const std::byte>(buf_.data(), size_);
+}
+
+DecodeStatus WireReader::open(std::span<const std::byte> msg, std::string& scratch) {
+  msg_ = msg;
+  first_ = WireEvent{};
+  count_ = index_ = offset_ = shared_ = 0;
+  batch_ = false;
+  if (!msg.empty() && msg[0] == std::byte{'{'}) {
+    const DecodeStatus s = decode_json(msg, first_, scratch);
+    if (s == DecodeStatus::kOk) count_ = 1;
+    return s;
+  }
+  if (msg.size() < 6) return DecodeStatus::kTruncated;
+  const std::byte* p = msg.data();
+  if (get<std::uint32_t>(p) != kWireMagic) return DecodeStatus::kBadMagic;
+  const auto version = get<std::uint16_t>(p + 4);
+  if (version == kWireVersion) {
+    const DecodeStatus s = decode_single(msg, first_);
+    if (s == DecodeStatus::kOk) count_ = 1;
+    return s;
+  }
+  if (version != kWireBatchVersion) return DecodeStatus::kBadVersion;
+  if (msg.size() < kBatchHeaderBytes) return DecodeStatus::kTruncated;
+  const std::size_t n = get<std::uint16_t>(p + 6);
+  if (n == 0) return DecodeStatus::kMalformed;
+  first_.topic_payload_size = get<std::uint32_t>(p + 8);
+  const std::size_t hl = get<std::uint8_t>(p + 12), bl = get<std::uint8_t>(p + 13),
+                    tl = get<std::uint8_t>(p + 14);
+  const std::size_t names_end = kBatchHeaderBytes + hl + bl + tl;
+  if (names_end > msg.size()) return DecodeStatus::kTruncated;
+  const char* c = reinterpret_cast<const char*>(p + kBatchHeaderBytes);
+  first_.host = std::string_view(c, hl);
+  first_.bus = std::string_view(c + hl, bl);
+  first_.topic = std::string_view(c + hl + bl, tl);
+  // Every record before the first event is handed out: a frame whose records and count
+  // disagree is refused whole.
+  std::size_t off = names_end;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (msg.size() - off < kBatchRecordBytes) return DecodeStatus::kTruncated;
+    if (get<std::uint8_t>(p + off) >= kPriorityCount) return DecodeStatus::kMalformed;
+    const std::size_t pl = get<std::uint32_t>(p + off + 32);
+    if (msg.size() - off - kBatchRecordBytes < pl) return DecodeStatus::kTruncated;
+    off += kBatchRecordBytes + pl;
+  }
+  if (off != msg.size()) return DecodeStatus::kMalformed;  // bytes past the counted events
+  count_ = n;
+  offset_ = names_end;
+  shared_ = names_end;
+  batch_ = true;
+  return DecodeStatus::kOk;
+}
+
+bool WireReader::next(WireEvent& out, std::size_t& wire_bytes) noexcept {
+  if (index_ >= count_) return false;
+  ++index_;
+  out = first_;
+  if (!batch_) {
+    wire_bytes = msg_.size();
+    return true;
+  }
+  const std::byte* r = msg_.data() + offset_;
+  read_record(r, out);
+  const std::size_t pl = get<std::uint32_t>(r + 32);
+  out.payload = msg_.subspan(offset_ + kBatchRecordBytes, pl);
+  wire_bytes = kBatchRecordBytes + pl;
+  offset_ += wire_bytes;
+  return true;
 }
 
 }  // namespace shmbus::bridge::detail

@@ -1,6 +1,9 @@
-// The bridge's wire format (docs/bridge.md): one event as it travels in a NATS message. Binary:
-// a fixed little-endian header, then host, bus and topic names, then the payload. JSON: the same
-// fields, the payload in hex, for debugging. Decoding checks every length against the message.
+// The bridge's wire format (docs/bridge.md): events as they travel in NATS messages. Binary
+// version 1: one event, a fixed little-endian header, then host, bus and topic names, then the
+// payload. Binary version 2 (a batch frame): several events of one topic, the shared fields
+// (host, bus, topic) once, then one record per event. JSON: one event, the fields of version 1,
+// the payload in hex, for debugging. Decoding checks every length and count against the message
+// before any event is handed out.
 #pragma once
 
 #include <cstddef>
@@ -15,8 +18,12 @@
 namespace shmbus::bridge::detail {
 
 inline constexpr std::uint32_t kWireMagic = 0x57425348u;  // "HSBW" little-endian: 'H','S','B','W'
-inline constexpr std::uint16_t kWireVersion = 1;
+inline constexpr std::uint16_t kWireVersion = 1;          ///< one event per message
+inline constexpr std::uint16_t kWireBatchVersion = 2;     ///< a batch frame: N events of one topic
 inline constexpr std::size_t kWireHeaderBytes = 56;
+inline constexpr std::size_t kBatchHeaderBytes = 24;
+inline constexpr std::size_t kBatchRecordBytes = 36;  ///< per event, before its payload
+inline constexpr std::size_t kMaxBatchEvents = 65535;
 inline constexpr std::size_t kMaxName = 255;
 
 /// One event's fields on the wire. Views point into the caller's buffers.
@@ -52,8 +59,58 @@ std::size_t encode_binary(const WireEvent& e, std::span<std::byte> out) noexcept
 /// JSON text of `e` (allocates; debugging format).
 std::string encode_json(const WireEvent& e);
 
-/// Decodes a binary or JSON message. For JSON, `scratch` holds the decoded names and payload
-/// that the views in `out` point into.
+/// Decodes a single-event message (binary version 1, a batch frame of one event, or JSON). For
+/// JSON, `scratch` holds the decoded names and payload that the views in `out` point into. A
+/// batch of more than one event is kMalformed here (read it with WireReader).
 DecodeStatus decode(std::span<const std::byte> msg, WireEvent& out, std::string& scratch);
+
+/// Builds one batch frame (version 2) in a buffer of its own, reserved once: appending never
+/// allocates. Not thread-safe (the exporter's dispatcher thread owns it).
+class BatchEncoder {
+ public:
+  /// Reserves room for a frame of up to `bytes` (names and records included).
+  void reserve(std::size_t bytes);
+  /// Starts a frame (drops any unfinished one). False when a name is longer than kMaxName or
+  /// the names do not fit in the reserved room.
+  bool begin(std::string_view host, std::string_view bus, std::string_view topic,
+             std::uint32_t topic_payload_size) noexcept;
+  /// Appends `e`'s per-event fields (its names and topic size are the frame's). False when it
+  /// does not fit in the reserved room or the frame holds kMaxBatchEvents already.
+  bool append(const WireEvent& e) noexcept;
+  /// Writes the event count; the frame (valid until the next begin()).
+  std::span<const std::byte> finish() noexcept;
+  void clear() noexcept { count_ = 0, size_ = 0; }
+  std::size_t count() const noexcept { return count_; }
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return count_ == 0; }
+
+ private:
+  std::vector<std::byte> buf_;
+  std::size_t size_ = 0, count_ = 0;
+};
+
+/// Reads any message (version 1, a batch frame or JSON) as a sequence of events. open() checks
+/// the whole message (every record's length, the count against the bytes) before next() hands
+/// out the first event, so a bad frame yields no event at all.
+class WireReader {
+ public:
+  /// For JSON, `scratch` holds the decoded names and payload (it must outlive the events).
+  DecodeStatus open(std::span<const std::byte> msg, std::string& scratch);
+  /// Events in the message (1 for version 1 and JSON).
+  std::size_t count() const noexcept { return count_; }
+  /// True for a batch frame (version 2).
+  bool batch() const noexcept { return batch_; }
+  /// Bytes of the message that belong to no single event (a batch frame's header and names).
+  std::size_t shared_bytes() const noexcept { return shared_; }
+  /// The next event, whole: the shared fields and its own. False after the last one.
+  /// `wire_bytes` is the event's own share of the message (its record, or the whole message).
+  bool next(WireEvent& out, std::size_t& wire_bytes) noexcept;
+
+ private:
+  std::span<const std::byte> msg_;
+  WireEvent first_;  // a single event, or the shared fields of a batch
+  std::size_t count_ = 0, index_ = 0, offset_ = 0, shared_ = 0;
+  bool batch_ = false;
+};
 
 }  // namespace shmbus::bridge::detail

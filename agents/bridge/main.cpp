@@ -56,6 +56,17 @@ int main(int argc, char** argv) {
   app.add_option("--window", o.export_window, "durable exports kept until acked (default 16384)");
   app.add_flag("--send-asap", o.send_asap,
                "write each message at once (lowest latency, one system call per message)");
+  app.add_option("--batch", o.batch_max_events,
+                 "core exports: events of one topic per NATS message (default 256; 1: one event "
+                 "per message, readable by bridges without batch frames)")
+      ->check(CLI::Range(1, 65535));
+  app.add_option("--batch-bytes", o.batch_max_bytes,
+                 "core exports: bytes per batch (default 32768)")
+      ->check(CLI::Range(1, 16 << 20));
+  std::string wait = "block";
+  app.add_option("--wait", wait,
+                 "how the dispatcher waits for local events: block (futex, default), yield, spin")
+      ->check(CLI::IsMember({"block", "yield", "spin"}));
   bool no_history = false;
   app.add_flag("--no-resume", no_history, "do not resend durable events from the rings' history");
   try {
@@ -69,6 +80,9 @@ int main(int argc, char** argv) {
   o.from_buses = split_commas(o.from_buses);
   o.durable = split_commas(o.durable);
   if (no_history) o.resume_from_history = false;
+  o.wait = wait == "spin"    ? WaitStrategy::kBusySpin
+           : wait == "yield" ? WaitStrategy::kSpinYield
+                             : WaitStrategy::kBlock;
   if (format == "json") {
     o.format = bridge::WireFormat::kJson;
   } else if (format != "binary") {

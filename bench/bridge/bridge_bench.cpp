@@ -3,6 +3,10 @@
 // the client's own asynchronous JetStream publish. Starts its own nats-server (-js) on a free
 // loopback port. 64-byte messages. Prints one line per figure and a ratio summary.
 //   shmbus-bridge-bench [--bridge PATH] [--latency N] [--throughput N] [--durable N]
+//                       [--export-wait block|yield|spin] [--batch N]
+// --export-wait: how the exporting bridge's dispatcher waits (shmbus-bridge --wait); --batch:
+// core batch size of the exporting bridge (shmbus-bridge --batch; 1 = one event per message).
+// Both are passed on only when given, so the bench also drives bridges older than them.
 #include <arpa/inet.h>
 #include <nats/nats.h>
 #include <netinet/in.h>
@@ -213,6 +217,9 @@ int main(int argc, char** argv) {
   app.add_option("--latency", lat_n, "messages for latency (one at a time)");
   app.add_option("--throughput", tp_n, "messages for throughput");
   app.add_option("--durable", dur_n, "messages for the durable export rate");
+  std::string export_wait, batch;  // passed on only when given (older bridges lack them)
+  app.add_option("--export-wait", export_wait, "exporting bridge's --wait (block, yield, spin)");
+  app.add_option("--batch", batch, "exporting bridge's --batch (1: one event per message)");
   CLI11_PARSE(app, argc, argv);
 
   const std::string dir = "/tmp/shmbus-bridge-bench." + std::to_string(::getpid());
@@ -278,6 +285,8 @@ int main(int argc, char** argv) {
                                 url,        "--export",    "md.*",     "--export",
                                 "order.*",  "--durable",   "order.*",  "--state-dir",
                                 dir + "/a", "--no-resume", "--window", "65536"};
+    if (!export_wait.empty()) xa.insert(xa.end(), {"--wait", export_wait});
+    if (!batch.empty()) xa.insert(xa.end(), {"--batch", batch});
     std::vector<std::string> xb{bridge_bin, "--bus", b_name,        "--nats",  url,
                                 "--import", "md.*",  "--state-dir", dir + "/b"};
     if (asap) {
@@ -308,7 +317,12 @@ int main(int argc, char** argv) {
     m.ts = now_ns();
     m.seq = i;
     (void)bus_a->publish(*md, &m, sizeof m);
-    if (!wait_until([&] { return got.load(std::memory_order_acquire) != before; }, 5s)) break;
+    // Wait as the plain NATS loop does (yielding, no sleep): both see the same pacing.
+    const auto deadline = Clock::now() + 5s;
+    while (got.load(std::memory_order_acquire) == before && Clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    if (got.load(std::memory_order_acquire) == before) break;
     v.push_back(last_lat.load());
   }
   const Stats bridged_lat = percentiles(v);
@@ -337,6 +351,14 @@ int main(int argc, char** argv) {
           .count();
   const std::uint64_t arrived = got.load() - base;
   const double bridged_rate = double(arrived) / tp_secs;
+  // Core topics shed rather than block: say where (A's client buffer, or B's bus ring full).
+  std::uint64_t shed_a = 0, shed_b = 0;
+  if (auto s = bridge::read_bridge_stats(dir + "/a")) {
+    for (auto x : s->out.shed) shed_a += x;
+  }
+  if (auto s = bridge::read_bridge_stats(dir + "/b")) {
+    for (auto x : s->in.shed) shed_b += x;
+  }
 
   // Durable export: acked or shed (a full window sheds); the rate counts acks.
   const auto figures = [&](std::uint64_t& shed) {
@@ -360,9 +382,10 @@ int main(int argc, char** argv) {
               plain_lat.p50_us, plain_lat.p999_us, plain_rate);
   std::printf(
       "bus->NATS->bus       latency p50 %.1f us p99.9 %.1f us  throughput %.0f msg/s "
-      "(%llu of %llu arrived)\n",
+      "(%llu of %llu arrived; shed by the exporter %llu, by the importer %llu)\n",
       bridged_lat.p50_us, bridged_lat.p999_us, bridged_rate,
-      static_cast<unsigned long long>(arrived), static_cast<unsigned long long>(tp_n));
+      static_cast<unsigned long long>(arrived), static_cast<unsigned long long>(tp_n),
+      static_cast<unsigned long long>(shed_a), static_cast<unsigned long long>(shed_b));
   std::printf("JetStream async pub  %.0f msg/s\n", js_rate);
   std::printf("durable export       %.0f msg/s (%llu acked, %llu shed)\n", dur_rate,
               static_cast<unsigned long long>(dur_acked),
