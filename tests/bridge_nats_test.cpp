@@ -246,16 +246,32 @@ class BridgeNatsTest : public ::testing::Test {
   void SetUp() override { SKIP_WITHOUT_NATS(); }
 };
 
+/// Two buses joined through one nats-server (JetStream on, in a temporary store), with a bridge
+/// each that exports and imports `order.*` durably from the other: the setup of the end-to-end
+/// tests. Destroyed in reverse: bridges, buses, server, directory.
+struct JoinedBuses {
+  TempDir dir{"bridge"};
+  NatsServer nats;
+  TestBus a, b;
+  BridgeProc ba, bb;
+  JoinedBuses(const std::string& tag_a, const std::string& tag_b)
+      : nats(shmbus::testing::free_port(), js_options(dir.sub("js"))), a(tag_a), b(tag_b) {}
+  /// Starts the server and both bridges; true once both bridges are connected.
+  bool start() {
+    if (!nats.start()) return false;
+    ba = make_bridge(dir, a.name(), nats.url(), b.name());
+    bb = make_bridge(dir, b.name(), nats.url(), a.name());
+    ba.start();
+    bb.start();
+    return eventually([&] { return ba.connected() && bb.connected(); }, 20s);
+  }
+};
+
 TEST_F(BridgeNatsTest, ExactlyOnceBothWaysEveryPriorityNoLoops) {
-  TempDir dir("bridge");
-  NatsServer nats(shmbus::testing::free_port(), js_options(dir.sub("js")));
-  ASSERT_TRUE(nats.start());
-  TestBus a("ba"), b("bb");
-  BridgeProc ba = make_bridge(dir, a.name(), nats.url(), b.name());
-  BridgeProc bb = make_bridge(dir, b.name(), nats.url(), a.name());
-  ba.start();
-  bb.start();
-  ASSERT_TRUE(eventually([&] { return ba.connected() && bb.connected(); }, 20s));
+  JoinedBuses net("ba", "bb");
+  ASSERT_TRUE(net.start());
+  TestBus &a = net.a, &b = net.b;
+  BridgeProc& ba = net.ba;
   const std::uint64_t n = shmbus::testing::scaled(2000);
   std::thread ta([&] {
     a.publish("order.a", 0, n);
@@ -448,15 +464,11 @@ void chunked_flow(TestBus& a, TestBus& b, std::uint64_t chunks, std::uint64_t pe
 }
 
 TEST_F(BridgeNatsTest, BrokerKilledAndRestartedLosesAndDuplicatesNothing) {
-  TempDir dir("bridge");
-  NatsServer nats(shmbus::testing::free_port(), js_options(dir.sub("js")));
-  ASSERT_TRUE(nats.start());
-  TestBus a("ka"), b("kb");
-  BridgeProc ba = make_bridge(dir, a.name(), nats.url(), b.name());
-  BridgeProc bb = make_bridge(dir, b.name(), nats.url(), a.name());
-  ba.start();
-  bb.start();
-  ASSERT_TRUE(eventually([&] { return ba.connected() && bb.connected(); }, 20s));
+  JoinedBuses net("ka", "kb");
+  ASSERT_TRUE(net.start());
+  NatsServer& nats = net.nats;
+  TestBus &a = net.a, &b = net.b;
+  BridgeProc& ba = net.ba;
   const std::uint64_t per = shmbus::testing::scaled(200);
   chunked_flow(a, b, 10, per, [&](std::uint64_t k) {
     if (k == 2) {
@@ -475,15 +487,10 @@ TEST_F(BridgeNatsTest, BrokerKilledAndRestartedLosesAndDuplicatesNothing) {
 }
 
 TEST_F(BridgeNatsTest, BridgesKilledAndRestartedResumeWithNoLossNoDuplicate) {
-  TempDir dir("bridge");
-  NatsServer nats(shmbus::testing::free_port(), js_options(dir.sub("js")));
-  ASSERT_TRUE(nats.start());
-  TestBus a("ra"), b("rb");
-  BridgeProc ba = make_bridge(dir, a.name(), nats.url(), b.name());
-  BridgeProc bb = make_bridge(dir, b.name(), nats.url(), a.name());
-  ba.start();
-  bb.start();
-  ASSERT_TRUE(eventually([&] { return ba.connected() && bb.connected(); }, 20s));
+  JoinedBuses net("ra", "rb");
+  ASSERT_TRUE(net.start());
+  TestBus &a = net.a, &b = net.b;
+  BridgeProc &ba = net.ba, &bb = net.bb;
   const std::uint64_t per = shmbus::testing::scaled(200);
   chunked_flow(
       a, b, 10, per,
@@ -742,15 +749,10 @@ std::string run_output(const std::string& cmd) {
 }
 
 TEST_F(BridgeNatsTest, StatusShowsTheBridgeInTextAndJson) {
-  TempDir dir("bridge");
-  NatsServer nats(shmbus::testing::free_port(), js_options(dir.sub("js")));
-  ASSERT_TRUE(nats.start());
-  TestBus a("sa"), b("sb");
-  BridgeProc ba = make_bridge(dir, a.name(), nats.url(), b.name());
-  BridgeProc bb = make_bridge(dir, b.name(), nats.url(), a.name());
-  ba.start();
-  bb.start();
-  ASSERT_TRUE(eventually([&] { return ba.connected() && bb.connected(); }, 20s));
+  JoinedBuses net("sa", "sb");
+  ASSERT_TRUE(net.start());
+  TestBus &a = net.a, &b = net.b;
+  BridgeProc& bb = net.bb;
   a.publish("order.a", 0, 10);
   a.publish_marker("order.enda", 1);
   ASSERT_TRUE(eventually([&] { return b.count("order.enda") == 1; }, 30s));
