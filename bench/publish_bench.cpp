@@ -1,6 +1,7 @@
 // Micro-benchmarks of the core paths, in one process (no cross-core traffic, so they
 // time the instructions, not the interconnect): publish with no subscriber, publish +
-// dispatch to one subscriber, in-place claim/commit, and topic lookup by name.
+// dispatch to one subscriber (singly and through publish_batch), in-place claim/commit, and
+// topic lookup by name.
 // Cross-process latency and throughput live in bench/ipc (shmbus-ipc-bench).
 #include <benchmark/benchmark.h>
 #include <unistd.h>
@@ -74,6 +75,24 @@ void BM_PublishAndDispatch_OneSubscriber(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch));
 }
 BENCHMARK(BM_PublishAndDispatch_OneSubscriber)->Arg(1)->Arg(64);
+
+// The same events as BM_PublishAndDispatch_OneSubscriber/64, through one publish_batch call.
+void BM_PublishBatchAndDispatch_OneSubscriber(benchmark::State& state) {
+  Setup s(true);
+  const auto batch = static_cast<std::size_t>(state.range(0));
+  std::unique_ptr<std::byte[]> payloads(new std::byte[64 * batch]());
+  for (auto _ : state) {
+    const shmbus::PublishBatchResult r =
+        s.pub->publish_batch(s.topic, payloads.get(), 64, batch, Priority::kNormal);
+    if (r.status != PublishStatus::kOk) {
+      state.SkipWithError("publish_batch failed");
+      return;
+    }
+    benchmark::DoNotOptimize(s.sub->poll());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch));
+}
+BENCHMARK(BM_PublishBatchAndDispatch_OneSubscriber)->Arg(1)->Arg(64);
 
 void BM_ClaimCommit_NoSubscriber(benchmark::State& state) {
   Setup s(false);

@@ -111,6 +111,19 @@ PublishStatus Bus::try_publish(TopicId topic, const void* data, std::size_t size
   return impl_->publisher().publish(topic, data, size, priority, 0, /*may_wait=*/false);
 }
 
+PublishBatchResult Bus::publish_batch(TopicId topic, const void* data, std::size_t item_size,
+                                      std::size_t count, Priority priority) noexcept {
+  if (!impl_) return {0, PublishStatus::kClosed};
+  return impl_->publisher().publish_batch(topic, data, item_size, count, priority);
+}
+
+PublishBatchResult Bus::try_publish_batch(TopicId topic, const void* data, std::size_t item_size,
+                                          std::size_t count, Priority priority) noexcept {
+  if (!impl_) return {0, PublishStatus::kClosed};
+  return impl_->publisher().publish_batch(topic, data, item_size, count, priority,
+                                          /*may_wait=*/false);
+}
+
 Claim Bus::claim(TopicId topic, std::uint32_t size, Priority priority) noexcept {
   Claim c;
   if (impl_) impl_->publisher().claim(c, topic, size, priority);

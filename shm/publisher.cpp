@@ -243,6 +243,106 @@ PublishStatus Publisher::publish(TopicId topic, const void* data, std::size_t si
   return count_topic(topic, finish_commit(p.ring, slot));
 }
 
+// The batch: publish()'s steps per event (admission, one claim, fill, one commit), but the
+// checks once per batch and the counting, heartbeat and waiter check once per stretch. The ring
+// protocol is publish()'s: each event is claimed, filled and committed (or given up) before the
+// next is claimed, so this agent's `claiming` word never names more than the one open slot.
+PublishBatchResult Publisher::publish_batch(TopicId topic, const void* data, std::size_t size,
+                                            std::size_t count, Priority priority,
+                                            bool may_wait) noexcept {
+  PublishBatchResult r;
+  if (count == 0) return r;
+  const std::uint32_t ring = index_of(priority);
+  if (ring >= kRingCount) {
+    r.status = PublishStatus::kUnknownTopic;
+    return r;
+  }
+  if (size > max_payload_bytes_) {
+    r.status = PublishStatus::kTooLarge;
+    return r;
+  }
+  const std::uint64_t info = topic_info(topic);
+  if (info == 0) {
+    r.status = PublishStatus::kUnknownTopic;
+    return r;
+  }
+  const std::uint32_t sz = static_cast<std::uint32_t>(info);
+  if (sz != 1 && sz - 1 != size) {
+    r.status = PublishStatus::kBadSize;
+    return r;
+  }
+  EventStamp stamp;
+  stamp.topic_id = topic;
+  stamp.length = static_cast<std::uint32_t>(size);
+  stamp.flags = 0;
+  stamp.schema_version = static_cast<std::uint16_t>(info >> 32);
+  RingWriter& writer = writers_[ring];
+  RingCounters& c = rec_->counters[ring];
+  const auto* src = static_cast<const std::byte*>(data);
+
+  std::size_t done = 0;
+  std::size_t pending = 0;  // committed, not yet counted nor announced to sleepers
+  std::uint64_t now = 0;
+  // What publish() does per event after its commit, once for `pending` events: the waiter
+  // check (the commit CASes are seq_cst, so a sleeper either saw them or is seen here), then
+  // the counters. Always before waiting on a full ring: a sleeper may be what must drain it.
+  auto flush = [&]() noexcept {
+    if (pending == 0) return;
+    rec_->heartbeat_ns.store(now, std::memory_order_relaxed);
+    wake_sleepers();
+    c.published.fetch_add(pending, std::memory_order_relaxed);
+    seg_->topic_counters(self_, topic).published.fetch_add(pending, std::memory_order_relaxed);
+    pending = 0;
+  };
+  PublishStatus st = PublishStatus::kOk;
+  for (; done < count; ++done) {
+    now = fast_monotonic_ns();
+    Charged charged;
+    st = admit(ring, priority, now, charged);
+    if (st != PublishStatus::kOk) break;
+    SlotClaim slot;
+    const ClaimOutcome claimed = writer.try_claim(slot);
+    if (claimed == ClaimOutcome::kAborted) [[unlikely]] {
+      c.aborted.fetch_add(1, std::memory_order_relaxed);
+      st = PublishStatus::kAborted;
+      break;
+    }
+    if (claimed == ClaimOutcome::kFull) [[unlikely]] {
+      flush();
+      // publish()'s own full-ring path: sweeps, waits by the policy, counts full/timeout.
+      st = claim_slot(ring, slot, now, may_wait);
+      if (st != PublishStatus::kOk) {
+        if (!may_wait && st == PublishStatus::kFull && full_policy_ == FullPolicy::kWait) {
+          // try_publish_batch: the caller publishes this event again; charged once (as there).
+          low_limiter_.refund(charged.low_rate_per_s);
+          agent_limiter_.refund(charged.agent_rate_per_s);
+          r.published = done;
+          r.status = st;
+          return r;
+        }
+        break;
+      }
+    }
+    stamp.producer_seq = producer_seq_.fetch_add(1, std::memory_order_relaxed) + 1;
+    stamp.timestamp_ns = now;
+    writer.write(slot, stamp, src + done * size);
+    if (PublishStepHook hook = g_publish_step_hook.load(std::memory_order_relaxed)) [[unlikely]] {
+      hook();
+    }
+    if (!writer.commit(slot)) [[unlikely]] {
+      c.aborted.fetch_add(1, std::memory_order_relaxed);
+      st = PublishStatus::kAborted;
+      break;
+    }
+    if (++pending == kBatchStretch) flush();
+  }
+  flush();
+  r.published = done;
+  r.status = st;
+  if (st != PublishStatus::kOk) (void)count_topic(topic, st);
+  return r;
+}
+
 void Publisher::claim(Claim& out, TopicId topic, std::uint32_t size, Priority priority) noexcept {
   out.owner_ = this;
   out.data_ = nullptr;

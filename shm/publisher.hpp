@@ -24,6 +24,10 @@ namespace shmbus::detail {
 /// How often a publisher facing a full ring, or an idle reader stuck behind an uncommitted
 /// slot, sweeps dead agents when no supervisor does it (publisher.cpp, dispatcher.cpp).
 inline constexpr std::uint64_t kRecoverCheckNs = 20'000'000;
+/// A batch publish counts its events, writes the heartbeat and checks for sleeping dispatchers
+/// once per this many committed events (and before it waits on a full ring, and at its end):
+/// a sleeping subscriber is woken at the latest when a stretch is committed.
+inline constexpr std::size_t kBatchStretch = 32;
 
 class Publisher {
  public:
@@ -41,6 +45,12 @@ class Publisher {
   // under FullPolicy::kWait; the caller publishes again (waiting, counted) after dropping a lock.
   PublishStatus publish(TopicId topic, const void* data, std::size_t size, Priority priority,
                         std::uint16_t flags = 0, bool may_wait = true) noexcept;
+  /// `count` payloads of `size` bytes laid end to end, each its own slot, claim and commit, as
+  /// `count` publish() calls that stop at the first status but kOk; the checks, the counters,
+  /// the heartbeat and the wake-up check are done once per stretch (kBatchStretch events).
+  PublishBatchResult publish_batch(TopicId topic, const void* data, std::size_t size,
+                                   std::size_t count, Priority priority,
+                                   bool may_wait = true) noexcept;
   void claim(Claim& out, TopicId topic, std::uint32_t size, Priority priority) noexcept;
   PublishStatus commit(Claim& claim) noexcept;
   void cancel(Claim& claim) noexcept;

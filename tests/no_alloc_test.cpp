@@ -67,7 +67,13 @@ void make_pair(Pair& p, const std::string& name) {
   ASSERT_TRUE(p.sub->on("hot.*", [&p](const EventView& e) { p.received += e.payload.size(); }));
 }
 
-// One publish on every priority, one in-place claim, then dispatch them all.
+// Events one round_trip publishes: one per priority, one claim, a batch and a try-batch.
+constexpr std::uint64_t kBatch = 8;
+constexpr std::uint64_t kTryBatch = 4;
+constexpr std::uint64_t kPerRound = kPriorityCount + 1 + kBatch + kTryBatch;
+
+// One publish on every priority, one in-place claim, a batch publish and a try one, then
+// dispatch them all.
 bool round_trip(Pair& p, std::uint64_t i) {
   std::byte payload[64] = {};
   payload[0] = static_cast<std::byte>(i);
@@ -81,7 +87,14 @@ bool round_trip(Pair& p, std::uint64_t i) {
   if (!c.ok()) return false;
   c.data()[0] = std::byte{1};
   if (p.pub->commit(c) != PublishStatus::kOk) return false;
-  return p.sub->poll() == 5;
+  std::byte batch[kBatch * 64] = {};
+  batch[0] = static_cast<std::byte>(i);
+  const PublishBatchResult b = p.pub->publish_batch(p.topic, batch, 64, kBatch);
+  if (b.status != PublishStatus::kOk || b.published != kBatch) return false;
+  const PublishBatchResult t =
+      p.pub->try_publish_batch(p.topic, batch, 64, kTryBatch, Priority::kLow);
+  if (t.status != PublishStatus::kOk || t.published != kTryBatch) return false;
+  return p.sub->poll() == kPerRound;
 }
 
 TEST(NoAllocTest, PublishAndDispatchAllocateNothingInSteadyState) {
@@ -96,7 +109,7 @@ TEST(NoAllocTest, PublishAndDispatchAllocateNothingInSteadyState) {
   const std::uint64_t allocated = testing::allocations() - before;
   EXPECT_TRUE(ok);
   EXPECT_EQ(allocated, 0u);
-  EXPECT_EQ(p.received, (1000u + 100'000u) * 5u * 64u);
+  EXPECT_EQ(p.received, (1000u + 100'000u) * kPerRound * 64u);
 }
 
 TEST(NoAllocTest, CountingAllocatorSeesAllocations) {

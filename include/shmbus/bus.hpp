@@ -86,6 +86,24 @@ class Bus {
   /// once, by the publish() that follows. Any other outcome is publish()'s.
   PublishStatus try_publish(TopicId topic, const void* data, std::size_t size,
                             Priority priority = Priority::kNormal) noexcept;
+  /// Publishes `count` payloads of `item_size` bytes each, laid end to end at `data`, in order:
+  /// the same as `count` publish() calls that stop at the first status but kOk (each event its
+  /// own slot, claim, commit, producer sequence and timestamp; the same admission, shedding,
+  /// rate limits, full-ring policy and counters per event), for less per event: the topic and
+  /// size checks are made once, and the counters, the heartbeat and the check for sleeping
+  /// subscribers once per stretch of up to 32 events (a sleeper is woken at the latest when the
+  /// stretch holding its event is committed, and before the batch waits on a full ring).
+  /// Returns how many were published (a prefix of the batch) and kOk, or the status that
+  /// stopped the next one. A bad item size is kBadSize with nothing published.
+  PublishBatchResult publish_batch(TopicId topic, const void* data, std::size_t item_size,
+                                   std::size_t count,
+                                   Priority priority = Priority::kNormal) noexcept;
+  /// publish_batch() as try_publish() is publish(): a full ring stops the batch with kFull at
+  /// once even under FullPolicy::kWait, that kFull uncounted and its event's rate-limit charge
+  /// given back; the caller publish_batch()es the rest (from `published` on) next.
+  PublishBatchResult try_publish_batch(TopicId topic, const void* data, std::size_t item_size,
+                                       std::size_t count,
+                                       Priority priority = Priority::kNormal) noexcept;
   template <typename T>
   PublishStatus publish(Topic<T> topic, const T& value,
                         Priority priority = Priority::kNormal) noexcept {

@@ -119,4 +119,11 @@ enum class [[nodiscard]] PublishStatus : std::uint8_t{
 
 std::string_view publish_status_name(PublishStatus s) noexcept;
 
+/// Outcome of a batch publish (Bus::publish_batch): the first `published` events went out
+/// (each will be delivered); `status` is kOk when all did, else what stopped the next one.
+struct [[nodiscard]] PublishBatchResult {
+  std::size_t published = 0;
+  PublishStatus status = PublishStatus::kOk;
+};
+
 }  // namespace shmbus
