@@ -76,6 +76,21 @@ void BM_PublishAndDispatch_OneSubscriber(benchmark::State& state) {
 }
 BENCHMARK(BM_PublishAndDispatch_OneSubscriber)->Arg(1)->Arg(64);
 
+// BM_Publish_NoSubscriber's events, 64 to a publish_batch call.
+void BM_PublishBatch_NoSubscriber(benchmark::State& state) {
+  Setup s(false);
+  const auto batch = static_cast<std::size_t>(state.range(0));
+  std::unique_ptr<std::byte[]> payloads(new std::byte[64 * batch]());
+  for (auto _ : state) {
+    if (s.pub->publish_batch(s.topic, payloads.get(), 64, batch).status != PublishStatus::kOk) {
+      state.SkipWithError("publish_batch failed");
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch));
+}
+BENCHMARK(BM_PublishBatch_NoSubscriber)->Arg(64);
+
 // The same events as BM_PublishAndDispatch_OneSubscriber/64, through one publish_batch call.
 void BM_PublishBatchAndDispatch_OneSubscriber(benchmark::State& state) {
   Setup s(true);

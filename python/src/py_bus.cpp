@@ -536,21 +536,18 @@ std::size_t PyBus::publish_batch(pyb::handle topic_obj, pyb::handle items, Prior
                                             std::to_string(item_size) + "-byte payloads");
   }
   const std::size_t n = view.size() / item_size;
-  std::size_t done = 0;
-  PublishStatus st = PublishStatus::kOk;
   Bus& b = *bus_;
   // With the GIL while the ring has room (a batch takes well under Python's 5 ms switch
-  // interval); without it once the ring is full and publishing waits.
-  for (; done < n; ++done) {
-    st = b.try_publish(t.id, view.data() + done * item_size, item_size, priority);
-    if (st != PublishStatus::kOk) break;
-  }
+  // interval); without it once the ring is full and publishing waits. Bus::try_publish_batch
+  // stops at a full ring uncounted; publish_batch then goes on from there, waiting.
+  PublishBatchResult r = b.try_publish_batch(t.id, view.data(), item_size, n, priority);
+  std::size_t done = r.published;
+  PublishStatus st = r.status;
   if (st == PublishStatus::kFull) {
     pyb::gil_scoped_release release;  // the buffer stays exported (held) meanwhile
-    for (; done < n; ++done) {
-      st = b.publish(t.id, view.data() + done * item_size, item_size, priority);
-      if (st != PublishStatus::kOk) break;
-    }
+    r = b.publish_batch(t.id, view.data() + done * item_size, item_size, n - done, priority);
+    done += r.published;
+    st = r.status;
   }
   raise_if_misuse(st, t.name, item_size);
   return done;
