@@ -15,7 +15,9 @@
 // producers through the test-only hook in publish(), shm/publish_steps.hpp), so kills land
 // inside it and the repair path (padding, quarantine, aborted commits) runs hundreds of times. Used
 // by tests/chaos_test.cpp (short run, ctest label "chaos") and for the long runs recorded in
-// RELIABILITY.md. This file: the command line and main(); the driver is chaos_driver.hpp.
+// RELIABILITY.md. --batch N: the killable publish() producers publish batches of N events
+// (Bus::publish_batch), so kills land mid-batch too. This file: the command line and main(); the
+// driver is chaos_driver.hpp.
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -40,7 +42,7 @@ void usage() {
                "usage: shmbus-chaos [--kills N] [--max-seconds S] [--producers N]\n"
                "                    [--claim-delay-us US] [--no-supervisor-kills] [--no-stops]\n"
                "                    [--stuck-limit-ms MS] [--seed N] [--max-gap-ms MS]\n"
-               "                    [--inject-loss] [--verbose]\n");
+               "                    [--batch N] [--inject-loss] [--verbose]\n");
 }
 
 }  // namespace
@@ -73,6 +75,8 @@ int main(int argc, char** argv) {
       o.stuck_limit_ms = std::strtoull(value(), nullptr, 10);
     } else if (a == "--seed") {
       o.seed = static_cast<unsigned>(std::strtoul(value(), nullptr, 10));
+    } else if (a == "--batch") {
+      o.batch = std::max(0, std::atoi(value()));
     } else if (a == "--inject-loss") {
       o.inject_loss = true;
     } else if (a == "--max-gap-ms") {

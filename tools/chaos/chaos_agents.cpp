@@ -162,7 +162,7 @@ int run_subscriber(const std::string& bus_name, int index, bool transient, bool 
 }
 
 int run_producer(const std::string& bus_name, const std::string& name, std::uint32_t source,
-                 Priority priority, bool in_place, int claim_delay_us, Ledger& ledger) {
+                 Priority priority, bool in_place, int claim_delay_us, Ledger& ledger, int batch) {
   auto bus = Bus::attach(bus_name, agent_options(name));
   if (!bus) return 10;
   auto topic = bus->register_topic("ch.data", sizeof(Payload));
@@ -179,6 +179,28 @@ int run_producer(const std::string& bus_name, const std::string& name, std::uint
     g_claim_delay_us = claim_delay_us;
     g_delay_rng.seed(source * 104729u + 3);
     detail::set_publish_step_hook(&hold_publish_window);
+  }
+  if (!in_place && batch > 1) {
+    // Batches of consecutive sequences; the ledger learns a batch's outcome when it returns.
+    std::vector<Payload> items(static_cast<std::size_t>(batch));
+    for (std::uint64_t i = 0; source != kSteadySource || !ledger.stop_steady.load(); ++i) {
+      for (std::size_t k = 0; k < items.size(); ++k) {
+        items[k] = p;
+        items[k].seq = p.seq + k;
+        fill_payload(items[k]);
+      }
+      const PublishBatchResult r =
+          bus->publish_batch(*topic, items.data(), sizeof(Payload), items.size(), priority);
+      ledger.in_claim[source].store(false, std::memory_order_relaxed);
+      if (r.published > 0) {
+        ledger.last_ok[source].store(p.seq + r.published - 1, std::memory_order_release);
+        p.seq += r.published;
+      }
+      if (r.status == PublishStatus::kAborted)
+        ledger.aborted.fetch_add(1, std::memory_order_relaxed);
+      if (source == kSteadySource && (i & 63) == 0) sched_yield();
+    }
+    return 0;
   }
   for (std::uint64_t i = 0; source != kSteadySource || !ledger.stop_steady.load(); ++i) {
     PublishStatus s;

@@ -87,9 +87,11 @@ int run_subscriber(const std::string& bus_name, int index, bool transient, bool 
                    Ledger& ledger);
 /// A producer of source `source` on `priority`, through publish() or claim/commit
 /// (`in_place`), holding every other claim open up to `claim_delay_us` before its commit.
-/// The steady source runs until ledger.stop_steady; the others until killed.
+/// The steady source runs until ledger.stop_steady; the others until killed. `batch` > 1: a
+/// publish() producer publishes batches of that many events (Bus::publish_batch) instead.
 int run_producer(const std::string& bus_name, const std::string& name, std::uint32_t source,
-                 Priority priority, bool in_place, int claim_delay_us, Ledger& ledger);
+                 Priority priority, bool in_place, int claim_delay_us, Ledger& ledger,
+                 int batch = 0);
 
 /// The barrier's waiter ("waiter"): creates the barrier, takes every round until
 /// ledger.stop_barrier. Exit 0 when it never lost its waiter role.

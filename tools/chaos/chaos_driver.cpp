@@ -25,10 +25,12 @@ void Driver::start_producer(std::size_t slot) {
   const Priority prio = (source % 2) == 0 ? Priority::kNormal : Priority::kHigh;
   const bool in_place = (source / 2) % 2 == 1;  // half publish(), half claim/commit
   const int delay = o_.claim_delay_us;
+  const int batch = o_.batch;
   producer_source_[slot] = source;
   producers_[slot] = Proc{};
-  producers_[slot].pid = spawn([this, slot, source, prio, in_place, delay] {
-    return run_producer(bus_, "kp" + std::to_string(slot), source, prio, in_place, delay, ledger_);
+  producers_[slot].pid = spawn([this, slot, source, prio, in_place, delay, batch] {
+    return run_producer(bus_, "kp" + std::to_string(slot), source, prio, in_place, delay, ledger_,
+                        batch);
   });
 }
 

@@ -26,6 +26,7 @@ struct Options {
   double max_seconds = 60;    // ...or this long, whichever comes first
   int producers = 3;
   int claim_delay_us = 0;
+  int batch = 0;  // > 1: publish() producers use publish_batch of this many events
   bool kill_supervisor = true;
   bool stops = true;
   std::uint64_t stuck_limit_ms = 2000;
