@@ -20,6 +20,7 @@
 #include "shm/segment.hpp"
 #include "shmbus/bus.hpp"
 #include "shmbus/supervisor.hpp"
+#include "testing/supervisor_process.hpp"
 #include "testing/test_support.hpp"
 
 namespace shmbus {
@@ -46,11 +47,6 @@ static_assert(sizeof(Item) == 64);
 std::uint64_t check_word(const Item& it, int k) {
   return (std::uint64_t{it.incarnation} << 40) ^ (it.batch << 8) ^ it.index ^
          (0x9e3779b97f4a7c15ull * static_cast<std::uint64_t>(k + 1));
-}
-
-std::atomic<Supervisor*> g_supervisor{nullptr};
-void stop_supervisor(int) {
-  if (Supervisor* s = g_supervisor.load()) s->stop();
 }
 
 // Between fill and commit of every 8th event: a pause, so that kills often land on a claimed,
@@ -100,24 +96,8 @@ TEST(BatchMultiProcessTest, ProducerKilledMidBatchLeavesAPrefixOfEachBatch) {
   sc.slow_subscribers.untether = false;  // the subscriber must get every committed event
   sc.slow_subscribers.stall_timeout = 10s;
   sc.health.check_pid = true;
-  Child supervisor = Child::fork([&] {
-    struct sigaction sa {};
-    sa.sa_handler = stop_supervisor;
-    sigaction(SIGTERM, &sa, nullptr);
-    auto sup = Supervisor::start(sc);
-    if (!sup) return 10;
-    g_supervisor.store(&sup.value());
-    sup->run();
-    g_supervisor.store(nullptr);
-    return sup->shutdown() ? 0 : 12;
-  });
-  ASSERT_TRUE(eventually(
-      [&] {
-        auto s = Segment::open(name);
-        return (s && s.value()->supervisor_alive()) || !supervisor.running();
-      },
-      10s));
-  ASSERT_TRUE(supervisor.running());
+  Child supervisor = testing::fork_supervisor(sc);
+  ASSERT_TRUE(testing::supervisor_up(name, supervisor));
 
   auto sub = Bus::attach(name, AgentOptions{.name = "sub"});
   ASSERT_TRUE(sub) << sub.message();

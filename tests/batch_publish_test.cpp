@@ -22,17 +22,8 @@ namespace shmbus {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::pubsub_bus_config;
 using testing::unique_bus_name;
-
-BusConfig small_config(const std::string& name) {
-  BusConfig c;
-  c.name = name;
-  c.ring_capacity = {64, 64, 128, 128};
-  c.history_depth = 8;
-  c.max_agents = 8;
-  c.max_topics = 64;
-  return c;
-}
 
 struct Got {
   std::uint64_t value;
@@ -42,7 +33,7 @@ struct Got {
 struct BatchPublishTest : ::testing::Test {
   void SetUp() override {
     name = unique_bus_name("batch");
-    auto b = Bus::create(small_config(name), AgentOptions{.name = "owner"});
+    auto b = Bus::create(pubsub_bus_config(name), AgentOptions{.name = "owner"});
     ASSERT_TRUE(b) << b.message();
     owner = std::make_unique<Bus>(std::move(b.value()));
     auto s = Bus::attach(name, AgentOptions{.name = "sub"});

@@ -26,6 +26,7 @@
 #include "shm/segment.hpp"
 #include "shmbus/bus.hpp"
 #include "shmbus/supervisor.hpp"
+#include "testing/supervisor_process.hpp"
 #include "testing/test_support.hpp"
 
 namespace shmbus {
@@ -64,13 +65,6 @@ struct Ledger {
   std::atomic<bool> stop_steady{false};
   SubscriberResult subs[kSubscribers];
 };
-
-std::atomic<Supervisor*> g_supervisor{nullptr};
-std::atomic<bool> g_stop_requested{false};
-void stop_supervisor(int) {
-  g_stop_requested.store(true);
-  if (Supervisor* s = g_supervisor.load()) s->stop();
-}
 
 /// Sanitizer runs (SHMBUS_TEST_SCALE below 1) are slower: timing slack grows by 1/scale.
 std::chrono::milliseconds slack(std::chrono::milliseconds base) {
@@ -166,25 +160,8 @@ TEST(FaultInjectionTest, RandomProducerKillsLoseNoCommittedEventAndStickNoSubscr
   sc.health.check_pid = true;
 
   // The supervisor in its own process, as in production.
-  Child supervisor = Child::fork([&] {
-    struct sigaction sa {};
-    sa.sa_handler = stop_supervisor;
-    sigaction(SIGTERM, &sa, nullptr);
-    auto sup = Supervisor::start(sc);
-    if (!sup) return 10;
-    g_supervisor.store(&sup.value());
-    if (g_stop_requested.load()) sup->stop();
-    sup->run();
-    g_supervisor.store(nullptr);
-    return sup->shutdown() ? 0 : 12;
-  });
-  ASSERT_TRUE(eventually(
-      [&] {
-        auto s = Segment::open(name);
-        return (s && s.value()->supervisor_alive()) || !supervisor.running();
-      },
-      10s));
-  ASSERT_TRUE(supervisor.running());
+  Child supervisor = testing::fork_supervisor(sc);
+  ASSERT_TRUE(testing::supervisor_up(name, supervisor));
 
   ReadyPipe ready;
   std::vector<Child> subscribers;

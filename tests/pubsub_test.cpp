@@ -23,22 +23,13 @@ namespace shmbus {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::pubsub_bus_config;
 using testing::unique_bus_name;
-
-BusConfig small_config(const std::string& name) {
-  BusConfig c;
-  c.name = name;
-  c.ring_capacity = {64, 64, 128, 128};
-  c.history_depth = 8;
-  c.max_agents = 8;
-  c.max_topics = 64;
-  return c;
-}
 
 struct Fixture : ::testing::Test {
   void SetUp() override {
     name = unique_bus_name("pubsub");
-    auto b = Bus::create(small_config(name), AgentOptions{.name = "owner"});
+    auto b = Bus::create(pubsub_bus_config(name), AgentOptions{.name = "owner"});
     ASSERT_TRUE(b) << b.message();
     owner = std::make_unique<Bus>(std::move(b.value()));
     auto s = Bus::attach(name, AgentOptions{.name = "sub"});
@@ -477,7 +468,7 @@ TEST_F(PubSubTest, GapNoticeComesBeforeTheFirstEventAfterTheGap) {
 TEST(PubSubWaitTest, PollWaitOnAnIdleBusReturnsAtItsTimeout) {
   for (WaitStrategy w : {WaitStrategy::kBlock, WaitStrategy::kSpinYield, WaitStrategy::kBusySpin}) {
     const std::string name = unique_bus_name("pollwait");
-    auto bus = Bus::create(small_config(name), AgentOptions{.name = "idle", .wait = w});
+    auto bus = Bus::create(pubsub_bus_config(name), AgentOptions{.name = "idle", .wait = w});
     ASSERT_TRUE(bus) << bus.message();
     ASSERT_TRUE(bus->on("nothing.*", [](const EventView&) {}));
     for (int i = 0; i < 3; ++i) {
@@ -497,7 +488,7 @@ TEST(PubSubWaitTest, PollWaitOnAnIdleBusReturnsAtItsTimeout) {
 TEST(PubSubWaitTest, IdleBlockingAgentKeepsHeartbeating) {
   const std::string name = unique_bus_name("idlebeat");
   auto bus = Bus::create(
-      small_config(name),
+      pubsub_bus_config(name),
       AgentOptions{.name = "idle", .wait = WaitStrategy::kBlock, .heartbeat_period = 20ms});
   ASSERT_TRUE(bus) << bus.message();
   ASSERT_TRUE(bus->on("nothing.*", [](const EventView&) {}));

@@ -39,6 +39,16 @@ BusConfig small_bus_config(const std::string& name, std::uint32_t max_agents,
   return c;
 }
 
+BusConfig pubsub_bus_config(const std::string& name) {
+  BusConfig c;
+  c.name = name;
+  c.ring_capacity = {64, 64, 128, 128};
+  c.history_depth = 8;
+  c.max_agents = 8;
+  c.max_topics = 64;
+  return c;
+}
+
 BusConfig barrier_bus_config(const std::string& name) {
   BusConfig c;
   c.name = name;

@@ -59,6 +59,10 @@ class TempDir {
 BusConfig small_bus_config(const std::string& name, std::uint32_t max_agents,
                            std::uint32_t max_topics);
 
+/// The bus of the publish and dispatch tests (pubsub_test, batch_publish_test): rings of 64,
+/// 64, 128 and 128 slots with 8 kept as history, 8 agents, 64 topics.
+BusConfig pubsub_bus_config(const std::string& name);
+
 /// A bus for barrier tests: rings of 256 slots (64 of history), 24 agents, 4 barriers of up
 /// to 8 participants with 64-byte signals.
 BusConfig barrier_bus_config(const std::string& name);
