@@ -59,7 +59,8 @@ void hold_claim() noexcept {
   }
 }
 
-int run_producer(const std::string& name, TopicId topic, std::uint32_t incarnation) {
+int run_producer(const std::string& name, TopicId topic, std::uint32_t incarnation,
+                 testing::ReadyPipe& ready) {
   auto bus = Bus::attach(name, AgentOptions{.name = "prod" + std::to_string(incarnation),
                                             .full_policy = FullPolicy::kWait,
                                             .publish_timeout = 30s});
@@ -79,6 +80,7 @@ int run_producer(const std::string& name, TopicId topic, std::uint32_t incarnati
         bus->publish_batch(topic, items.data(), sizeof(Item), kBatch, Priority::kHigh);
     if (r.status != PublishStatus::kOk) return 30 + static_cast<int>(r.status);
     if (r.published != kBatch) return 3;
+    if (b == 0) ready.signal();  // one whole batch out: the kill window may start
   }
 }
 
@@ -155,8 +157,20 @@ TEST(BatchMultiProcessTest, ProducerKilledMidBatchLeavesAPrefixOfEachBatch) {
 
   std::mt19937 rng(81);
   for (int k = 0; k < kIncarnations; ++k) {
-    Child producer =
-        Child::fork([&, k] { return run_producer(name, *topic, static_cast<std::uint32_t>(k)); });
+    // The kill window opens once the producer has published its first batch: under TSan a
+    // forked producer can take longer to attach than the whole window, and publish nothing.
+    testing::ReadyPipe ready;
+    Child producer = Child::fork(
+        [&, k] { return run_producer(name, *topic, static_cast<std::uint32_t>(k), ready); });
+    const auto ready_by = std::chrono::steady_clock::now() + 10s;
+    bool started = false;
+    while (!started && std::chrono::steady_clock::now() < ready_by) {
+      (void)sub->poll();             // drain meanwhile: the producer waits on a full ring
+      started = ready.wait(1, 2ms);  // (it rounds down to whole ms: 1 ms would not poll)
+    }
+    ASSERT_TRUE(started) << "producer " << k << " published no batch in 10 s; exit "
+                         << (producer.running() ? std::string("none, running")
+                                                : std::to_string(producer.wait(1s)));
     const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(5 + rng() % 30);
     while (std::chrono::steady_clock::now() < until) (void)sub->poll();
     ASSERT_TRUE(producer.running()) << "producer " << k << " exited " << producer.wait(1s);
