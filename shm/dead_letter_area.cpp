@@ -100,12 +100,18 @@ std::vector<DeadLetterCopy> DeadLetterArea::read() const {
   std::vector<DeadLetterCopy> out;
   if (capacity_ == 0) return out;
   const std::uint64_t head = header_->head.load(std::memory_order_acquire);
-  const std::uint64_t first = head > capacity_ ? head - capacity_ : 0;
-  out.reserve(static_cast<std::size_t>(head - first));
-  for (std::uint64_t i = first; i < head; ++i) {
-    const DeadLetterEntry& e = entry(i);
+  out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(head, capacity_)));
+  // Each entry is read for the letter it holds, not for the one the last `capacity` claims
+  // would put there: a writer that gave up (the entry was being filled by an older, slow
+  // writer) leaves that older letter in place, kept and not counted as dropped.
+  for (std::uint32_t slot = 0; slot < capacity_; ++slot) {
+    const DeadLetterEntry& e = entry(slot);
     const std::uint64_t s = e.seq.load(std::memory_order_acquire);
-    if (s != i + 1) continue;  // not committed yet, being rewritten, or already overwritten
+    // Free, being written, or not a letter this entry can hold (segment bytes are input).
+    if (s == 0 || (s & kDeadLetterWriting) != 0 || s > head || (s - 1) % capacity_ != slot) {
+      continue;
+    }
+    const std::uint64_t i = s - 1;
     alignas(kCacheLine) std::byte raw[sizeof(DeadLetterEntry)] = {};
     const auto* shared = reinterpret_cast<const std::byte*>(&e);
     load_words(raw + kSeqBytes, shared + kSeqBytes, sizeof(DeadLetterEntry) - kSeqBytes);
@@ -131,6 +137,8 @@ std::vector<DeadLetterCopy> DeadLetterArea::read() const {
     c.reason = symbol_view(copy.reason);
     out.push_back(std::move(c));
   }
+  std::sort(out.begin(), out.end(),
+            [](const DeadLetterCopy& a, const DeadLetterCopy& b) { return a.index < b.index; });
   return out;
 }
 

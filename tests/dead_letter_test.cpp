@@ -183,6 +183,47 @@ TEST_F(DeadLetterTest, ZeroCapacityKeepsNothing) {
   EXPECT_TRUE(letters->empty());
 }
 
+// A writer preempted between claiming its entry and committing makes the writer a lap later
+// give up (counted dropped); the slow writer's letter, committed last, stays in the entry and
+// must be listed though it is older than the last `capacity` claims.
+TEST(DeadLetterAreaTest, SlowWritersLetterIsListedWhenTheNextLapGaveUp) {
+  const std::string name = unique_bus_name("dlslow");
+  SegmentGuard guard(name);
+  auto seg = detail::Segment::create(dl_config(name, 4));
+  ASSERT_TRUE(seg) << seg.message();
+  detail::DeadLetterArea area(**seg);
+  auto& header = *reinterpret_cast<detail::DeadLetterHeader*>(
+      (*seg)->region((*seg)->plan().dead_letters_offset));
+  auto& entry0 = *reinterpret_cast<detail::DeadLetterEntry*>(
+      (*seg)->region((*seg)->plan().dead_letters_offset) + sizeof(detail::DeadLetterHeader));
+  // The slow writer claims index 0 and marks entry 0 as being written, as write() does.
+  ASSERT_EQ(header.head.fetch_add(1), 0u);
+  entry0.seq.store(1 | detail::kDeadLetterWriting);
+  alignas(64) std::byte raw[sizeof(detail::SlotHeader)] = {};
+  auto& h = *reinterpret_cast<detail::SlotHeader*>(raw);
+  for (std::uint64_t v = 1; v <= 4; ++v) {  // indices 1..4; index 4 is entry 0's next lap
+    h.producer_seq = v;
+    detail::DeadLetterRecord rec;
+    rec.event = &h;
+    rec.payload = reinterpret_cast<const std::byte*>(&v);
+    rec.length = sizeof v;
+    rec.handler = "h";
+    rec.reason = "r";
+    EXPECT_EQ(area.write(rec), v != 4) << v;
+  }
+  // The slow writer finishes its letter and commits.
+  entry0.producer_seq = 0;
+  entry0.seq.store(1);
+  const auto kept = area.read();
+  ASSERT_EQ(kept.size(), 4u);
+  for (std::uint64_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(kept[i].index, i);  // oldest first
+    EXPECT_EQ(kept[i].producer_seq, i);
+  }
+  EXPECT_EQ(area.written(), 5u);
+  EXPECT_EQ(area.dropped() + kept.size(), 5u);
+}
+
 TEST(DeadLetterAreaTest, ConcurrentWritersNeverTearAnEntry) {
   const std::string name = unique_bus_name("dlmt");
   SegmentGuard guard(name);
