@@ -15,10 +15,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -148,9 +150,26 @@ struct Listener {
   bool v6 = false;
 };
 
-/// Sockets listening on `port`, from /proc/net/tcp and tcp6 (state 0A).
-std::vector<Listener> listeners(std::uint16_t port) {
+/// The socket inodes process `pid` holds open (its /proc/<pid>/fd links "socket:[N]").
+std::set<std::string> socket_inodes(pid_t pid) {
+  std::set<std::string> out;
+  std::error_code ec;
+  for (const auto& fd :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+    const std::string target = std::filesystem::read_symlink(fd.path(), ec).string();
+    if (!ec && target.starts_with("socket:[") && target.ends_with("]")) {
+      out.insert(target.substr(8, target.size() - 9));
+    }
+  }
+  return out;
+}
+
+/// Sockets process `pid` listens on at `port`, from /proc/net/tcp and tcp6 (state 0A), matched
+/// to the process by inode: other tests running alongside may listen on the same port number
+/// on another address (or on 9464, the default).
+std::vector<Listener> listeners(std::uint16_t port, pid_t pid = ::getpid()) {
   std::vector<Listener> out;
+  const std::set<std::string> mine = socket_inodes(pid);
   char want[8];
   std::snprintf(want, sizeof want, "%04X", port);
   for (const char* path : {"/proc/net/tcp", "/proc/net/tcp6"}) {
@@ -159,15 +178,32 @@ std::vector<Listener> listeners(std::uint16_t port) {
     std::getline(in, line);  // header
     while (std::getline(in, line)) {
       std::istringstream f(line);
-      std::string sl, local, remote, state;
-      f >> sl >> local >> remote >> state;
+      std::string sl, local, remote, state, queues, timer, retrnsmt, uid, timeout, inode;
+      f >> sl >> local >> remote >> state >> queues >> timer >> retrnsmt >> uid >> timeout >> inode;
       const auto colon = local.rfind(':');
-      if (state == "0A" && colon != std::string::npos && local.substr(colon + 1) == want) {
+      if (state == "0A" && colon != std::string::npos && local.substr(colon + 1) == want &&
+          mine.contains(inode)) {
         out.push_back({local.substr(0, colon), std::string(path).ends_with("6")});
       }
     }
   }
   return out;
+}
+
+/// True when anything on this host listens on `port` (any process, any address).
+bool port_in_use(std::uint16_t port) {
+  char want[8];
+  std::snprintf(want, sizeof want, ":%04X ", port);
+  for (const char* path : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.find(want) != std::string::npos && line.find(" 0A ") != std::string::npos) {
+        return true;
+      }
+    }
+  }
+  return false;
 }
 
 /// A port nothing listens on right now (the kernel's pick for a socket closed at once).
@@ -361,7 +397,7 @@ TEST(MetricsTest, BinaryServesMetricsOnGivenPort) {
       },
       20s));
   EXPECT_EQ(value(m, "shmbus_agent_up", {{"agent", "supervisor"}}), 1.0);
-  const std::vector<Listener> ls = listeners(port);
+  const std::vector<Listener> ls = listeners(port, sup.pid());
   ASSERT_EQ(ls.size(), 1u);
   EXPECT_EQ(ls[0].address, "0100007F");
   sup.kill(SIGTERM);
@@ -370,12 +406,12 @@ TEST(MetricsTest, BinaryServesMetricsOnGivenPort) {
 
 // Without --metrics-address the binary listens on 127.0.0.1:9464, never on every interface.
 TEST(MetricsTest, BinaryDefaultsToLoopback) {
-  if (!listeners(9464).empty()) GTEST_SKIP() << "port 9464 already in use here";
+  if (port_in_use(9464)) GTEST_SKIP() << "port 9464 already in use here";
   const std::string name = unique_bus_name("metdef");
   SegmentGuard guard(name);
   Child sup = Child::exec(supervisor_binary(), {"--bus", name, "--log-level", "warn"});
-  ASSERT_TRUE(eventually([&] { return !listeners(9464).empty(); }, 20s));
-  for (const Listener& l : listeners(9464)) {
+  ASSERT_TRUE(eventually([&] { return !listeners(9464, sup.pid()).empty(); }, 20s));
+  for (const Listener& l : listeners(9464, sup.pid())) {
     EXPECT_FALSE(l.v6);
     EXPECT_EQ(l.address, "0100007F");
   }
@@ -397,7 +433,7 @@ TEST(MetricsTest, BinaryNoMetricsOpensNoPort) {
         return snap && snap->bus_health != sys::HealthState::kUnknown;
       },
       20s));
-  EXPECT_TRUE(listeners(port).empty());
+  EXPECT_TRUE(listeners(port, sup.pid()).empty());
   sup.kill(SIGTERM);
   EXPECT_EQ(sup.wait(20s), 0);
 }

@@ -50,7 +50,8 @@ def embedded(bus_name):
 class Supervisor:
     def __init__(self, name):
         self.name = name
-        self.proc = subprocess.Popen([SUPERVISOR, "--bus", name, "--period-ms", "20"],
+        self.proc = subprocess.Popen([SUPERVISOR, "--bus", name, "--period-ms", "20",
+                                      "--no-metrics"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
         def up():
