@@ -471,9 +471,15 @@ Result<std::unique_ptr<Segment>> Segment::open(std::string_view bus_name,
   if (h.topic_count.load(std::memory_order_acquire) > h.config.max_topics) {
     return make_error(Errc::kCorrupt, "segment " + obj + " topic count exceeds max_topics");
   }
-  if (auto e = seg->locks_.open(shm_file_path(bus_name)); !e.empty()) {
-    return make_error(Errc::kSystem, e);
+  // The liveness locks go on the file this process mapped (a duplicate of its descriptor),
+  // never on a file reopened by name: the name may have moved to a successor meanwhile.
+  const int lock_fd =
+      ::fcntl(seg->mapping_->object.get_mapping_handle().handle, F_DUPFD_CLOEXEC, 0);
+  if (lock_fd < 0) {
+    return make_error(Errc::kSystem,
+                      "dup " + shm_file_path(bus_name) + ": " + std::strerror(errno));
   }
+  seg->locks_.adopt(lock_fd);
   return seg;
 }
 
@@ -530,9 +536,8 @@ std::string Segment::check_intact() const {
   struct stat st;
   if (::fstat(locks_.fd(), &st) != 0) return {};  // cannot tell; the mapping still stands
   if (static_cast<std::uint64_t>(st.st_size) >= size_) return {};
-  return "segment " + shm_file_path(bus_name_) + " was truncated to " +
-         std::to_string(st.st_size) + " bytes under this process (it maps " +
-         std::to_string(size_) + ")";
+  return "segment " + shm_file_path(bus_name_) + " was truncated to " + std::to_string(st.st_size) +
+         " bytes under this process (it maps " + std::to_string(size_) + ")";
 }
 
 void Segment::neuter() noexcept {
@@ -541,14 +546,16 @@ void Segment::neuter() noexcept {
                0);
 }
 
-void Segment::unlink_own() noexcept {
+bool Segment::names_this_file() const noexcept {
   const std::string path = shm_file_path(bus_name_);
   struct stat ours;
   struct stat named;
-  if (::fstat(locks_.fd(), &ours) == 0 && ::stat(path.c_str(), &named) == 0 &&
-      named.st_ino == ours.st_ino && named.st_dev == ours.st_dev) {
-    (void)::unlink(path.c_str());
-  }
+  return ::fstat(locks_.fd(), &ours) == 0 && ::stat(path.c_str(), &named) == 0 &&
+         named.st_ino == ours.st_ino && named.st_dev == ours.st_dev;
+}
+
+void Segment::unlink_own() noexcept {
+  if (names_this_file()) (void)::unlink(shm_file_path(bus_name_).c_str());
 }
 
 void set_create_step_hook(CreateStepHook hook) noexcept {

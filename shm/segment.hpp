@@ -78,6 +78,10 @@ class Segment {
   /// Unlinks this segment's name if it still names this very file (the creator does this while
   /// it holds its creator lock, so it never unlinks a successor's segment).
   void unlink_own() noexcept;
+  /// True while the segment's name still points to the file this process maps. A file can be
+  /// judged stale and replaced between another process's open and its first liveness lock; a
+  /// process that must own the bus (the supervisor) checks this once it holds its lock.
+  bool names_this_file() const noexcept;
 
   ~Segment();
   Segment(const Segment&) = delete;

@@ -58,34 +58,61 @@ Result<std::unique_ptr<SupervisorImpl>> SupervisorImpl::start(const SupervisorCo
   const std::string& name = config.bus.name;
   std::unique_ptr<Segment> seg;
   bool reattached = false;
-  auto created = Segment::create(config.bus);
-  if (created) {
-    seg = std::move(created.value());
-  } else if (created.code() == Errc::kAlreadyExists) {
-    // Live processes hold it: agents running on while the supervisor restarted (or another
-    // supervisor, which the lock below tells). Re-attach and resume.
-    auto opened = Segment::open(name);
-    if (!opened) return opened.error();
-    seg = std::move(opened.value());
-    // A segment someone else created, or made world-writable, is not ours to run the bus in.
-    if (auto owner = seg->check_owner(config.bus); !owner) return owner.error();
-    if (config.system_events && seg->config().max_payload_bytes < sys::kLargestPayloadBytes) {
-      return make_error(Errc::kInvalidArgument,
-                        "bus '" + name + "': the live segment's max_payload_bytes (" +
-                            std::to_string(seg->config().max_payload_bytes) +
-                            ") cannot carry the system events (up to " +
-                            std::to_string(sys::kLargestPayloadBytes) +
-                            " bytes); turn system_events off to supervise it");
+  // Supervisors started together race for the name: a file can be judged stale and replaced
+  // between one's create (or open) and its lock, so a loser may find the name gone, or a file
+  // that never gets ready, or hold the lock of a file the name no longer points to. Each of
+  // those is a lost round, not an error: try again, a bounded number of times.
+  constexpr int kAttempts = 50;
+  for (int attempt = 1;; ++attempt) {
+    const bool last = attempt == kAttempts;
+    reattached = false;
+    auto created = Segment::create(config.bus);
+    if (created) {
+      seg = std::move(created.value());
+    } else if (created.code() == Errc::kAlreadyExists) {
+      // Live processes hold it: agents running on while the supervisor restarted (or another
+      // supervisor, which the lock below tells). Re-attach and resume.
+      auto opened = Segment::open(name);
+      if (!opened) {
+        // Gone: replaced meanwhile. Not ready or torn: maybe a loser's abandoned file, which
+        // the next create replaces, or really broken: a few tries tell them apart.
+        const bool lost_round =
+            opened.code() == Errc::kNotFound ||
+            ((opened.code() == Errc::kNotReady || opened.code() == Errc::kCorrupt) && attempt <= 3);
+        if (lost_round && !last) continue;
+        return opened.error();
+      }
+      seg = std::move(opened.value());
+      // A segment someone else created, or made world-writable, is not ours to run the bus in.
+      if (auto owner = seg->check_owner(config.bus); !owner) return owner.error();
+      if (config.system_events && seg->config().max_payload_bytes < sys::kLargestPayloadBytes) {
+        return make_error(Errc::kInvalidArgument,
+                          "bus '" + name + "': the live segment's max_payload_bytes (" +
+                              std::to_string(seg->config().max_payload_bytes) +
+                              ") cannot carry the system events (up to " +
+                              std::to_string(sys::kLargestPayloadBytes) +
+                              " bytes); turn system_events off to supervise it");
+      }
+      reattached = true;
+    } else {
+      return created.error();
     }
-    reattached = true;
-  } else {
-    return created.error();
-  }
-  if (!seg->locks().try_lock(kSupervisorLockByte)) {
-    const std::uint32_t pid = seg->header().supervisor_pid.load(std::memory_order_relaxed);
-    return make_error(Errc::kBusy, "bus '" + name + "': another supervisor" +
-                                       (pid != 0 ? " (pid " + std::to_string(pid) + ")" : "") +
-                                       " is already running on it; refusing to start a second one");
+    const bool locked = seg->locks().try_lock(kSupervisorLockByte);
+    // Once locked, the file cannot be judged stale any more; before, it could have been.
+    if (seg->names_this_file()) {
+      if (locked) break;
+      const std::uint32_t pid = seg->header().supervisor_pid.load(std::memory_order_relaxed);
+      return make_error(Errc::kBusy,
+                        "bus '" + name + "': another supervisor" +
+                            (pid != 0 ? " (pid " + std::to_string(pid) + ")" : "") +
+                            " is already running on it; refusing to start a second one");
+    }
+    if (locked) seg->locks().unlock(kSupervisorLockByte);
+    if (last) {
+      return make_error(Errc::kBusy, "bus '" + name +
+                                         "': its segment was replaced under this supervisor " +
+                                         std::to_string(kAttempts) + " times while it started");
+    }
   }
   SegmentHeader& h = seg->header();
   const std::uint64_t epoch = h.supervisor_epoch.fetch_add(1, std::memory_order_acq_rel) + 1;

@@ -573,6 +573,29 @@ TEST(SegmentTest, RemoveRefusesWhileAgentInThisProcessLivesUnlessForced) {
   EXPECT_FALSE(file_exists(shm_file_path(name)));
 }
 
+// A process that opened a segment whose name then moved to a new file can tell (the
+// supervisor's start checks this once it holds its lock), and its locks stay on the file it
+// maps: they tell nothing about the new one.
+TEST(SegmentTest, OpenerTellsWhenTheNameMovedToAnotherFile) {
+  const std::string name = unique_bus_name("moved");
+  SegmentGuard guard(name);
+  auto first = Segment::create(small_config(name));
+  ASSERT_TRUE(first) << first.message();
+  auto opened = Segment::open(name);
+  ASSERT_TRUE(opened) << opened.message();
+  EXPECT_TRUE(opened.value()->names_this_file());
+  ASSERT_TRUE(Segment::remove(name, /*force=*/true));
+  EXPECT_FALSE(opened.value()->names_this_file());
+  auto second = Segment::create(small_config(name));
+  ASSERT_TRUE(second) << second.message();
+  EXPECT_TRUE(second.value()->names_this_file());
+  EXPECT_FALSE(opened.value()->names_this_file());
+  ASSERT_TRUE(opened.value()->locks().try_lock(kSupervisorLockByte));
+  auto fresh = Segment::open(name);
+  ASSERT_TRUE(fresh) << fresh.message();
+  EXPECT_FALSE(fresh.value()->supervisor_alive()) << "a lock on the old file counted for the new";
+}
+
 TEST(SegmentTest, RemoveRefusesWhileAgentInOtherProcessLivesUnlessForced) {
   const std::string name = unique_bus_name("busy_x");
   SegmentGuard guard(name);
