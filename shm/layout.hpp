@@ -43,13 +43,15 @@ inline constexpr std::uint64_t kMagic = 0x31305355424D4853ull;
 /// meaning, or a region is reordered (attachers of another major are refused);
 /// bump the minor for additions in reserved space that old readers can ignore.
 inline constexpr std::uint16_t kLayoutMajor = 1;
-inline constexpr std::uint16_t kLayoutMinor = 3;
+inline constexpr std::uint16_t kLayoutMinor = 4;
 // Minor 1: AgentRecord handler counters (reserved1) and latency histogram (reserved_tail);
 // the dead-letter area's internals (shm/dead_letter_layout.hpp) within its existing size.
 // Minor 2: the topic-stats region appended after the error log (header line 3's former
 // reserved3 holds its offset); builds before it refuse such segments on the size check.
 // Minor 3: the error log is written (ErrorLogEntry's fields within its existing 256 bytes; no
 // earlier build read it), and TopicEntry's never-written `published` word is reserved.
+// Minor 4: SegmentHeader::shed_fill_slots (line 5's reserved words), written by the supervisor;
+// older publishers ignore it and shed by the level alone, as before.
 inline constexpr std::uint32_t kLayoutVersion = (std::uint32_t{kLayoutMajor} << 16) | kLayoutMinor;
 
 /// Ready word values: 0 while the creator initialises, then the layout version.
@@ -121,7 +123,12 @@ struct alignas(kCacheLine) SegmentHeader {
   alignas(kCacheLine) std::atomic<std::uint32_t> backpressure[kRingCount];
   // LOW events per second each publisher may send while a ring is at level HIGH or above
   std::atomic<std::uint32_t> low_rate_at_high_per_s;
-  std::uint32_t reserved5[11];
+  // Per ring, the fill (unread slots of the slowest tethered subscriber) below which a ring at
+  // CRITICAL no longer sheds: the supervisor's critical threshold less its hysteresis. The
+  // level is a sample up to a tick (and a dwell) old; a publisher told to shed confirms on the
+  // ring itself first. 0 (a supervisor before minor 4): the level alone decides.
+  std::atomic<std::uint32_t> shed_fill_slots[kRingCount];
+  std::uint32_t reserved5[7];
 
   // line 6: the futex word producers bump to wake sleeping dispatchers
   alignas(kCacheLine) std::atomic<std::uint32_t> wake_word;

@@ -59,6 +59,18 @@ std::uint64_t Publisher::topic_info(TopicId topic) noexcept {
   return v;
 }
 
+bool Publisher::still_shedding(std::uint32_t ring, std::uint64_t now_ns) noexcept {
+  const std::uint32_t at = seg_->header().shed_fill_slots[ring].load(std::memory_order_relaxed);
+  if (at == 0) return true;  // a supervisor before layout minor 4: the level alone decides
+  if (now_ns < shed_confirmed_until_ns_[ring].load(std::memory_order_relaxed)) return true;
+  RingWriter& w = writers_[ring];
+  // Drained since the supervisor's sample (its level holds for a dwell): publish. The cheap
+  // upper bound settles most cases; only a ring that may still be that full is scanned.
+  if (w.fill_at_most() < at || w.fill_now() < at) return false;
+  shed_confirmed_until_ns_[ring].store(now_ns + kShedConfirmNs, std::memory_order_relaxed);
+  return true;
+}
+
 PublishStatus Publisher::admit(std::uint32_t ring, Priority priority, std::uint64_t now_ns,
                                Charged& charged) noexcept {
   RingCounters& c = rec_->counters[ring];
@@ -76,7 +88,8 @@ PublishStatus Publisher::admit(std::uint32_t ring, Priority priority, std::uint6
     level = BackpressureLevel::kNormal;
   }
   if (level >= BackpressureLevel::kCritical &&
-      (priority == Priority::kNormal || priority == Priority::kLow)) {
+      (priority == Priority::kNormal || priority == Priority::kLow) &&
+      still_shedding(ring, now_ns)) {
     c.shed.fetch_add(1, std::memory_order_relaxed);
     return PublishStatus::kShed;
   }

@@ -28,6 +28,9 @@ inline constexpr std::uint64_t kRecoverCheckNs = 20'000'000;
 /// once per this many committed events (and before it waits on a full ring, and at its end):
 /// a sleeping subscriber is woken at the latest when a stretch is committed.
 inline constexpr std::size_t kBatchStretch = 32;
+/// A publisher that confirmed its ring is at the shedding fill sheds without looking again for
+/// this long (a confirmation scans every agent's cursor of the ring).
+inline constexpr std::uint64_t kShedConfirmNs = 50'000;
 
 class Publisher {
  public:
@@ -77,6 +80,10 @@ class Publisher {
   };
   PublishStatus admit(std::uint32_t ring, Priority priority, std::uint64_t now_ns,
                       Charged& charged) noexcept;
+  /// Whether ring `ring`, at CRITICAL by the level word, still holds the fill at which the
+  /// supervisor sheds (the level may be a tick and a dwell old). Scans the ring's cursors at
+  /// most once per kShedConfirmNs while it does.
+  bool still_shedding(std::uint32_t ring, std::uint64_t now_ns) noexcept;
   PublishStatus claim_slot(std::uint32_t ring, SlotClaim& claim, std::uint64_t now_ns,
                            bool may_wait) noexcept;
   PublishStatus finish_commit(std::uint32_t ring, const SlotClaim& claim) noexcept;
@@ -96,6 +103,8 @@ class Publisher {
   SharedTopics* topics_ = nullptr;
   std::unique_ptr<std::atomic<std::uint64_t>[]> topic_sizes_;  // see topic_info()
   RingWriter writers_[kRingCount];
+  // Per ring, until when a confirmed CRITICAL fill sheds without a rescan (still_shedding).
+  std::atomic<std::uint64_t> shed_confirmed_until_ns_[kRingCount] = {};
   std::atomic<std::uint64_t> producer_seq_{0};
   RateLimiter agent_limiter_;
   RateLimiter low_limiter_;

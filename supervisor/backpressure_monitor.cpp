@@ -1,11 +1,25 @@
 #include "supervisor/backpressure_monitor.hpp"
 
+#include <algorithm>
+
 namespace shmbus::detail {
 
 BackpressureMonitor::BackpressureMonitor(Segment& segment, const SupervisorConfig& config)
     : seg_(segment), config_(config) {
   for (std::uint32_t r = 0; r < kRingCount; ++r) {
     rings_[r].usable = seg_.config().ring_capacity[r] - seg_.config().history_depth;
+  }
+}
+
+void BackpressureMonitor::share_shed_fills() {
+  const BackpressurePolicy& p = config_.backpressure;
+  const double below = std::max(p.critical - p.hysteresis, 0.0);
+  for (std::uint32_t r = 0; r < kRingCount; ++r) {
+    // At least one slot: 0 would mean "no threshold" (shed by the level alone).
+    const auto slots = static_cast<std::uint64_t>(below * static_cast<double>(rings_[r].usable));
+    seg_.header().shed_fill_slots[r].store(
+        static_cast<std::uint32_t>(std::clamp<std::uint64_t>(slots, 1, rings_[r].usable)),
+        std::memory_order_relaxed);
   }
 }
 

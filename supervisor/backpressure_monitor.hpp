@@ -27,6 +27,9 @@ class BackpressureMonitor {
  public:
   BackpressureMonitor(Segment& segment, const SupervisorConfig& config);
 
+  /// Stores, per ring, the fill below which CRITICAL no longer sheds (critical less hysteresis,
+  /// SegmentHeader::shed_fill_slots), so a publisher can confirm a stale level on the ring.
+  void share_shed_fills();
   /// Takes the levels stored in the segment as the current ones (after a restart).
   void adopt_levels();
   /// Recomputes every ring's fill and level; stores and reports changes.

@@ -124,6 +124,7 @@ Result<std::unique_ptr<SupervisorImpl>> SupervisorImpl::start(const SupervisorCo
 
   auto impl = std::unique_ptr<SupervisorImpl>(
       new SupervisorImpl(std::move(seg), config, reattached, epoch));
+  impl->backpressure_.share_shed_fills();
   if (reattached) {
     impl->backpressure_.adopt_levels();
     const std::uint64_t adopted = impl->pins_.adopt_existing();

@@ -34,8 +34,9 @@ TEST(LayoutTest, ConstantsAreThoseOfLayoutOne) {
   EXPECT_EQ(kLayoutMajor, 1);
   // Minor 1: AgentRecord handler counters and latency histogram, dead-letter internals.
   // Minor 2: the topic-stats region. Minor 3: the error log written, TopicEntry word reserved.
-  EXPECT_EQ(kLayoutMinor, 3);
-  EXPECT_EQ(kLayoutVersion, 0x00010003u);
+  // Minor 4: SegmentHeader::shed_fill_slots in line 5's reserved words.
+  EXPECT_EQ(kLayoutMinor, 4);
+  EXPECT_EQ(kLayoutVersion, 0x00010004u);
   EXPECT_EQ(kNotReady, 0u);
   EXPECT_EQ(kCacheLine, 64u);
   EXPECT_EQ(kRingCount, 4u);
@@ -142,7 +143,8 @@ TEST(LayoutTest, SegmentHeaderMatches) {
   // line 5: backpressure
   EXPECT_EQ(offsetof(SegmentHeader, backpressure), 320u);
   EXPECT_EQ(offsetof(SegmentHeader, low_rate_at_high_per_s), 336u);
-  EXPECT_EQ(offsetof(SegmentHeader, reserved5), 340u);
+  EXPECT_EQ(offsetof(SegmentHeader, shed_fill_slots), 340u);
+  EXPECT_EQ(offsetof(SegmentHeader, reserved5), 356u);
   // lines 6-7: wake-ups, each alone on its line
   EXPECT_EQ(offsetof(SegmentHeader, wake_word), 384u);
   EXPECT_EQ(offsetof(SegmentHeader, reserved6), 388u);

@@ -6,6 +6,7 @@
 // slot_seq.hpp. Owned by the Publisher; safe to use from several threads at once.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -82,6 +83,23 @@ class RingWriter {
 
   /// Recomputes the gate now (minimum tethered cursor; `tail` when there is none).
   std::uint64_t scan_gate(std::uint64_t tail) noexcept;
+
+  /// How many events the slowest tethered subscriber has yet to read, at most: from the gates
+  /// this process and others last scanned (cursors only move on, so those are lower bounds).
+  /// Reads two words; no scan.
+  std::uint64_t fill_at_most() const noexcept {
+    const std::uint64_t tail = header_->tail.load(std::memory_order_acquire);
+    const std::uint64_t gate = std::max(gate_cache_.load(std::memory_order_relaxed),
+                                        header_->gate_hint.load(std::memory_order_relaxed));
+    return tail > gate ? tail - gate : 0;
+  }
+  /// The same, scanned now (reads every agent's cursor for this ring).
+  std::uint64_t fill_now() noexcept {
+    const std::uint64_t tail = header_->tail.load(std::memory_order_acquire);
+    const std::uint64_t gate = scan_gate(tail);
+    gate_cache_.store(gate, std::memory_order_relaxed);
+    return tail > gate ? tail - gate : 0;
+  }
 
   std::uint32_t ring() const noexcept { return ring_; }
 
