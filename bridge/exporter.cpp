@@ -329,6 +329,15 @@ void Exporter::batch_durable(const EventView& e, const TopicInfo& t) noexcept {
       Counters::inc(c_.reject_other);
       return;
     }
+    // Within the server's message limit too (--batch-bytes may ask for more).
+    durable_max_bytes_ = options_.batch_max_bytes;
+    if (natsConnection* nc = link_->connection()) {
+      const auto server_max = natsConnection_GetMaxPayload(nc);
+      if (server_max > 0) {
+        durable_max_bytes_ =
+            std::min<std::uint64_t>(durable_max_bytes_, static_cast<std::uint64_t>(server_max) / 2);
+      }
+    }
     durable_topic_ = e.topic;
     durable_topic_name_.assign(e.topic_name);  // reserved: no allocation for names <= 255
     durable_chain_ = chain;
@@ -372,8 +381,11 @@ void Exporter::batch_durable(const EventView& e, const TopicInfo& t) noexcept {
       durable_hash_ *= 0x100000001b3ull;
     }
   }
-  if (durable_.count() >= options_.batch_max_events ||
-      durable_.size() >= options_.batch_max_bytes) {
+  // A history resend goes one event per message, under the event's own id: JetStream drops
+  // it when it holds it from a message of one event (an exporter of --batch 1 or of an older
+  // version), the importer's ring marks when it came in a frame of several.
+  if (!durable_chain_ || durable_.count() >= options_.batch_max_events ||
+      durable_.size() >= durable_max_bytes_) {
     close_durable();
   }
 }

@@ -16,8 +16,9 @@
 //   one dispatcher poll hands over share one JetStream message, a durable batch frame (wire
 //   version 3) whose records carry the events' ring positions, the importer's per-event
 //   de-duplication key; its `Nats-Msg-Id` is the first event's id, the count and a hash of every
-//   event's id (the plain event id for a frame of one). The window holds messages and counts
-//   events. `--batch 1` keeps one version-1 message per event.
+//   event's id (the plain event id for a frame of one). A history resend after a restart goes
+//   one event per frame, under its own id. The window holds messages and counts events.
+//   `--batch 1` keeps one version-1 message per event.
 #pragma once
 
 #include <nats/nats.h>
@@ -139,6 +140,7 @@ class Exporter {
   bool durable_chain_ = true;
   char durable_first_id_[128] = {};
   std::uint64_t durable_hash_ = 0;
+  std::uint64_t durable_max_bytes_ = 0;  ///< --batch-bytes, at most half the server's limit
   std::uint64_t durable_mono_ns_ = 0, durable_real_ns_ = 0, durable_oldest_ns_ = 0;
   /// The origin bus's incarnation (its creation time) on every durable frame: ring positions
   /// are unique within it.
