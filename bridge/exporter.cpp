@@ -30,7 +30,29 @@ constexpr const char* kHdrExport = "Shmbus-X";
 constexpr std::uint64_t kRewindPauseNs = 100'000'000;
 // A message the stream refuses this many times (not for order or time) is dropped and counted.
 constexpr std::uint32_t kMaxRefusals = 5;
+
+// A batch record's fields of `e` (the frame holds the names and the topic size). The publish
+// time converts the event's monotonic stamp with the clocks read once for the frame.
+WireEvent record_of(const EventView& e, std::uint64_t mono_ns, std::uint64_t real_ns) noexcept {
+  WireEvent w;
+  w.priority = e.priority;
+  w.event_flags = e.flags;
+  w.schema_version = e.schema_version;
+  w.producer = e.id.producer;
+  w.producer_epoch = e.id.producer_epoch;
+  w.producer_seq = e.id.sequence;
+  const std::uint64_t age = mono_ns > e.timestamp_ns ? mono_ns - e.timestamp_ns : 0;
+  w.publish_realtime_ns = real_ns - std::min(real_ns, age);
+  w.ring_position = e.position;  // written in durable frames only
+  w.payload = e.payload;
+  return w;
+}
 }  // namespace
+
+void Exporter::event_id(const EventView& e, char (&out)[128]) const noexcept {
+  std::snprintf(out, sizeof out, "%s.%s.%u.%u.%llu", host_.c_str(), options_.bus.c_str(),
+                e.id.producer, e.id.producer_epoch, static_cast<unsigned long long>(e.id.sequence));
+}
 
 Exporter::Exporter(const BridgeOptions& options, Counters& counters, std::string host)
     : options_(options), c_(counters), host_(std::move(host)) {
@@ -183,16 +205,7 @@ void Exporter::batch_core(const EventView& e, const TopicInfo& t) noexcept {
     c_.out.add(c_.out.shed[prio]);
     return;
   }
-  WireEvent w;
-  w.priority = e.priority;
-  w.event_flags = e.flags;
-  w.schema_version = e.schema_version;
-  w.producer = e.id.producer;
-  w.producer_epoch = e.id.producer_epoch;
-  w.producer_seq = e.id.sequence;
-  const std::uint64_t age = batch_mono_ns_ > e.timestamp_ns ? batch_mono_ns_ - e.timestamp_ns : 0;
-  w.publish_realtime_ns = batch_real_ns_ - std::min(batch_real_ns_, age);
-  w.payload = e.payload;
+  const WireEvent w = record_of(e, batch_mono_ns_, batch_real_ns_);
   if (!batch_.append(w)) {
     // Only a full frame refuses a record (the buffer has room for one past the byte cap).
     const bool fresh = batch_.count() == 0;
@@ -292,9 +305,7 @@ void Exporter::export_durable(const EventView& e, const TopicInfo& t) noexcept {
       return;
     }
     subject_of(options_.bus, e.topic_name, en.subject);
-    std::snprintf(en.id, sizeof en.id, "%s.%s.%u.%u.%llu", host_.c_str(), options_.bus.c_str(),
-                  e.id.producer, e.id.producer_epoch,
-                  static_cast<unsigned long long>(e.id.sequence));
+    event_id(e, en.id);
     en.priority = e.priority;
     en.acked = false;
     en.failures = 0;
@@ -345,22 +356,9 @@ void Exporter::batch_durable(const EventView& e, const TopicInfo& t) noexcept {
     durable_real_ns_ = realtime_ns();
     durable_oldest_ns_ = e.timestamp_ns;
     durable_hash_ = 0xcbf29ce484222325ull;  // FNV-1a offset basis
-    std::snprintf(durable_first_id_, sizeof durable_first_id_, "%s.%s.%u.%u.%llu", host_.c_str(),
-                  options_.bus.c_str(), e.id.producer, e.id.producer_epoch,
-                  static_cast<unsigned long long>(e.id.sequence));
+    event_id(e, durable_first_id_);
   }
-  WireEvent w;
-  w.priority = e.priority;
-  w.event_flags = e.flags;
-  w.schema_version = e.schema_version;
-  w.producer = e.id.producer;
-  w.producer_epoch = e.id.producer_epoch;
-  w.producer_seq = e.id.sequence;
-  const std::uint64_t age =
-      durable_mono_ns_ > e.timestamp_ns ? durable_mono_ns_ - e.timestamp_ns : 0;
-  w.publish_realtime_ns = durable_real_ns_ - std::min(durable_real_ns_, age);
-  w.ring_position = e.position;
-  w.payload = e.payload;
+  const WireEvent w = record_of(e, durable_mono_ns_, durable_real_ns_);
   if (!durable_.append(w)) {
     // Only a full frame refuses a record (the buffer has room for one past the byte cap).
     const bool fresh = durable_.count() == 0;

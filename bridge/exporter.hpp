@@ -91,6 +91,8 @@ class Exporter {
   };
 
   const TopicInfo& topic_info(const EventView& e) noexcept;
+  /// The event's stable id, `<host>.<bus>.<producer>.<epoch>.<sequence>` (its Nats-Msg-Id).
+  void event_id(const EventView& e, char (&out)[128]) const noexcept;
   std::size_t encode(const EventView& e, std::uint32_t topic_size,
                      std::vector<std::byte>& out) noexcept;
   void export_core(const EventView& e, const TopicInfo& t) noexcept;
