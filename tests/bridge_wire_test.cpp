@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "bridge/counters.hpp"
+#include "bridge/hwm_file.hpp"
 #include "bridge/import_sink.hpp"
 #include "bridge/subject_map.hpp"
 #include "bridge/wire_format.hpp"
@@ -490,6 +492,48 @@ TEST(BridgeImportSink, DurableFrameRefusesTheEventTooLargeAloneAndPublishesTheRe
   EXPECT_EQ(sink.prepare("shmbus.X.t.mix", core, true, t), ImportOutcome::kRejected);
   EXPECT_EQ(c.reject_other.load(), 2u);
   EXPECT_EQ(c.in.messages.load(), 2u);
+}
+
+// The import mark file: a version-1 file (48 bytes: magic, version, done, pending, pending
+// producer sequence, agent) is taken over in place with its `done`; ring marks persist, claim
+// only their own incarnation, and a half-written intent names producer sequence 0.
+TEST(BridgeHwmFile, TakesOverAVersion1FileAndKeepsRingMarksAcrossReopen) {
+  shmbus::testing::TempDir dir("hwm");
+  const std::string path = dir.sub("import.X.hwm");
+  {
+    const std::uint64_t v1[6] = {0x4d57484744425253ull, 1, 7, 7, 0, 0};
+    FILE* f = std::fopen(path.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(std::fwrite(v1, sizeof v1, 1, f), 1u);
+    std::fclose(f);
+  }
+  {
+    HwmFile h;
+    bool existed = false;
+    ASSERT_TRUE(h.open(path, existed).ok());
+    EXPECT_TRUE(existed);
+    const HwmState st = h.load();
+    EXPECT_EQ(st.done, 7u);
+    EXPECT_EQ(st.marks[1].incarnation, 0u);
+    EXPECT_FALSE(h.seen(1, kIncarnation, 0));
+    h.begin(8, 42, 3, 1, kIncarnation, 900);
+    h.mark(1, kIncarnation, 900);
+  }
+  HwmFile h;
+  bool existed = false;
+  ASSERT_TRUE(h.open(path, existed).ok());
+  EXPECT_TRUE(existed);
+  const HwmState st = h.load();
+  EXPECT_EQ(st.pending, 8u);
+  EXPECT_EQ(st.pending_pseq, 42u);
+  EXPECT_EQ(st.pending_index, 3u);
+  EXPECT_EQ(st.pending_position, 900u);
+  EXPECT_TRUE(h.seen(1, kIncarnation, 900));
+  EXPECT_TRUE(h.seen(1, kIncarnation, 5));
+  EXPECT_FALSE(h.seen(1, kIncarnation, 901));
+  EXPECT_FALSE(h.seen(2, kIncarnation, 5));      // another ring
+  EXPECT_FALSE(h.seen(1, kIncarnation + 1, 5));  // a recreated origin bus
+  EXPECT_FALSE(h.seen(1, 0, 5));                 // an event without a position
 }
 
 }  // namespace
