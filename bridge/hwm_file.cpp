@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -33,30 +34,51 @@ struct HwmFile::Block {
   std::uint64_t pending_position;
   std::uint32_t pending_priority;
   std::uint32_t reserved;
-  RingMark marks[kPriorityCount];
+  std::uint64_t reserved2[6];
+  // From offset 128: one Ring per priority.
 };
 
+// One priority ring's imported positions: bit (q % kHwmRingWindow) of `bits` is position q, for
+// q in [base, base + kHwmRingWindow).
+struct HwmRing {
+  std::uint64_t incarnation;
+  std::uint64_t base;
+  std::uint64_t reserved[6];
+  std::uint64_t bits[kHwmRingWindow / 64];
+};
+
+namespace {
+constexpr std::size_t kRingsOffset = 128;
+constexpr std::uint64_t kWords = kHwmRingWindow / 64;
+constexpr std::size_t kFileBytes = kRingsOffset + kPriorityCount * sizeof(HwmRing);
+}  // namespace
+
+HwmRing& HwmFile::ring(std::uint32_t priority) const noexcept {
+  return reinterpret_cast<HwmRing*>(reinterpret_cast<char*>(block_) + kRingsOffset)[priority];
+}
+
 HwmFile::~HwmFile() {
-  if (block_ != nullptr) ::munmap(block_, sizeof(Block));
+  if (block_ != nullptr) ::munmap(block_, kFileBytes);
 }
 
 Result<void> HwmFile::open(const std::string& path, bool& existed) {
   // The file is a format: a restarted (or upgraded) bridge reads what the last one wrote.
-  static_assert(std::is_standard_layout_v<Block> && sizeof(RingMark) == 16);
+  static_assert(std::is_standard_layout_v<Block> && std::is_standard_layout_v<HwmRing>);
   static_assert(offsetof(Block, pending_index) == kVersion1Bytes);
-  static_assert(offsetof(Block, marks) == 80 && sizeof(Block) == 144);
+  static_assert(sizeof(Block) == kRingsOffset);
+  static_assert(offsetof(HwmRing, bits) == 64 && sizeof(HwmRing) == 64 + kHwmRingWindow / 8);
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) return Error{Errc::kSystem, "cannot open " + path + ": " + std::strerror(errno)};
   struct stat st {};
   ::fstat(fd, &st);
   const bool v1 = st.st_size == static_cast<off_t>(kVersion1Bytes);
-  existed = v1 || st.st_size == static_cast<off_t>(sizeof(Block));
+  existed = v1 || st.st_size == static_cast<off_t>(kFileBytes);
   // Extending a version-1 file fills the new fields with zeros: no ring marks yet.
-  if (::ftruncate(fd, sizeof(Block)) != 0) {
+  if (::ftruncate(fd, kFileBytes) != 0) {
     ::close(fd);
     return Error{Errc::kSystem, "cannot size " + path + ": " + std::strerror(errno)};
   }
-  void* p = ::mmap(nullptr, sizeof(Block), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  void* p = ::mmap(nullptr, kFileBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   ::close(fd);
   if (p == MAP_FAILED)
     return Error{Errc::kSystem, "cannot map " + path + ": " + std::strerror(errno)};
@@ -64,7 +86,7 @@ Result<void> HwmFile::open(const std::string& path, bool& existed) {
   if (existed && block_->magic == kMagic && v1 && block_->version == 1) block_->version = kVersion;
   if (!existed || block_->magic != kMagic || block_->version != kVersion) {
     if (existed) return Error{Errc::kCorrupt, path + ": not an import high-water mark"};
-    std::memset(static_cast<void*>(block_), 0, sizeof(Block));
+    std::memset(static_cast<void*>(block_), 0, kFileBytes);
     block_->magic = kMagic;
     block_->version = kVersion;
   }
@@ -82,9 +104,9 @@ HwmState HwmFile::load() const noexcept {
   s.pending_incarnation = __atomic_load_n(&block_->pending_incarnation, __ATOMIC_ACQUIRE);
   s.pending_position = __atomic_load_n(&block_->pending_position, __ATOMIC_ACQUIRE);
   s.pending_priority = __atomic_load_n(&block_->pending_priority, __ATOMIC_ACQUIRE);
-  for (std::size_t i = 0; i < kPriorityCount; ++i) {
-    s.marks[i].incarnation = __atomic_load_n(&block_->marks[i].incarnation, __ATOMIC_ACQUIRE);
-    s.marks[i].position = __atomic_load_n(&block_->marks[i].position, __ATOMIC_ACQUIRE);
+  for (std::uint32_t i = 0; i < kPriorityCount; ++i) {
+    s.marks[i].incarnation = __atomic_load_n(&ring(i).incarnation, __ATOMIC_ACQUIRE);
+    s.marks[i].base = __atomic_load_n(&ring(i).base, __ATOMIC_ACQUIRE);
   }
   return s;
 }
@@ -111,21 +133,47 @@ void HwmFile::begin(std::uint64_t seq, std::uint64_t pseq, std::uint64_t index,
 
 void HwmFile::mark(std::uint32_t priority, std::uint64_t incarnation,
                    std::uint64_t position) noexcept {
-  if (priority >= kPriorityCount) return;
-  RingMark& m = block_->marks[priority];
-  // The position first: a SIGKILL between the two stores leaves the old incarnation with the
-  // new position, which claims nothing of the new incarnation (and the intent, complete before
-  // the publish, rewrites the mark at restart: that publish is in the history).
-  __atomic_store_n(&m.position, position, __ATOMIC_RELEASE);
-  __atomic_store_n(&m.incarnation, incarnation, __ATOMIC_RELEASE);
+  if (priority >= kPriorityCount || incarnation == 0) return;
+  HwmRing& r = ring(priority);
+  // A SIGKILL may stop this between any two stores. Every step leaves bits that claim no
+  // position that was not imported: a kill costs at most a forgotten old position (a duplicate
+  // only if that very event came again), never a loss. And the intent, complete before the
+  // publish, sets this bit again at restart (the publish is in the history).
+  if (__atomic_load_n(&r.incarnation, __ATOMIC_ACQUIRE) != incarnation) {
+    // Another origin bus incarnation: forget the old one first, then clear, then take it.
+    __atomic_store_n(&r.incarnation, std::uint64_t{0}, __ATOMIC_RELEASE);
+    for (auto& w : r.bits) __atomic_store_n(&w, std::uint64_t{0}, __ATOMIC_RELAXED);
+    __atomic_store_n(&r.base, position & ~std::uint64_t{63}, __ATOMIC_RELEASE);
+    __atomic_store_n(&r.incarnation, incarnation, __ATOMIC_RELEASE);
+  }
+  const std::uint64_t base = __atomic_load_n(&r.base, __ATOMIC_ACQUIRE);
+  if (position < base) return;  // older than the window: counts as imported already
+  if (position >= base + kHwmRingWindow) {
+    // Slide: the words of the positions leaving the window are cleared before the base moves
+    // past them (they are reused for the positions entering it).
+    const std::uint64_t next = (position + 1 - kHwmRingWindow + 63) & ~std::uint64_t{63};
+    const std::uint64_t from = base / 64, to = std::min(next / 64, from + kWords);
+    for (std::uint64_t w = from; w < to; ++w) {
+      __atomic_store_n(&r.bits[w % kWords], std::uint64_t{0}, __ATOMIC_RELAXED);
+    }
+    __atomic_store_n(&r.base, next, __ATOMIC_RELEASE);
+  }
+  std::uint64_t& word = r.bits[(position / 64) % kWords];
+  __atomic_store_n(&word,
+                   __atomic_load_n(&word, __ATOMIC_RELAXED) | (std::uint64_t{1} << (position % 64)),
+                   __ATOMIC_RELEASE);
 }
 
 bool HwmFile::seen(std::uint32_t priority, std::uint64_t incarnation,
                    std::uint64_t position) const noexcept {
   if (priority >= kPriorityCount || incarnation == 0) return false;
-  const RingMark& m = block_->marks[priority];
-  return __atomic_load_n(&m.incarnation, __ATOMIC_ACQUIRE) == incarnation &&
-         position <= __atomic_load_n(&m.position, __ATOMIC_ACQUIRE);
+  const HwmRing& r = ring(priority);
+  if (__atomic_load_n(&r.incarnation, __ATOMIC_ACQUIRE) != incarnation) return false;
+  const std::uint64_t base = __atomic_load_n(&r.base, __ATOMIC_ACQUIRE);
+  if (position < base) return true;
+  if (position >= base + kHwmRingWindow) return false;
+  const std::uint64_t word = __atomic_load_n(&r.bits[(position / 64) % kWords], __ATOMIC_ACQUIRE);
+  return (word >> (position % 64) & 1) != 0;
 }
 
 void HwmFile::done(std::uint64_t seq) noexcept {

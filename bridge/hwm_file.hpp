@@ -3,9 +3,10 @@
 // publishes an event of the message of stream sequence S, the importer records the intent (S,
 // the event's index in the message, its origin ring position, the producer sequence the local
 // event will carry, and its agent's index and epoch); after the publish it records the event's
-// ring position as imported (per priority ring of the origin), and after the message's last
-// event S as done, then acks. A restarted importer that finds an intent newer than `done` looks
-// for that event in the local rings' history to learn whether the publish happened.
+// ring position as imported (one bit per position in a window behind the newest, per priority
+// ring of the origin), and after the message's last event S as done, then acks. A restarted
+// importer that finds an intent newer than `done` looks for that event in the local rings' history
+// to learn whether the publish happened.
 #pragma once
 
 #include <cstdint>
@@ -16,12 +17,19 @@
 
 namespace shmbus::bridge::detail {
 
-/// The last event imported from one priority ring of the origin bus: its position there, in the
-/// bus incarnation `incarnation` (0: none yet).
+/// Ring positions whose import the mark of one ring remembers one by one: those from its base
+/// on (the newest imported position is within this of the base). An event older than the base
+/// counts as imported.
+inline constexpr std::uint64_t kHwmRingWindow = 1u << 17;
+
+/// What one priority ring of the origin bus has imported: its bus incarnation (0: nothing yet)
+/// and the window's base (a multiple of 64); the bits are in the file.
 struct RingMark {
   std::uint64_t incarnation = 0;
-  std::uint64_t position = 0;
+  std::uint64_t base = 0;
 };
+
+struct HwmRing;  // one ring's bits in the file (hwm_file.cpp)
 
 struct HwmState {
   std::uint64_t done = 0;          ///< last stream sequence published locally (or skipped)
@@ -55,13 +63,15 @@ class HwmFile {
              std::uint64_t incarnation, std::uint64_t position) noexcept;
   /// The event at `position` of ring `priority` in bus incarnation `incarnation` was imported.
   void mark(std::uint32_t priority, std::uint64_t incarnation, std::uint64_t position) noexcept;
-  /// True when that event was imported already (its ring's mark is at or past it).
+  /// True when that event was imported already (its bit is set, or it is older than the ring's
+  /// window), in that incarnation.
   bool seen(std::uint32_t priority, std::uint64_t incarnation,
             std::uint64_t position) const noexcept;
   void done(std::uint64_t seq) noexcept;
 
  private:
   struct Block;
+  HwmRing& ring(std::uint32_t priority) const noexcept;
   Block* block_ = nullptr;
 };
 

@@ -495,8 +495,8 @@ TEST(BridgeImportSink, DurableFrameRefusesTheEventTooLargeAloneAndPublishesTheRe
 }
 
 // The import mark file: a version-1 file (48 bytes: magic, version, done, pending, pending
-// producer sequence, agent) is taken over in place with its `done`; ring marks persist, claim
-// only their own incarnation, and a half-written intent names producer sequence 0.
+// producer sequence, agent) is taken over in place with its `done`; ring marks persist, know
+// each position of their window (not only the newest) and claim only their own incarnation.
 TEST(BridgeHwmFile, TakesOverAVersion1FileAndKeepsRingMarksAcrossReopen) {
   shmbus::testing::TempDir dir("hwm");
   const std::string path = dir.sub("import.X.hwm");
@@ -529,11 +529,30 @@ TEST(BridgeHwmFile, TakesOverAVersion1FileAndKeepsRingMarksAcrossReopen) {
   EXPECT_EQ(st.pending_index, 3u);
   EXPECT_EQ(st.pending_position, 900u);
   EXPECT_TRUE(h.seen(1, kIncarnation, 900));
-  EXPECT_TRUE(h.seen(1, kIncarnation, 5));
+  EXPECT_TRUE(h.seen(1, kIncarnation, 5));  // older than the window
   EXPECT_FALSE(h.seen(1, kIncarnation, 901));
-  EXPECT_FALSE(h.seen(2, kIncarnation, 5));      // another ring
-  EXPECT_FALSE(h.seen(1, kIncarnation + 1, 5));  // a recreated origin bus
-  EXPECT_FALSE(h.seen(1, 0, 5));                 // an event without a position
+  EXPECT_FALSE(h.seen(2, kIncarnation, 900));      // another ring
+  EXPECT_FALSE(h.seen(1, kIncarnation + 1, 900));  // a recreated origin bus
+  EXPECT_FALSE(h.seen(1, 0, 900));                 // an event without a position
+  // Out of ring order (a history resend stored around a lost message): an older position not
+  // imported yet is not taken for a duplicate.
+  EXPECT_FALSE(h.seen(1, kIncarnation, 899));
+  h.mark(1, kIncarnation, 899);
+  EXPECT_TRUE(h.seen(1, kIncarnation, 899));
+  EXPECT_FALSE(h.seen(1, kIncarnation, 898));
+  // The window slides with the newest position: what leaves it counts as imported, what
+  // enters it starts clear.
+  const std::uint64_t far = 900 + kHwmRingWindow + 100;
+  h.mark(1, kIncarnation, far);
+  EXPECT_TRUE(h.seen(1, kIncarnation, far));
+  EXPECT_TRUE(h.seen(1, kIncarnation, 898));
+  EXPECT_FALSE(h.seen(1, kIncarnation, far - 1));
+  EXPECT_FALSE(h.seen(1, kIncarnation, far - kHwmRingWindow + 64));
+  // Another incarnation starts afresh.
+  h.mark(1, kIncarnation + 1, 10);
+  EXPECT_TRUE(h.seen(1, kIncarnation + 1, 10));
+  EXPECT_FALSE(h.seen(1, kIncarnation + 1, 11));
+  EXPECT_FALSE(h.seen(1, kIncarnation, far));
 }
 
 }  // namespace
