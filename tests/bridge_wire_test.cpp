@@ -507,11 +507,14 @@ TEST(BridgeHwmFile, TakesOverAVersion1FileAndKeepsRingMarksAcrossReopen) {
     ASSERT_EQ(std::fwrite(v1, sizeof v1, 1, f), 1u);
     std::fclose(f);
   }
-  {
-    HwmFile h;
+  const auto open = [&path](HwmFile& h) {
     bool existed = false;
     ASSERT_TRUE(h.open(path, existed).ok());
-    EXPECT_TRUE(existed);
+    EXPECT_TRUE(existed);  // the version-1 file, then the one the first open made of it
+  };
+  {
+    HwmFile h;
+    open(h);
     const HwmState st = h.load();
     EXPECT_EQ(st.done, 7u);
     EXPECT_EQ(st.marks[1].incarnation, 0u);
@@ -520,9 +523,7 @@ TEST(BridgeHwmFile, TakesOverAVersion1FileAndKeepsRingMarksAcrossReopen) {
     h.mark(1, kIncarnation, 900);
   }
   HwmFile h;
-  bool existed = false;
-  ASSERT_TRUE(h.open(path, existed).ok());
-  EXPECT_TRUE(existed);
+  open(h);
   const HwmState st = h.load();
   EXPECT_EQ(st.pending, 8u);
   EXPECT_EQ(st.pending_pseq, 42u);
