@@ -53,7 +53,7 @@ Result<void> DurableImporter::open() {
   auto b = Bus::attach(options_.bus, ao);
   if (!b) return b.error();
   bus_.emplace(std::move(*b));
-  if (existed && st.pending > st.done) {
+  if (existed && st.pending > st.done && st.pending_pseq != 0) {
     // A predecessor was killed between a local publish and its mark: the rings' history says
     // whether that publish happened (the event of its agent, epoch and producer sequence).
     bool found = false;
@@ -66,9 +66,14 @@ Result<void> DurableImporter::open() {
         }
       }
     }
-    spdlog::info("bridge: import of {}: stream sequence {} was {} before the restart", origin_,
-                 st.pending, found ? "published" : "not published");
-    if (found) hwm_.done(st.pending);
+    spdlog::info("bridge: import of {}: event {} of stream sequence {} was {} before the restart",
+                 origin_, st.pending_index, st.pending, found ? "published" : "not published");
+    if (found && st.pending_incarnation != 0) {
+      // One event of a durable frame: its ring mark, so the redelivered frame skips it.
+      hwm_.mark(st.pending_priority, st.pending_incarnation, st.pending_position);
+    } else if (found) {
+      hwm_.done(st.pending);  // a one-event message (version 1)
+    }
     st = hwm_.load();
   }
   done_ = st.done;
@@ -177,23 +182,48 @@ void DurableImporter::handle(natsMsg* msg) noexcept {
   const auto* data = reinterpret_cast<const std::byte*>(natsMsg_GetData(msg));
   const std::span<const std::byte> bytes(data,
                                          static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
-  std::chrono::milliseconds backoff(1);
-  for (;;) {
-    hwm_.begin(sseq, claims_ + 1);
-    bool claimed = false;
-    const ImportOutcome out = sink_->deliver(subject, bytes, true, claimed);
-    if (claimed) ++claims_;
-    if (out != ImportOutcome::kRetry) break;
-    // The local bus cannot take it now (backpressure): keep it, in order; heartbeat meanwhile.
-    c_.in.add(c_.in.retries);
-    bus_->heartbeat();
-    if (stopping_.load()) return;  // not done, not acked: redelivered after the restart
-    std::this_thread::sleep_for(backoff);
-    if (backoff < std::chrono::milliseconds(100)) backoff *= 2;
+  PreparedMessage m;
+  if (sink_->prepare(subject, bytes, true, m) == ImportOutcome::kPublished) {
+    // Event by event, in the message's order. An event whose ring position is at or below its
+    // ring's mark was imported already (from an earlier copy of it: a history resend by a
+    // restarted exporter, or this message before a SIGKILL): skipped.
+    WireEvent w;
+    std::size_t wire_bytes = 0;
+    for (std::uint64_t i = 0; m.reader.next(w, wire_bytes); ++i) {
+      const auto prio = static_cast<std::uint32_t>(index_of(w.priority));
+      const std::uint64_t inc = w.has_position ? w.bus_incarnation : 0;
+      if (hwm_.seen(prio, inc, w.ring_position)) {
+        c_.in.add(c_.in.duplicates);
+        continue;
+      }
+      if (!publish(subject, m, w, wire_bytes, sseq, i)) return;  // stopping: not done, not acked
+    }
   }
   done_ = sseq;
   hwm_.done(sseq);
   if (ack(msg)) c_.in.add(c_.in.acked);
+}
+
+bool DurableImporter::publish(std::string_view subject, PreparedMessage& m, const WireEvent& w,
+                              std::size_t wire_bytes, std::uint64_t sseq,
+                              std::uint64_t index) noexcept {
+  const auto prio = static_cast<std::uint32_t>(index_of(w.priority));
+  const std::uint64_t inc = w.has_position ? w.bus_incarnation : 0;
+  std::chrono::milliseconds backoff(1);
+  for (;;) {
+    hwm_.begin(sseq, claims_ + 1, index, prio, inc, w.ring_position);
+    bool claimed = false;
+    const ImportOutcome out = sink_->publish_event(subject, m, w, wire_bytes, true, claimed);
+    if (claimed) ++claims_;
+    if (out == ImportOutcome::kPublished && inc != 0) hwm_.mark(prio, inc, w.ring_position);
+    if (out != ImportOutcome::kRetry) return true;
+    // The local bus cannot take it now (backpressure): keep it, in order; heartbeat meanwhile.
+    c_.in.add(c_.in.retries);
+    bus_->heartbeat();
+    if (stopping_.load()) return false;
+    std::this_thread::sleep_for(backoff);
+    if (backoff < std::chrono::milliseconds(100)) backoff *= 2;
+  }
 }
 
 void DurableImporter::run() noexcept {

@@ -1,7 +1,8 @@
 // DurableImporter: imports one origin bus's durable topics from its JetStream stream through a
-// durable pull consumer, on a thread of its own and through a bus agent of its own (so the
-// producer sequences of its events are its alone). Each message is published locally, marked
-// done in the high-water-mark file (hwm_file.hpp), then acked. The consumer is (re)created at
+// durable consumer, on a thread of its own and through a bus agent of its own (so the
+// producer sequences of its events are its alone). Each message's events are published locally
+// one by one, each marked imported by its origin ring position in the high-water-mark file
+// (hwm_file.hpp); then the message is marked done and acked. The consumer is (re)created at
 // start, after every reconnection and after any gap in its delivery sequence, from the first
 // stream sequence not done: delivery stays in stream order with no loss, and redeliveries of
 // what is done are acked and skipped (no duplicate).
@@ -43,6 +44,10 @@ class DurableImporter {
   bool reset_consumer() noexcept;
   void drop_consumer() noexcept;
   void handle(natsMsg* msg) noexcept;
+  /// Publishes event `index` of stream sequence `sseq` locally (intent, publish, mark),
+  /// retrying while the bus cannot take it; false when the bridge stops meanwhile.
+  bool publish(std::string_view subject, PreparedMessage& m, const WireEvent& w,
+               std::size_t wire_bytes, std::uint64_t sseq, std::uint64_t index) noexcept;
   bool ack(natsMsg* msg) noexcept;
 
   const BridgeOptions& options_;

@@ -30,17 +30,41 @@ constexpr const char* kHdrExport = "Shmbus-X";
 constexpr std::uint64_t kRewindPauseNs = 100'000'000;
 // A message the stream refuses this many times (not for order or time) is dropped and counted.
 constexpr std::uint32_t kMaxRefusals = 5;
+
+// A batch record's fields of `e` (the frame holds the names and the topic size). The publish
+// time converts the event's monotonic stamp with the clocks read once for the frame.
+WireEvent record_of(const EventView& e, std::uint64_t mono_ns, std::uint64_t real_ns) noexcept {
+  WireEvent w;
+  w.priority = e.priority;
+  w.event_flags = e.flags;
+  w.schema_version = e.schema_version;
+  w.producer = e.id.producer;
+  w.producer_epoch = e.id.producer_epoch;
+  w.producer_seq = e.id.sequence;
+  const std::uint64_t age = mono_ns > e.timestamp_ns ? mono_ns - e.timestamp_ns : 0;
+  w.publish_realtime_ns = real_ns - std::min(real_ns, age);
+  w.ring_position = e.position;  // written in durable frames only
+  w.payload = e.payload;
+  return w;
+}
 }  // namespace
+
+void Exporter::event_id(const EventView& e, char (&out)[128]) const noexcept {
+  std::snprintf(out, sizeof out, "%s.%s.%u.%u.%llu", host_.c_str(), options_.bus.c_str(),
+                e.id.producer, e.id.producer_epoch, static_cast<unsigned long long>(e.id.sequence));
+}
 
 Exporter::Exporter(const BridgeOptions& options, Counters& counters, std::string host)
     : options_(options), c_(counters), host_(std::move(host)) {
-  if (durable_enabled()) window_.resize(std::max<std::uint32_t>(options_.export_window, 16));
+  options_.export_window = std::max<std::uint32_t>(options_.export_window, 16);
+  if (durable_enabled()) window_.resize(options_.export_window);
   options_.batch_max_events =
       std::clamp<std::uint32_t>(options_.batch_max_events, 1, kMaxBatchEvents);
   options_.batch_max_bytes = std::clamp<std::uint32_t>(options_.batch_max_bytes, 1, 16u << 20);
   subject_.reserve(256);
   hdr_.reserve(64);
   batch_topic_name_.reserve(256);
+  durable_topic_name_.reserve(256);
 }
 
 void Exporter::start(Bus& bus, NatsLink& link, std::vector<std::uint32_t> own_producers,
@@ -55,6 +79,20 @@ void Exporter::start(Bus& bus, NatsLink& link, std::vector<std::uint32_t> own_pr
   // for lack of room before the byte cap closes the batch.
   batch_.reserve(kBatchHeaderBytes + 3 * kMaxName + options_.batch_max_bytes + kBatchRecordBytes +
                  bus.config().max_payload_bytes);
+  if (durable_enabled() && batching()) {
+    durable_.reserve(kBatchHeaderBytes + 3 * kMaxName + options_.batch_max_bytes +
+                     kDurableRecordBytes + bus.config().max_payload_bytes);
+    try {
+      if (auto snap = inspect_bus(bus.bus_name())) bus_incarnation_ = snap->creation_time_ns;
+    } catch (...) {
+    }
+    if (bus_incarnation_ == 0) {
+      spdlog::warn(
+          "bridge: no creation time for bus {}: importers cannot de-duplicate a "
+          "history resend by ring position",
+          options_.bus);
+    }
+  }
 }
 
 void Exporter::stream_ready(std::string last_msg_id, std::uint64_t last_seq) {
@@ -132,7 +170,7 @@ void Exporter::on_event(const EventView& e) noexcept {
     return;
   }
   if (e.timestamp_ns < attach_ns_) return;  // history: only durable topics are resent
-  if (options_.format == WireFormat::kBinary && options_.batch_max_events > 1) {
+  if (batching()) {
     batch_core(e, t);
   } else {
     export_core(e, t);
@@ -167,16 +205,7 @@ void Exporter::batch_core(const EventView& e, const TopicInfo& t) noexcept {
     c_.out.add(c_.out.shed[prio]);
     return;
   }
-  WireEvent w;
-  w.priority = e.priority;
-  w.event_flags = e.flags;
-  w.schema_version = e.schema_version;
-  w.producer = e.id.producer;
-  w.producer_epoch = e.id.producer_epoch;
-  w.producer_seq = e.id.sequence;
-  const std::uint64_t age = batch_mono_ns_ > e.timestamp_ns ? batch_mono_ns_ - e.timestamp_ns : 0;
-  w.publish_realtime_ns = batch_real_ns_ - std::min(batch_real_ns_, age);
-  w.payload = e.payload;
+  const WireEvent w = record_of(e, batch_mono_ns_, batch_real_ns_);
   if (!batch_.append(w)) {
     // Only a full frame refuses a record (the buffer has room for one past the byte cap).
     const bool fresh = batch_.count() == 0;
@@ -247,14 +276,24 @@ void Exporter::export_core(const EventView& e, const TopicInfo& t) noexcept {
   c_.out.lag_ns.store(now > e.timestamp_ns ? now - e.timestamp_ns : 0, std::memory_order_relaxed);
 }
 
+bool Exporter::durable_full(std::size_t prio, std::size_t open_events) noexcept {
+  // Called with mu_ held. --window counts events: the window's and the open frame's.
+  const std::uint64_t used = pending_events_ + open_events;
+  const double fill = static_cast<double>(used) / static_cast<double>(options_.export_window);
+  return used >= options_.export_window || next_ - base_ >= window_.size() || fill >= kShedAt[prio];
+}
+
 void Exporter::export_durable(const EventView& e, const TopicInfo& t) noexcept {
   flush();  // core events before it leave before it, as without batching
+  if (batching()) {
+    batch_durable(e, t);
+    return;
+  }
   const auto prio = index_of(e.priority);
   std::uint64_t x = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    const double fill = static_cast<double>(next_ - base_) / static_cast<double>(window_.size());
-    if (next_ - base_ >= window_.size() || fill >= kShedAt[prio]) {
+    if (durable_full(prio, 0)) {
       c_.out.add(c_.out.shed[prio]);
       return;
     }
@@ -266,19 +305,124 @@ void Exporter::export_durable(const EventView& e, const TopicInfo& t) noexcept {
       return;
     }
     subject_of(options_.bus, e.topic_name, en.subject);
-    std::snprintf(en.id, sizeof en.id, "%s.%s.%u.%u.%llu", host_.c_str(), options_.bus.c_str(),
-                  e.id.producer, e.id.producer_epoch,
-                  static_cast<unsigned long long>(e.id.sequence));
+    event_id(e, en.id);
     en.priority = e.priority;
     en.acked = false;
     en.failures = 0;
+    en.events = 1;
     en.chain = e.timestamp_ns >= attach_ns_;
     if (!en.chain) unchained_end_ = x + 1;
     ++next_;
-    c_.out.pending.store(next_ - base_, std::memory_order_relaxed);
+    ++pending_events_;
+    c_.out.pending.store(pending_events_, std::memory_order_relaxed);
   }
   const std::uint64_t now = monotonic_ns();
   c_.out.lag_ns.store(now > e.timestamp_ns ? now - e.timestamp_ns : 0, std::memory_order_relaxed);
+  if (!rewind_.load(std::memory_order_acquire)) pump();
+}
+
+void Exporter::batch_durable(const EventView& e, const TopicInfo& t) noexcept {
+  const auto prio = index_of(e.priority);
+  const bool chain = e.timestamp_ns >= attach_ns_;
+  // A frame is one topic (one subject) and all live or all history (chained or not).
+  if (!durable_.empty() && (e.topic != durable_topic_ || chain != durable_chain_)) {
+    close_durable();
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (durable_full(prio, durable_.count())) {
+      c_.out.add(c_.out.shed[prio]);
+      return;
+    }
+  }
+  if (durable_.empty()) {
+    if (!durable_.begin_durable(host_, options_.bus, e.topic_name, t.size, bus_incarnation_)) {
+      Counters::inc(c_.reject_other);
+      return;
+    }
+    // Within the server's message limit too (--batch-bytes may ask for more).
+    durable_max_bytes_ = options_.batch_max_bytes;
+    if (natsConnection* nc = link_->connection()) {
+      const auto server_max = natsConnection_GetMaxPayload(nc);
+      if (server_max > 0) {
+        durable_max_bytes_ =
+            std::min<std::uint64_t>(durable_max_bytes_, static_cast<std::uint64_t>(server_max) / 2);
+      }
+    }
+    durable_topic_ = e.topic;
+    durable_topic_name_.assign(e.topic_name);  // reserved: no allocation for names <= 255
+    durable_chain_ = chain;
+    durable_mono_ns_ = monotonic_ns();
+    durable_real_ns_ = realtime_ns();
+    durable_oldest_ns_ = e.timestamp_ns;
+    durable_hash_ = 0xcbf29ce484222325ull;  // FNV-1a offset basis
+    event_id(e, durable_first_id_);
+  }
+  const WireEvent w = record_of(e, durable_mono_ns_, durable_real_ns_);
+  if (!durable_.append(w)) {
+    // Only a full frame refuses a record (the buffer has room for one past the byte cap).
+    const bool fresh = durable_.count() == 0;
+    if (fresh) {
+      durable_.clear();
+      Counters::inc(c_.reject_other);
+    } else {
+      close_durable();
+      batch_durable(e, t);  // into a fresh frame, which has room
+    }
+    return;
+  }
+  // The message id names every event it carries: FNV-1a over each event's id.
+  for (const std::uint64_t v :
+       {std::uint64_t{e.id.producer}, std::uint64_t{e.id.producer_epoch}, e.id.sequence}) {
+    for (int i = 0; i < 8; ++i) {
+      durable_hash_ ^= (v >> (8 * i)) & 0xff;
+      durable_hash_ *= 0x100000001b3ull;
+    }
+  }
+  // A history resend goes one event per message, under the event's own id: JetStream drops
+  // it when it holds it from a message of one event (an exporter of --batch 1 or of an older
+  // version), the importer's ring marks when it came in a frame of several.
+  if (!durable_chain_ || durable_.count() >= options_.batch_max_events ||
+      durable_.size() >= durable_max_bytes_) {
+    close_durable();
+  }
+}
+
+void Exporter::close_durable() noexcept {
+  if (durable_.empty()) return;
+  const std::span<const std::byte> frame = durable_.finish();
+  const auto n = static_cast<std::uint32_t>(durable_.count());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Room was checked per event (--window counts the open frame's events, and each message
+    // holds at least one, so the window of messages cannot be full here).
+    const std::uint64_t x = next_;
+    Entry& en = window_[x % window_.size()];
+    // A slot keeps its buffer from message to message; one far larger than this frame goes, so
+    // the window holds about what it carries, not --window full frames.
+    if (en.data.capacity() > 4 * frame.size() + 65536) std::vector<std::byte>().swap(en.data);
+    en.data.assign(frame.begin(), frame.end());
+    en.len = frame.size();
+    subject_of(options_.bus, durable_topic_name_, en.subject);
+    if (n == 1) {
+      std::memcpy(en.id, durable_first_id_, sizeof en.id);
+    } else {
+      std::snprintf(en.id, sizeof en.id, "%.90s+%u.%016llx", durable_first_id_, n,
+                    static_cast<unsigned long long>(durable_hash_));
+    }
+    en.acked = false;
+    en.failures = 0;
+    en.events = n;
+    en.chain = durable_chain_;
+    if (!en.chain) unchained_end_ = x + 1;
+    ++next_;
+    pending_events_ += n;
+    c_.out.pending.store(pending_events_, std::memory_order_relaxed);
+  }
+  durable_.clear();
+  const std::uint64_t now = monotonic_ns();
+  c_.out.lag_ns.store(now > durable_oldest_ns_ ? now - durable_oldest_ns_ : 0,
+                      std::memory_order_relaxed);
   if (!rewind_.load(std::memory_order_acquire)) pump();
 }
 
@@ -310,7 +454,7 @@ bool Exporter::send(std::uint64_t x) noexcept {
   }
   natsMsg_Destroy(msg);  // no-op when the library took it
   if (s != NATS_OK) return false;
-  c_.out.add(c_.out.messages);
+  c_.out.add(c_.out.messages, en.events);  // events, not JetStream messages
   c_.out.add(c_.out.bytes, en.len);
   return true;
 }
@@ -335,12 +479,15 @@ void Exporter::pump() noexcept {
 void Exporter::service(std::uint64_t now) noexcept {
   flush();  // the poll drained: a lone event leaves now, not with the next one
   if (!durable_enabled()) return;
+  close_durable();
   if (rewind_.load(std::memory_order_acquire) && now >= next_rewind_ns_ &&
       ready_.load(std::memory_order_acquire) && link_->connected()) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++gen_;
-      if (sent_ > base_) c_.out.add(c_.out.retries, sent_ - base_);
+      std::uint64_t resent = 0;  // events
+      for (std::uint64_t x = base_; x < sent_; ++x) resent += window_[x % window_.size()].events;
+      if (resent != 0) c_.out.add(c_.out.retries, resent);
       sent_ = base_;
       rewind_.store(false, std::memory_order_release);
     }
@@ -354,6 +501,7 @@ void Exporter::service(std::uint64_t now) noexcept {
 void Exporter::drain(std::int64_t timeout_ms) noexcept {
   flush();
   if (!durable_enabled()) return;
+  close_durable();
   const std::uint64_t end = monotonic_ns() + static_cast<std::uint64_t>(timeout_ms) * 1'000'000;
   while (monotonic_ns() < end) {
     {
@@ -383,15 +531,18 @@ void Exporter::on_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae) noexcept {
   if (x < base_ || x >= next_) return;  // already acked (a resend's second ack)
   Entry& en = window_[x % window_.size()];
   if (pa != nullptr) {
-    if (pa->Duplicate) c_.out.add(c_.out.duplicates);
-    if (!en.acked) c_.out.add(c_.out.acked);
+    if (pa->Duplicate) c_.out.add(c_.out.duplicates, en.events);
+    if (!en.acked) c_.out.add(c_.out.acked, en.events);
     en.acked = true;
     if (pa->Sequence > last_stream_seq_) {
       last_stream_seq_ = pa->Sequence;
       last_stream_id_ = en.id;
     }
-    while (base_ < next_ && window_[base_ % window_.size()].acked) ++base_;
-    c_.out.pending.store(next_ - base_, std::memory_order_relaxed);
+    while (base_ < next_ && window_[base_ % window_.size()].acked) {
+      pending_events_ -= window_[base_ % window_.size()].events;
+      ++base_;
+    }
+    c_.out.pending.store(pending_events_, std::memory_order_relaxed);
     return;
   }
   if (gen != gen_) return;  // a failure of an earlier pass, already being resent
@@ -407,9 +558,10 @@ void Exporter::on_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae) noexcept {
   if (!order && !timeout && x == base_ && ++en.failures >= kMaxRefusals) {
     spdlog::error("bridge: JetStream refuses {} on {}: {}; dropped", en.id, en.subject,
                   pae != nullptr && pae->ErrText != nullptr ? pae->ErrText : "?");
-    Counters::inc(c_.reject_other);
+    Counters::inc(c_.reject_other, en.events);
+    pending_events_ -= en.events;
     ++base_;
-    c_.out.pending.store(next_ - base_, std::memory_order_relaxed);
+    c_.out.pending.store(pending_events_, std::memory_order_relaxed);
   }
   if (!order && pae != nullptr) {
     c_.set_error(std::string("JetStream publish failed: ") +

@@ -12,6 +12,13 @@
 //   the unacked events; when it fills, new events are shed by priority. After a restart, the
 //   events still in the rings' history are resent first, de-duplicated by id only, and the
 //   chain resumes from the stream's real last message once they are all acked.
+//   Durable batching (binary format, `--batch` > 1): consecutive durable events of one topic that
+//   one dispatcher poll hands over share one JetStream message, a durable batch frame (wire
+//   version 3) whose records carry the events' ring positions, the importer's per-event
+//   de-duplication key; its `Nats-Msg-Id` is the first event's id, the count and a hash of every
+//   event's id (the plain event id for a frame of one). A history resend after a restart goes
+//   one event per frame, under its own id. The window holds messages and counts events.
+//   `--batch 1` keeps one version-1 message per event.
 #pragma once
 
 #include <nats/nats.h>
@@ -48,6 +55,10 @@ class Exporter {
   /// none) and `last_seq` its sequence: the first chained publish names it as the expected last.
   void stream_ready(std::string last_msg_id, std::uint64_t last_seq);
   bool durable_enabled() const noexcept { return !options_.durable.empty(); }
+  /// Several events per NATS message (binary format, --batch above 1): core and durable alike.
+  bool batching() const noexcept {
+    return options_.format == WireFormat::kBinary && options_.batch_max_events > 1;
+  }
 
   /// The bus handler (dispatcher thread).
   void on_event(const EventView& e) noexcept;
@@ -72,6 +83,7 @@ class Exporter {
     /// A live event (not one resent from the rings' history after a restart).
     bool chain = true;
     std::uint32_t failures = 0;
+    std::uint32_t events = 1;  ///< events the message carries
   };
   struct TopicInfo {
     std::int8_t durable = -1;  // -1 unknown
@@ -79,11 +91,20 @@ class Exporter {
   };
 
   const TopicInfo& topic_info(const EventView& e) noexcept;
+  /// The event's stable id, `<host>.<bus>.<producer>.<epoch>.<sequence>` (its Nats-Msg-Id).
+  void event_id(const EventView& e, char (&out)[128]) const noexcept;
   std::size_t encode(const EventView& e, std::uint32_t topic_size,
                      std::vector<std::byte>& out) noexcept;
   void export_core(const EventView& e, const TopicInfo& t) noexcept;
   void batch_core(const EventView& e, const TopicInfo& t) noexcept;
   void export_durable(const EventView& e, const TopicInfo& t) noexcept;
+  /// Appends a durable event to the open durable frame (closing it first on a topic or history
+  /// change), or sheds it when the window is too full for its priority.
+  void batch_durable(const EventView& e, const TopicInfo& t) noexcept;
+  /// Moves the open durable frame into the window as one message and sends it.
+  void close_durable() noexcept;
+  /// The window's events plus the open frame's, against --window, for `prio`'s threshold.
+  bool durable_full(std::size_t prio, std::size_t open_events) noexcept;
   /// Sends window entries [sent_, next_) while the link takes them.
   void pump() noexcept;
   bool send(std::uint64_t x) noexcept;
@@ -112,11 +133,28 @@ class Exporter {
   std::uint64_t batch_buffered_ = 0;
   std::uint64_t batch_mono_ns_ = 0, batch_real_ns_ = 0, batch_oldest_ns_ = 0;
 
-  // The durable window: entries [base_, next_) are kept until acked; [sent_, next_) not yet
-  // sent in the current pass. mu_ guards the window against the ack handler's thread.
+  // The open durable frame (dispatcher thread only): events of topic durable_topic_, all live or
+  // all from history (durable_chain_), since the last close; the first event's id and a hash
+  // of every event's id (the message id); the clocks when it opened; the oldest event's time.
+  BatchEncoder durable_;
+  TopicId durable_topic_ = kInvalidTopic;
+  std::string durable_topic_name_;
+  bool durable_chain_ = true;
+  char durable_first_id_[128] = {};
+  std::uint64_t durable_hash_ = 0;
+  std::uint64_t durable_max_bytes_ = 0;  ///< --batch-bytes, at most half the server's limit
+  std::uint64_t durable_mono_ns_ = 0, durable_real_ns_ = 0, durable_oldest_ns_ = 0;
+  /// The origin bus's incarnation (its creation time) on every durable frame: ring positions
+  /// are unique within it.
+  std::uint64_t bus_incarnation_ = 0;
+
+  // The durable window, one entry per message: entries [base_, next_) are kept until acked; [sent_,
+  // next_) not yet sent in the current pass. mu_ guards the window against the ack handler's
+  // thread.
   std::mutex mu_;
   std::vector<Entry> window_;
   std::uint64_t base_ = 0, next_ = 0, sent_ = 0;
+  std::uint64_t pending_events_ = 0;  ///< events of the messages [base_, next_)
   std::uint64_t gen_ = 0;
   /// Id and sequence of the stream's last message as far as acks tell (we are its only
   /// publisher): what the first chained message after a gap names as the expected last.

@@ -67,6 +67,24 @@ std::size_t events_in(std::span<const std::byte> data, std::string& scratch) noe
 ImportOutcome ImportSink::deliver(std::string_view subject, std::span<const std::byte> data,
                                   bool durable_path, bool& claimed) noexcept {
   claimed = false;
+  PreparedMessage m;
+  const ImportOutcome ready = prepare(subject, data, durable_path, m);
+  if (ready != ImportOutcome::kPublished) return ready;
+  // Each event of a batch in turn, in the frame's order (the exporter's order): one that the
+  // bus cannot take is counted and the next one goes on, as separate messages would.
+  ImportOutcome outcome = ImportOutcome::kPublished;
+  WireEvent w;
+  std::size_t wire_bytes = 0;
+  while (m.reader.next(w, wire_bytes)) {
+    bool took = false;
+    outcome = publish_event(subject, m, w, wire_bytes, durable_path, took);
+    claimed = claimed || took;
+  }
+  return outcome;
+}
+
+ImportOutcome ImportSink::prepare(std::string_view subject, std::span<const std::byte> data,
+                                  bool durable_path, PreparedMessage& out) noexcept {
   std::string_view sbus, stopic;
   if (!topic_of(subject, sbus, stopic)) {
     return reject(c_.reject_subject, subject,
@@ -78,7 +96,7 @@ ImportOutcome ImportSink::deliver(std::string_view subject, std::span<const std:
   }
   if (!imported(sbus, stopic)) return ImportOutcome::kSkipped;
   if (!durable_path && durable_from_stream(sbus, stopic)) return ImportOutcome::kSkipped;
-  WireReader r;
+  WireReader& r = out.reader;
   DecodeStatus ds = DecodeStatus::kMalformed;
   try {
     ds = r.open(data, scratch_);
@@ -88,13 +106,16 @@ ImportOutcome ImportSink::deliver(std::string_view subject, std::span<const std:
     return reject(c_.reject_version, subject, decode_status_name(ds));
   }
   if (ds != DecodeStatus::kOk) return reject(c_.reject_other, subject, decode_status_name(ds));
-  // A stream message is one event: its sequence is what the import marks count.
-  if (durable_path && r.count() != 1) {
-    return reject(c_.reject_other, subject, "a batch frame in a stream (one event per message)");
+  // A stream message's events are de-duplicated by their ring positions: a core batch frame
+  // (version 2) has none.
+  if (durable_path && r.batch() && !r.durable()) {
+    return reject(c_.reject_other, subject,
+                  "a core batch frame (version 2) in a stream (durable frames are version 3)");
   }
   WireEvent w;
   std::size_t wire_bytes = 0;
-  r.next(w, wire_bytes);
+  WireReader first = r;  // a copy: `r` stays before the first event
+  first.next(w, wire_bytes);
   if (w.bus == options_.bus) {
     Counters::inc(c_.loops_dropped, r.count());
     return ImportOutcome::kSkipped;
@@ -104,29 +125,32 @@ ImportOutcome ImportSink::deliver(std::string_view subject, std::span<const std:
                   "origin bus or topic in the message differs from the subject");
   }
   // A lone event too large is refused before its topic is registered (a batch's events are
-  // checked one by one below).
+  // checked one by one when published).
   if (r.count() == 1 && w.payload.size() > max_payload_) {
-    return publish(subject, kInvalidTopic, w, wire_bytes, durable_path, claimed);
+    bool unused = false;
+    return publish(subject, kInvalidTopic, w, wire_bytes, durable_path, unused);
   }
-  TopicId id = kInvalidTopic;
   if (auto it = topics_.find(stopic); it != topics_.end()) {
-    id = it->second;
+    out.topic = it->second;
   } else {
     auto found = bus_.find_topic(stopic);
     if (!found) found = bus_.register_topic(stopic, w.topic_payload_size, w.schema_version);
     if (!found)
       return reject(c_.reject_other, subject, "topic refused by the bus: " + found.message());
-    id = *found;
-    topics_.emplace(std::string(stopic), id);
+    out.topic = *found;
+    topics_.emplace(std::string(stopic), out.topic);
   }
-  // Each event of a batch in turn, in the frame's order (the exporter's order): one that the
-  // bus cannot take is counted and the next one goes on, as separate messages would.
-  std::size_t shared = r.shared_bytes();
-  ImportOutcome outcome = ImportOutcome::kPublished;
-  do {
-    outcome = publish(subject, id, w, wire_bytes + shared, durable_path, claimed);
-    if (outcome == ImportOutcome::kPublished) shared = 0;  // the frame's header, counted once
-  } while (r.next(w, wire_bytes));
+  out.shared_bytes = r.shared_bytes();
+  return ImportOutcome::kPublished;
+}
+
+ImportOutcome ImportSink::publish_event(std::string_view subject, PreparedMessage& m,
+                                        const WireEvent& w, std::size_t wire_bytes,
+                                        bool durable_path, bool& claimed) noexcept {
+  claimed = false;
+  const ImportOutcome outcome =
+      publish(subject, m.topic, w, wire_bytes + m.shared_bytes, durable_path, claimed);
+  if (outcome == ImportOutcome::kPublished) m.shared_bytes = 0;  // the frame's header, once
   return outcome;
 }
 

@@ -30,6 +30,13 @@ enum class ImportOutcome : std::uint8_t {
   kRetry,     ///< the bus could not take it now (shed, full, rate limited, aborted)
 };
 
+/// A message checked whole and ready to publish event by event (ImportSink::prepare).
+struct PreparedMessage {
+  WireReader reader;  ///< positioned before the first event
+  TopicId topic = kInvalidTopic;
+  std::size_t shared_bytes = 0;  ///< the frame's header, counted with its first published event
+};
+
 class ImportSink {
  public:
   ImportSink(const BridgeOptions& options, Counters& counters, Bus& bus);
@@ -41,6 +48,15 @@ class ImportSink {
   /// the outcome is the last event's.
   ImportOutcome deliver(std::string_view subject, std::span<const std::byte> data,
                         bool durable_path, bool& claimed) noexcept;
+  /// Checks a message whole (subject, wire format, loops, origin, topic registration): kPublished
+  /// when `out` is ready for publish_event(), else the kSkipped or kRejected deliver() would
+  /// answer. On the durable path a version-2 frame is refused (its events carry no ring
+  /// position); version 1 and durable frames (version 3) are accepted. Valid until the next call.
+  ImportOutcome prepare(std::string_view subject, std::span<const std::byte> data,
+                        bool durable_path, PreparedMessage& out) noexcept;
+  /// Publishes one event of a prepared message (from its reader, in order).
+  ImportOutcome publish_event(std::string_view subject, PreparedMessage& m, const WireEvent& w,
+                              std::size_t wire_bytes, bool durable_path, bool& claimed) noexcept;
 
  private:
   ImportOutcome reject(std::atomic<std::uint64_t>& counter, std::string_view subject,

@@ -203,6 +203,8 @@ DecodeStatus decode_single(std::span<const std::byte> msg, WireEvent& out) noexc
 //  0 u8 priority   1 u8 reserved   2 u16 event flags   4 u16 schema version   6 u16 reserved
 //  8 u32 producer   12 u32 producer epoch   16 u64 producer seq   24 u64 publish realtime ns
 // 32 u32 payload len   36 payload
+// Durable batch frame (version 3): as version 2, with the origin bus's incarnation at 16, and
+// records of 44 bytes: 32 u64 ring position   40 u32 payload len   44 payload.
 void read_record(const std::byte* r, WireEvent& out) noexcept {
   out.priority = static_cast<Priority>(get<std::uint8_t>(r + 0));
   out.event_flags = get<std::uint16_t>(r + 2);
@@ -231,20 +233,33 @@ void BatchEncoder::reserve(std::size_t bytes) {
 
 bool BatchEncoder::begin(std::string_view host, std::string_view bus, std::string_view topic,
                          std::uint32_t topic_payload_size) noexcept {
+  return start(kWireBatchVersion, host, bus, topic, topic_payload_size, 0);
+}
+
+bool BatchEncoder::begin_durable(std::string_view host, std::string_view bus,
+                                 std::string_view topic, std::uint32_t topic_payload_size,
+                                 std::uint64_t bus_incarnation) noexcept {
+  return start(kWireDurableVersion, host, bus, topic, topic_payload_size, bus_incarnation);
+}
+
+bool BatchEncoder::start(std::uint16_t version, std::string_view host, std::string_view bus,
+                         std::string_view topic, std::uint32_t topic_payload_size,
+                         std::uint64_t bus_incarnation) noexcept {
   clear();
   if (host.size() > kMaxName || bus.size() > kMaxName || topic.size() > kMaxName) return false;
   const std::size_t n = kBatchHeaderBytes + host.size() + bus.size() + topic.size();
   if (buf_.size() < n) return false;
+  version_ = version;
   std::byte* p = buf_.data();
   put<std::uint32_t>(p + 0, kWireMagic);
-  put<std::uint16_t>(p + 4, kWireBatchVersion);
+  put<std::uint16_t>(p + 4, version);
   put<std::uint16_t>(p + 6, 0);
   put<std::uint32_t>(p + 8, topic_payload_size);
   put<std::uint8_t>(p + 12, static_cast<std::uint8_t>(host.size()));
   put<std::uint8_t>(p + 13, static_cast<std::uint8_t>(bus.size()));
   put<std::uint8_t>(p + 14, static_cast<std::uint8_t>(topic.size()));
   put<std::uint8_t>(p + 15, 0);
-  put<std::uint64_t>(p + 16, 0);
+  put<std::uint64_t>(p + 16, bus_incarnation);  // 0 (reserved) in version 2
   std::byte* q = p + kBatchHeaderBytes;
   for (const std::string_view name : {host, bus, topic}) {
     if (!name.empty()) std::memcpy(q, name.data(), name.size());  // an empty view may be null
@@ -256,7 +271,9 @@ bool BatchEncoder::begin(std::string_view host, std::string_view bus, std::strin
 
 bool BatchEncoder::append(const WireEvent& e) noexcept {
   if (size_ == 0 || count_ >= kMaxBatchEvents) return false;
-  const std::size_t n = kBatchRecordBytes + e.payload.size();
+  const bool durable = version_ == kWireDurableVersion;
+  const std::size_t head = durable ? kDurableRecordBytes : kBatchRecordBytes;
+  const std::size_t n = head + e.payload.size();
   if (buf_.size() - size_ < n || e.payload.size() > 0xffffffffu) return false;
   std::byte* r = buf_.data() + size_;
   put<std::uint8_t>(r + 0, static_cast<std::uint8_t>(e.priority));
@@ -268,8 +285,9 @@ bool BatchEncoder::append(const WireEvent& e) noexcept {
   put<std::uint32_t>(r + 12, e.producer_epoch);
   put<std::uint64_t>(r + 16, e.producer_seq);
   put<std::uint64_t>(r + 24, e.publish_realtime_ns);
-  put<std::uint32_t>(r + 32, static_cast<std::uint32_t>(e.payload.size()));
-  if (!e.payload.empty()) std::memcpy(r + kBatchRecordBytes, e.payload.data(), e.payload.size());
+  if (durable) put<std::uint64_t>(r + 32, e.ring_position);
+  put<std::uint32_t>(r + head - 4, static_cast<std::uint32_t>(e.payload.size()));
+  if (!e.payload.empty()) std::memcpy(r + head, e.payload.data(), e.payload.size());
   size_ += n;
   ++count_;
   return true;
@@ -285,6 +303,7 @@ DecodeStatus WireReader::open(std::span<const std::byte> msg, std::string& scrat
   msg_ = msg;
   first_ = WireEvent{};
   count_ = index_ = offset_ = shared_ = 0;
+  record_bytes_ = kBatchRecordBytes;
   batch_ = false;
   if (!msg.empty() && msg[0] == std::byte{'{'}) {
     const DecodeStatus s = decode_json(msg, first_, scratch);
@@ -300,11 +319,18 @@ DecodeStatus WireReader::open(std::span<const std::byte> msg, std::string& scrat
     if (s == DecodeStatus::kOk) count_ = 1;
     return s;
   }
-  if (version != kWireBatchVersion) return DecodeStatus::kBadVersion;
+  if (version != kWireBatchVersion && version != kWireDurableVersion) {
+    return DecodeStatus::kBadVersion;
+  }
   if (msg.size() < kBatchHeaderBytes) return DecodeStatus::kTruncated;
   const std::size_t n = get<std::uint16_t>(p + 6);
   if (n == 0) return DecodeStatus::kMalformed;
+  const std::size_t rec = version == kWireDurableVersion ? kDurableRecordBytes : kBatchRecordBytes;
   first_.topic_payload_size = get<std::uint32_t>(p + 8);
+  if (version == kWireDurableVersion) {
+    first_.has_position = true;
+    first_.bus_incarnation = get<std::uint64_t>(p + 16);
+  }
   const std::size_t hl = get<std::uint8_t>(p + 12), bl = get<std::uint8_t>(p + 13),
                     tl = get<std::uint8_t>(p + 14);
   const std::size_t names_end = kBatchHeaderBytes + hl + bl + tl;
@@ -317,16 +343,17 @@ DecodeStatus WireReader::open(std::span<const std::byte> msg, std::string& scrat
   // disagree is refused whole.
   std::size_t off = names_end;
   for (std::size_t i = 0; i < n; ++i) {
-    if (msg.size() - off < kBatchRecordBytes) return DecodeStatus::kTruncated;
+    if (msg.size() - off < rec) return DecodeStatus::kTruncated;
     if (get<std::uint8_t>(p + off) >= kPriorityCount) return DecodeStatus::kMalformed;
-    const std::size_t pl = get<std::uint32_t>(p + off + 32);
-    if (msg.size() - off - kBatchRecordBytes < pl) return DecodeStatus::kTruncated;
-    off += kBatchRecordBytes + pl;
+    const std::size_t pl = get<std::uint32_t>(p + off + rec - 4);
+    if (msg.size() - off - rec < pl) return DecodeStatus::kTruncated;
+    off += rec + pl;
   }
   if (off != msg.size()) return DecodeStatus::kMalformed;  // bytes past the counted events
   count_ = n;
   offset_ = names_end;
   shared_ = names_end;
+  record_bytes_ = rec;
   batch_ = true;
   return DecodeStatus::kOk;
 }
@@ -341,9 +368,10 @@ bool WireReader::next(WireEvent& out, std::size_t& wire_bytes) noexcept {
   }
   const std::byte* r = msg_.data() + offset_;
   read_record(r, out);
-  const std::size_t pl = get<std::uint32_t>(r + 32);
-  out.payload = msg_.subspan(offset_ + kBatchRecordBytes, pl);
-  wire_bytes = kBatchRecordBytes + pl;
+  if (out.has_position) out.ring_position = get<std::uint64_t>(r + 32);
+  const std::size_t pl = get<std::uint32_t>(r + record_bytes_ - 4);
+  out.payload = msg_.subspan(offset_ + record_bytes_, pl);
+  wire_bytes = record_bytes_ + pl;
   offset_ += wire_bytes;
   return true;
 }

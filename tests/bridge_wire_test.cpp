@@ -2,12 +2,19 @@
 // trips, and every kind of bad input answered with a status, never a crash.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "bridge/counters.hpp"
+#include "bridge/hwm_file.hpp"
+#include "bridge/import_sink.hpp"
 #include "bridge/subject_map.hpp"
 #include "bridge/wire_format.hpp"
+#include "shmbus/bus.hpp"
+#include "testing/test_support.hpp"
 
 namespace {
 
@@ -124,15 +131,22 @@ TEST(BridgeWire, BadInputIsAStatus) {
 }
 
 /// A batch frame of `n` events of sample()'s topic: priorities cycle, payload i has i*3 bytes.
+constexpr std::uint64_t kIncarnation = 1'765'000'000'123'456'789ull;
+
+/// A frame of `n` events; `durable`: a durable frame (version 3), ring positions 500, 503, ...
 std::vector<std::byte> batch_of(std::size_t n, std::vector<std::vector<std::byte>>& payloads,
-                                std::vector<WireEvent>& events) {
+                                std::vector<WireEvent>& events, bool durable = false) {
   payloads.clear();
   events.clear();
   for (std::size_t i = 0; i < n; ++i) payloads.push_back(bytes_of(i * 3));
   BatchEncoder enc;
   enc.reserve(64 * 1024);
   const WireEvent s = sample({});
-  EXPECT_TRUE(enc.begin(s.host, s.bus, s.topic, s.topic_payload_size));
+  if (durable) {
+    EXPECT_TRUE(enc.begin_durable(s.host, s.bus, s.topic, s.topic_payload_size, kIncarnation));
+  } else {
+    EXPECT_TRUE(enc.begin(s.host, s.bus, s.topic, s.topic_payload_size));
+  }
   for (std::size_t i = 0; i < n; ++i) {
     WireEvent w = sample(payloads[i]);
     w.priority = static_cast<Priority>(i % kPriorityCount);
@@ -141,6 +155,7 @@ std::vector<std::byte> batch_of(std::size_t n, std::vector<std::vector<std::byte
     w.producer = 7 + static_cast<std::uint32_t>(i % 2);
     w.producer_seq = 1000 + i;
     w.publish_realtime_ns += i;
+    w.ring_position = 500 + 3 * i;
     EXPECT_TRUE(enc.append(w));
     events.push_back(w);
   }
@@ -255,10 +270,80 @@ TEST(BridgeWire, UnknownVersionIsRefusedWhateverTheFrame) {
   auto frame = batch_of(2, payloads, events);
   std::string scratch;
   WireReader r;
-  for (const int v : {0, 3, 99}) {
+  for (const int v : {0, 4, 99}) {
     frame[4] = static_cast<std::byte>(v);
     EXPECT_EQ(r.open(frame, scratch), DecodeStatus::kBadVersion) << int(v);
   }
+}
+
+TEST(BridgeWire, DurableBatchRoundTripCarriesIncarnationAndRingPositions) {
+  std::vector<std::vector<std::byte>> payloads;
+  std::vector<WireEvent> events;
+  const auto frame = batch_of(5, payloads, events, true);
+  // Header: version 3, the incarnation where version 2 has reserved bytes; 44-byte records.
+  EXPECT_EQ(frame[4], std::byte{3});
+  EXPECT_EQ(frame[16], std::byte{kIncarnation & 0xff});
+  std::size_t expect = kBatchHeaderBytes + 5 + 4 + 12;
+  for (const auto& p : payloads) expect += kDurableRecordBytes + p.size();
+  ASSERT_EQ(frame.size(), expect);
+  std::string scratch;
+  WireReader r;
+  ASSERT_EQ(r.open(frame, scratch), DecodeStatus::kOk);
+  EXPECT_TRUE(r.batch());
+  EXPECT_TRUE(r.durable());
+  ASSERT_EQ(r.count(), 5u);
+  WireEvent out;
+  std::size_t bytes = 0;
+  for (std::size_t i = 0; i < 5; ++i) {
+    ASSERT_TRUE(r.next(out, bytes));
+    expect_same(out, events[i]);
+    EXPECT_TRUE(out.has_position);
+    EXPECT_EQ(out.bus_incarnation, kIncarnation);
+    EXPECT_EQ(out.ring_position, 500 + 3 * i);
+    EXPECT_EQ(bytes, kDurableRecordBytes + payloads[i].size());
+  }
+  EXPECT_FALSE(r.next(out, bytes));
+  // A core frame carries no position.
+  const auto core = batch_of(2, payloads, events);
+  ASSERT_EQ(r.open(core, scratch), DecodeStatus::kOk);
+  EXPECT_FALSE(r.durable());
+  ASSERT_TRUE(r.next(out, bytes));
+  EXPECT_FALSE(out.has_position);
+}
+
+TEST(BridgeWire, TruncatedOrMiscountedDurableBatchYieldsNoEvent) {
+  std::vector<std::vector<std::byte>> payloads;
+  std::vector<WireEvent> events;
+  const auto frame = batch_of(4, payloads, events, true);
+  std::string scratch;
+  WireReader r;
+  for (std::size_t n = 0; n < frame.size(); ++n) {
+    EXPECT_NE(r.open(std::span(frame.data(), n), scratch), DecodeStatus::kOk) << n;
+    EXPECT_EQ(r.count(), 0u) << n;
+  }
+  // The last record's payload length (at 40 in a durable record) past the end.
+  auto l = frame;
+  const std::size_t last = frame.size() - payloads[3].size() - kDurableRecordBytes;
+  l[last + 40] = std::byte{0xff};
+  EXPECT_EQ(r.open(l, scratch), DecodeStatus::kTruncated);
+  // Counts that disagree with the records: none, one more, far more, one fewer.
+  auto zero = frame;
+  zero[6] = std::byte{0};
+  EXPECT_EQ(r.open(zero, scratch), DecodeStatus::kMalformed);
+  auto more = frame;
+  more[6] = std::byte{5};
+  EXPECT_EQ(r.open(more, scratch), DecodeStatus::kTruncated);
+  auto huge = frame;
+  huge[6] = huge[7] = std::byte{0xff};
+  EXPECT_EQ(r.open(huge, scratch), DecodeStatus::kTruncated);
+  auto fewer = frame;
+  fewer[6] = std::byte{3};
+  EXPECT_EQ(r.open(fewer, scratch), DecodeStatus::kMalformed);
+  EXPECT_EQ(r.count(), 0u);
+  // A durable frame read as a core one (or the reverse) does not add up.
+  auto as_core = frame;
+  as_core[4] = std::byte{2};
+  EXPECT_NE(r.open(as_core, scratch), DecodeStatus::kOk);
 }
 
 TEST(BridgeWire, BatchEncoderRefusesWhatDoesNotFit) {
@@ -281,41 +366,43 @@ TEST(BridgeWire, BatchEncoderRefusesWhatDoesNotFit) {
 }
 
 TEST(BridgeWire, MutatedBatchFramesAreAStatusOrConsistentEvents) {
-  std::vector<std::vector<std::byte>> payloads;
-  std::vector<WireEvent> events;
-  const auto frame = batch_of(6, payloads, events);
-  std::uint64_t x = 88172645463325252ull;  // xorshift: the same mutations every run
-  const auto rnd = [&x] {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return x;
-  };
-  std::string scratch;
-  for (int i = 0; i < 20000; ++i) {
-    auto m = frame;
-    for (int k = 0, n = 1 + static_cast<int>(rnd() % 4); k < n; ++k) {
-      m[rnd() % m.size()] = static_cast<std::byte>(rnd());
-    }
-    m.resize(m.size() - rnd() % 8 * (rnd() % 2));
-    WireReader r;
-    if (r.open(m, scratch) != DecodeStatus::kOk) {
-      EXPECT_EQ(r.count(), 0u);
-      continue;
-    }
-    // Whatever was accepted adds up to the message exactly, every payload inside it.
-    WireEvent out;
-    std::size_t bytes = 0, total = r.shared_bytes(), seen = 0;
-    while (r.next(out, bytes)) {
-      ASSERT_GE(out.payload.data(), m.data());
-      ASSERT_LE(out.payload.data() + out.payload.size(), m.data() + m.size());
-      ASSERT_LT(index_of(out.priority), kPriorityCount);
-      total += bytes;
-      ++seen;
-    }
-    ASSERT_EQ(seen, r.count());
-    if (r.batch()) {
-      ASSERT_EQ(total, m.size());
+  for (const bool durable : {false, true}) {
+    std::vector<std::vector<std::byte>> payloads;
+    std::vector<WireEvent> events;
+    const auto frame = batch_of(6, payloads, events, durable);
+    std::uint64_t x = 88172645463325252ull;  // xorshift: the same mutations every run
+    const auto rnd = [&x] {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      return x;
+    };
+    std::string scratch;
+    for (int i = 0; i < 20000; ++i) {
+      auto m = frame;
+      for (int k = 0, n = 1 + static_cast<int>(rnd() % 4); k < n; ++k) {
+        m[rnd() % m.size()] = static_cast<std::byte>(rnd());
+      }
+      m.resize(m.size() - rnd() % 8 * (rnd() % 2));
+      WireReader r;
+      if (r.open(m, scratch) != DecodeStatus::kOk) {
+        EXPECT_EQ(r.count(), 0u);
+        continue;
+      }
+      // Whatever was accepted adds up to the message exactly, every payload inside it.
+      WireEvent out;
+      std::size_t bytes = 0, total = r.shared_bytes(), seen = 0;
+      while (r.next(out, bytes)) {
+        ASSERT_GE(out.payload.data(), m.data());
+        ASSERT_LE(out.payload.data() + out.payload.size(), m.data() + m.size());
+        ASSERT_LT(index_of(out.priority), kPriorityCount);
+        total += bytes;
+        ++seen;
+      }
+      ASSERT_EQ(seen, r.count());
+      if (r.batch()) {
+        ASSERT_EQ(total, m.size());
+      }
     }
   }
 }
@@ -338,6 +425,135 @@ TEST(BridgeSubjects, TopicsAndPatterns) {
   EXPECT_FALSE(validate_bus_token("a.b").empty());
   EXPECT_TRUE(validate_bus_token("busA").empty());
   EXPECT_EQ(stream_name("busA"), "SHMBUS_busA");
+}
+
+// The durable path of the import sink against a real in-process bus: a durable frame whose middle
+// event is larger than this bus's payload limit publishes the two others, in order, and counts
+// the large one alone; a truncated one publishes nothing; a core frame in a stream is refused.
+TEST(BridgeImportSink, DurableFrameRefusesTheEventTooLargeAloneAndPublishesTheRest) {
+  BusConfig cfg;
+  cfg.name = shmbus::testing::unique_bus_name("sink");
+  cfg.name.erase(std::remove(cfg.name.begin(), cfg.name.end(), '.'), cfg.name.end());
+  cfg.max_payload_bytes = 64;
+  AgentOptions ao;
+  ao.name = "imp";
+  ao.full_policy = FullPolicy::kReturn;
+  auto bus = Bus::create(cfg, ao);
+  ASSERT_TRUE(bus.ok()) << bus.message();
+  bridge::BridgeOptions o;
+  o.bus = cfg.name;
+  o.imports = {"t.*"};
+  o.from_buses = {"X"};
+  o.durable = {"t.*"};
+  Counters c;
+  ImportSink sink(o, c, *bus);
+  BatchEncoder enc;
+  enc.reserve(8192);
+  ASSERT_TRUE(enc.begin_durable("elsewhere", "X", "t.mix", 0, kIncarnation));
+  const std::vector<std::byte> small(16, std::byte{1}), big(1000, std::byte{2});
+  std::uint64_t pos = 10;
+  for (const auto* p : {&small, &big, &small}) {
+    WireEvent w;
+    w.priority = Priority::kHigh;
+    w.ring_position = pos++;
+    w.payload = *p;
+    ASSERT_TRUE(enc.append(w));
+  }
+  const auto f = enc.finish();
+  const std::vector<std::byte> frame(f.begin(), f.end());
+  PreparedMessage m;
+  ASSERT_EQ(sink.prepare("shmbus.X.t.mix", frame, true, m), ImportOutcome::kPublished);
+  std::vector<ImportOutcome> outcomes;
+  WireEvent w;
+  std::size_t bytes = 0;
+  while (m.reader.next(w, bytes)) {
+    bool claimed = false;
+    outcomes.push_back(sink.publish_event("shmbus.X.t.mix", m, w, bytes, true, claimed));
+    EXPECT_EQ(claimed, outcomes.back() == ImportOutcome::kPublished);
+  }
+  EXPECT_EQ(outcomes,
+            (std::vector<ImportOutcome>{ImportOutcome::kPublished, ImportOutcome::kRejected,
+                                        ImportOutcome::kPublished}));
+  EXPECT_EQ(c.reject_too_large.load(), 1u);
+  EXPECT_EQ(c.in.messages.load(), 2u);
+  EXPECT_NE(c.last_error().find("larger than this bus's limit"), std::string::npos);
+  // Truncated: refused whole, before any event.
+  PreparedMessage t;
+  EXPECT_EQ(sink.prepare("shmbus.X.t.mix",
+                         std::span<const std::byte>(frame.data(), frame.size() - 1), true, t),
+            ImportOutcome::kRejected);
+  EXPECT_EQ(c.reject_other.load(), 1u);
+  // A core frame (version 2) carries no ring positions: not in a stream.
+  ASSERT_TRUE(enc.begin("elsewhere", "X", "t.mix", 0));
+  WireEvent one;
+  one.payload = small;
+  ASSERT_TRUE(enc.append(one));
+  const auto core = enc.finish();
+  EXPECT_EQ(sink.prepare("shmbus.X.t.mix", core, true, t), ImportOutcome::kRejected);
+  EXPECT_EQ(c.reject_other.load(), 2u);
+  EXPECT_EQ(c.in.messages.load(), 2u);
+}
+
+// The import mark file: a version-1 file (48 bytes: magic, version, done, pending, pending
+// producer sequence, agent) is taken over in place with its `done`; ring marks persist, know
+// each position of their window (not only the newest) and claim only their own incarnation.
+TEST(BridgeHwmFile, TakesOverAVersion1FileAndKeepsRingMarksAcrossReopen) {
+  shmbus::testing::TempDir dir("hwm");
+  const std::string path = dir.sub("import.X.hwm");
+  {
+    const std::uint64_t v1[6] = {0x4d57484744425253ull, 1, 7, 7, 0, 0};
+    FILE* f = std::fopen(path.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(std::fwrite(v1, sizeof v1, 1, f), 1u);
+    std::fclose(f);
+  }
+  const auto open = [&path](HwmFile& h) {
+    bool existed = false;
+    ASSERT_TRUE(h.open(path, existed).ok());
+    EXPECT_TRUE(existed);  // the version-1 file, then the one the first open made of it
+  };
+  {
+    HwmFile h;
+    open(h);
+    const HwmState st = h.load();
+    EXPECT_EQ(st.done, 7u);
+    EXPECT_EQ(st.marks[1].incarnation, 0u);
+    EXPECT_FALSE(h.seen(1, kIncarnation, 0));
+    h.begin(8, 42, 3, 1, kIncarnation, 900);
+    h.mark(1, kIncarnation, 900);
+  }
+  HwmFile h;
+  open(h);
+  const HwmState st = h.load();
+  EXPECT_EQ(st.pending, 8u);
+  EXPECT_EQ(st.pending_pseq, 42u);
+  EXPECT_EQ(st.pending_index, 3u);
+  EXPECT_EQ(st.pending_position, 900u);
+  EXPECT_TRUE(h.seen(1, kIncarnation, 900));
+  EXPECT_TRUE(h.seen(1, kIncarnation, 5));  // older than the window
+  EXPECT_FALSE(h.seen(1, kIncarnation, 901));
+  EXPECT_FALSE(h.seen(2, kIncarnation, 900));      // another ring
+  EXPECT_FALSE(h.seen(1, kIncarnation + 1, 900));  // a recreated origin bus
+  EXPECT_FALSE(h.seen(1, 0, 900));                 // an event without a position
+  // Out of ring order (a history resend stored around a lost message): an older position not
+  // imported yet is not taken for a duplicate.
+  EXPECT_FALSE(h.seen(1, kIncarnation, 899));
+  h.mark(1, kIncarnation, 899);
+  EXPECT_TRUE(h.seen(1, kIncarnation, 899));
+  EXPECT_FALSE(h.seen(1, kIncarnation, 898));
+  // The window slides with the newest position: what leaves it counts as imported, what
+  // enters it starts clear.
+  const std::uint64_t far = 900 + kHwmRingWindow + 100;
+  h.mark(1, kIncarnation, far);
+  EXPECT_TRUE(h.seen(1, kIncarnation, far));
+  EXPECT_TRUE(h.seen(1, kIncarnation, 898));
+  EXPECT_FALSE(h.seen(1, kIncarnation, far - 1));
+  EXPECT_FALSE(h.seen(1, kIncarnation, far - kHwmRingWindow + 64));
+  // Another incarnation starts afresh.
+  h.mark(1, kIncarnation + 1, 10);
+  EXPECT_TRUE(h.seen(1, kIncarnation + 1, 10));
+  EXPECT_FALSE(h.seen(1, kIncarnation + 1, 11));
+  EXPECT_FALSE(h.seen(1, kIncarnation, far));
 }
 
 }  // namespace

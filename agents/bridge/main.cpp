@@ -57,11 +57,12 @@ int main(int argc, char** argv) {
   app.add_flag("--send-asap", o.send_asap,
                "write each message at once (lowest latency, one system call per message)");
   app.add_option("--batch", o.batch_max_events,
-                 "core exports: events of one topic per NATS message (default 256; 1: one event "
-                 "per message, readable by bridges without batch frames)")
+                 "core and durable exports: events of one topic per NATS/JetStream message "
+                 "(default 256; 1: one event per message, readable by bridges without batch "
+                 "frames)")
       ->check(CLI::Range(1, 65535));
   app.add_option("--batch-bytes", o.batch_max_bytes,
-                 "core exports: bytes per batch (default 32768)")
+                 "core and durable exports: bytes per batch (default 32768)")
       ->check(CLI::Range(1, 16 << 20));
   std::string wait = "block";
   app.add_option("--wait", wait,

@@ -46,11 +46,12 @@ struct BridgeOptions {
   /// Write each message to the socket at once instead of letting the client's flusher batch
   /// them: lowest latency, one system call per message (the dispatcher thread pays it).
   bool send_asap = false;
-  /// Core (non-durable) exports in the binary format: consecutive events of one topic that one
-  /// dispatcher poll hands over travel as one NATS message (a batch frame, wire version 2) of
-  /// at most this many events and `batch_max_bytes` bytes, sent when the poll drains, so a lone
-  /// event still leaves at once. 1: one event per message in version 1, which bridges older
-  /// than the batch frame read. JSON is always one event per message.
+  /// Exports in the binary format: consecutive events of one topic that one dispatcher poll
+  /// hands over travel as one NATS message (core: a batch frame, wire version 2; durable: one
+  /// JetStream message holding a durable batch frame, version 3) of at most this many events
+  /// and `batch_max_bytes` bytes, sent when the poll drains, so a lone event still leaves at
+  /// once. 1: one event per message in version 1, which bridges older than the batch frames
+  /// read. JSON is always one event per message.
   std::uint32_t batch_max_events = 256;
   std::uint32_t batch_max_bytes = 32u << 10;
   /// How the bridge's dispatcher waits for local events: kBlock sleeps on the bus's futex (a
