@@ -22,6 +22,7 @@
 #include "journal/spare_file.hpp"
 #include "shm/agent_dir.hpp"
 #include "shm/clock.hpp"
+#include "shm/fast_clock.hpp"
 #include "shmbus/journal.hpp"
 #include "shmbus/topic.hpp"
 
@@ -111,6 +112,12 @@ struct Writer::Impl {
   std::uint32_t until_index = 0;  // records before the next sparse index point (no division)
   std::uint64_t synced_off = 0;
   std::uint64_t last_journal_ns = 0;
+  // Journal time without a clock_gettime per record: the thread's TSC-based monotonic clock
+  // plus (realtime - monotonic), re-read from the kernel at most every kRealtimeRefreshNs (so
+  // an NTP step of the wall clock shows in the records within that long).
+  static constexpr std::uint64_t kRealtimeRefreshNs = 100'000'000;
+  std::uint64_t realtime_offset = 0;
+  std::uint64_t realtime_offset_at = 0;  // fast monotonic time of that reading (0: never)
   std::vector<IndexEntry> index;
   std::deque<SealedFile> sealed;
   WriterStats stats;
@@ -205,6 +212,18 @@ struct Writer::Impl {
     return {};
   }
 
+  /// CLOCK_REALTIME now, from the fast clock (see realtime_offset).
+  std::uint64_t journal_now() noexcept {
+    const std::uint64_t mono = shmbus::detail::fast_monotonic_ns();
+    if (realtime_offset_at == 0 || mono - realtime_offset_at > kRealtimeRefreshNs) {
+      const std::uint64_t rt = realtime_ns();
+      const std::uint64_t kernel_mono = monotonic_ns();
+      realtime_offset = rt - kernel_mono;  // unsigned: realtime is past monotonic on any host
+      realtime_offset_at = mono;
+      return rt;
+    }
+    return mono + realtime_offset;
+  }
   /// msync of `cur` up to `end`; sync_mu held (or no syncer running).
   int sync_locked(std::uint64_t end) noexcept {
     if (!cur.valid() || end <= synced_off) return 0;
@@ -476,7 +495,7 @@ AppendStatus Writer::append(const RecordMeta& meta, std::span<const std::byte> p
     if (const auto st = m.roll(); st != AppendStatus::kOk) return st;
   }
   std::byte* rec = m.cur.data() + m.off;
-  const std::uint64_t now = std::max(m.last_journal_ns, realtime_ns());
+  const std::uint64_t now = std::max(m.last_journal_ns, m.journal_now());
   m.last_journal_ns = now;
   RecordHeader h;
   h.magic = 0;

@@ -10,6 +10,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "journal/format.hpp"
 #include "shmbus/journal.hpp"
@@ -192,6 +195,43 @@ TEST(JournalTest, ReopenedWriterContinuesEventIds) {
   append_records(*w, 701, 300);
   ASSERT_TRUE(w->close());
   EXPECT_EQ(read_all_checked(d.path()), 1000u);
+}
+
+// Journal times come from the fast clock plus the wall clock's offset: each record's time lies
+// between CLOCK_REALTIME read just before and just after its append (1 ms of slack for the
+// fast clock's re-anchoring), and times never go backwards.
+std::uint64_t wall_ns() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+TEST(JournalTest, JournalTimesAreWallClockTimesInOrder) {
+  TempDir d("jtime");
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> windows;
+  {
+    auto w = Writer::open(small_options(d.path()));
+    ASSERT_TRUE(w) << w.message();
+    for (std::uint64_t i = 1; i <= 2000; ++i) {
+      const std::uint64_t before = wall_ns();
+      append_records(*w, i, 1);
+      windows.emplace_back(before, wall_ns());
+      if (i % 500 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(120));  // refresh
+    }
+    ASSERT_TRUE(w->close());
+  }
+  auto r = Reader::open(d.path());
+  ASSERT_TRUE(r) << r.message();
+  Record rec;
+  std::uint64_t last = 0;
+  for (const auto& [before, after] : windows) {
+    ASSERT_TRUE(r->next(rec).value());
+    constexpr std::uint64_t kSlackNs = 1'000'000;
+    EXPECT_GE(rec.journal_ns + kSlackNs, before) << rec.event_id;
+    EXPECT_LE(rec.journal_ns, after + kSlackNs) << rec.event_id;
+    EXPECT_GE(rec.journal_ns, last) << rec.event_id;
+    last = rec.journal_ns;
+  }
 }
 
 TEST(JournalTest, SeeksByEventIdAndByTime) {
