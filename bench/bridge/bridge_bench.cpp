@@ -3,10 +3,14 @@
 // the client's own asynchronous JetStream publish. Starts its own nats-server (-js) on a free
 // loopback port. 64-byte messages. Prints one line per figure and a ratio summary.
 //   shmbus-bridge-bench [--bridge PATH] [--latency N] [--throughput N] [--durable N]
-//                       [--export-wait block|yield|spin] [--batch N]
-// --export-wait: how the exporting bridge's dispatcher waits (shmbus-bridge --wait); --batch:
-// core batch size of the exporting bridge (shmbus-bridge --batch; 1 = one event per message).
-// Both are passed on only when given, so the bench also drives bridges older than them.
+//                       [--export-wait block|yield|spin] [--latency-wait W]
+//                       [--throughput-wait W] [--batch N]
+// Each phase runs the bridges tuned for it, as plain NATS is: the latency phase with
+// --send-asap (plain: SendAsap), the throughput phase with the client's buffering (plain: the
+// same). --latency-wait / --throughput-wait: how the exporting bridge's dispatcher waits in
+// that phase (shmbus-bridge --wait); --export-wait sets both. --batch: the exporting bridge's
+// batch size (shmbus-bridge --batch; 1 = one event per message). Each is passed on only when
+// given, so the bench also drives bridges older than them.
 #include <arpa/inet.h>
 #include <nats/nats.h>
 #include <netinet/in.h>
@@ -217,10 +221,16 @@ int main(int argc, char** argv) {
   app.add_option("--latency", lat_n, "messages for latency (one at a time)");
   app.add_option("--throughput", tp_n, "messages for throughput");
   app.add_option("--durable", dur_n, "messages for the durable export rate");
-  std::string export_wait, batch;  // passed on only when given (older bridges lack them)
-  app.add_option("--export-wait", export_wait, "exporting bridge's --wait (block, yield, spin)");
+  std::string export_wait, latency_wait, throughput_wait, batch;  // passed on only when given
+  app.add_option("--export-wait", export_wait,
+                 "exporting bridge's --wait in both phases (block, yield, spin)");
+  app.add_option("--latency-wait", latency_wait, "exporting bridge's --wait, latency phase");
+  app.add_option("--throughput-wait", throughput_wait,
+                 "exporting bridge's --wait, throughput and durable phases");
   app.add_option("--batch", batch, "exporting bridge's --batch (1: one event per message)");
   CLI11_PARSE(app, argc, argv);
+  if (latency_wait.empty()) latency_wait = export_wait;
+  if (throughput_wait.empty()) throughput_wait = export_wait;
 
   const std::string dir = "/tmp/shmbus-bridge-bench." + std::to_string(::getpid());
   std::filesystem::create_directories(dir);
@@ -285,7 +295,8 @@ int main(int argc, char** argv) {
                                 url,        "--export",    "md.*",     "--export",
                                 "order.*",  "--durable",   "order.*",  "--state-dir",
                                 dir + "/a", "--no-resume", "--window", "65536"};
-    if (!export_wait.empty()) xa.insert(xa.end(), {"--wait", export_wait});
+    const std::string& wait = asap ? latency_wait : throughput_wait;
+    if (!wait.empty()) xa.insert(xa.end(), {"--wait", wait});
     if (!batch.empty()) xa.insert(xa.end(), {"--batch", batch});
     std::vector<std::string> xb{bridge_bin, "--bus", b_name,        "--nats",  url,
                                 "--import", "md.*",  "--state-dir", dir + "/b"};
@@ -386,6 +397,9 @@ int main(int argc, char** argv) {
       bridged_lat.p50_us, bridged_lat.p999_us, bridged_rate,
       static_cast<unsigned long long>(arrived), static_cast<unsigned long long>(tp_n),
       static_cast<unsigned long long>(shed_a), static_cast<unsigned long long>(shed_b));
+  std::printf("bridge A --wait      latency phase %s, throughput and durable phases %s\n",
+              latency_wait.empty() ? "block (default)" : latency_wait.c_str(),
+              throughput_wait.empty() ? "block (default)" : throughput_wait.c_str());
   std::printf("JetStream async pub  %.0f msg/s\n", js_rate);
   std::printf("durable export       %.0f msg/s (%llu acked, %llu shed)\n", dur_rate,
               static_cast<unsigned long long>(dur_acked),
