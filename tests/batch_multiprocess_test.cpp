@@ -87,17 +87,8 @@ int run_producer(const std::string& name, TopicId topic, std::uint32_t incarnati
 TEST(BatchMultiProcessTest, ProducerKilledMidBatchLeavesAPrefixOfEachBatch) {
   const std::string name = unique_bus_name("mpbatch");
   SegmentGuard guard(name);
-  SupervisorConfig sc;
-  sc.bus.name = name;
-  sc.bus.ring_capacity = {256, 256, 256, 256};
-  sc.bus.history_depth = 0;
-  sc.bus.max_agents = 16;
-  sc.bus.max_topics = 16;
-  sc.check_period = 5ms;
-  sc.unblock_timeout = 40ms;
-  sc.slow_subscribers.untether = false;  // the subscriber must get every committed event
-  sc.slow_subscribers.stall_timeout = 10s;
-  sc.health.check_pid = true;
+  // The subscriber must get every committed event.
+  const SupervisorConfig sc = testing::lossless_supervisor_config(name, 256, 16, 16);
   Child supervisor = testing::fork_supervisor(sc);
   ASSERT_TRUE(testing::supervisor_up(name, supervisor));
 

@@ -16,35 +16,25 @@
 #include "shm/publish_steps.hpp"
 #include "shm/segment.hpp"
 #include "shmbus/bus.hpp"
+#include "testing/pubsub_fixture.hpp"
 #include "testing/test_support.hpp"
 
 namespace shmbus {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::pubsub_bus_config;
-using testing::unique_bus_name;
 
 struct Got {
   std::uint64_t value;
   std::uint64_t producer_seq;
 };
 
-struct BatchPublishTest : ::testing::Test {
-  void SetUp() override {
-    name = unique_bus_name("batch");
-    auto b = Bus::create(pubsub_bus_config(name), AgentOptions{.name = "owner"});
-    ASSERT_TRUE(b) << b.message();
-    owner = std::make_unique<Bus>(std::move(b.value()));
-    auto s = Bus::attach(name, AgentOptions{.name = "sub"});
-    ASSERT_TRUE(s) << s.message();
-    sub = std::make_unique<Bus>(std::move(s.value()));
-  }
+struct BatchPublishTest : testing::PubSubFixture {
+  BatchPublishTest() : PubSubFixture("batch") {}
   void TearDown() override {
     detail::set_publish_step_hook(nullptr);
     pub.reset();
-    sub.reset();
-    owner.reset();
+    PubSubFixture::TearDown();
   }
   void attach_pub(FullPolicy policy, std::chrono::nanoseconds timeout = 10s) {
     auto p = Bus::attach(
@@ -76,9 +66,6 @@ struct BatchPublishTest : ::testing::Test {
     return detail::BusAccess::impl(b).segment().topic_counters(b.agent_index(), t);
   }
 
-  std::string name;
-  std::unique_ptr<Bus> owner;
-  std::unique_ptr<Bus> sub;
   std::unique_ptr<Bus> pub;
   std::vector<Got> got;
 };

@@ -147,17 +147,8 @@ TEST(FaultInjectionTest, RandomProducerKillsLoseNoCommittedEventAndStickNoSubscr
     ~Unmap() { ::munmap(l, sizeof(Ledger)); }
   } unmap{ledger};
 
-  SupervisorConfig sc;
-  sc.bus.name = name;
-  sc.bus.ring_capacity = {1024, 1024, 1024, 1024};
-  sc.bus.history_depth = 0;
-  sc.bus.max_agents = 32;
-  sc.bus.max_topics = 64;
-  sc.check_period = 5ms;
-  sc.unblock_timeout = 40ms;
-  sc.slow_subscribers.untether = false;  // a live subscriber must get every event
-  sc.slow_subscribers.stall_timeout = 10s;
-  sc.health.check_pid = true;
+  // A live subscriber must get every event.
+  const SupervisorConfig sc = testing::lossless_supervisor_config(name, 1024, 32, 64);
 
   // The supervisor in its own process, as in production.
   Child supervisor = testing::fork_supervisor(sc);

@@ -164,12 +164,13 @@ std::set<std::string> socket_inodes(pid_t pid) {
   return out;
 }
 
-/// Sockets process `pid` listens on at `port`, from /proc/net/tcp and tcp6 (state 0A), matched
-/// to the process by inode: other tests running alongside may listen on the same port number
-/// on another address (or on 9464, the default).
-std::vector<Listener> listeners(std::uint16_t port, pid_t pid = ::getpid()) {
+/// Sockets listening on `port` (state 0A) in /proc/net/tcp and tcp6, any process; with `pid`,
+/// only those whose inode process `pid` holds (other tests running alongside may listen on the
+/// same port number on another address, or on 9464, the default).
+std::vector<Listener> listeners(std::uint16_t port, std::optional<pid_t> pid) {
   std::vector<Listener> out;
-  const std::set<std::string> mine = socket_inodes(pid);
+  std::set<std::string> mine;
+  if (pid) mine = socket_inodes(*pid);
   char want[8];
   std::snprintf(want, sizeof want, "%04X", port);
   for (const char* path : {"/proc/net/tcp", "/proc/net/tcp6"}) {
@@ -182,7 +183,7 @@ std::vector<Listener> listeners(std::uint16_t port, pid_t pid = ::getpid()) {
       f >> sl >> local >> remote >> state >> queues >> timer >> retrnsmt >> uid >> timeout >> inode;
       const auto colon = local.rfind(':');
       if (state == "0A" && colon != std::string::npos && local.substr(colon + 1) == want &&
-          mine.contains(inode)) {
+          (!pid || mine.contains(inode))) {
         out.push_back({local.substr(0, colon), std::string(path).ends_with("6")});
       }
     }
@@ -190,20 +191,14 @@ std::vector<Listener> listeners(std::uint16_t port, pid_t pid = ::getpid()) {
   return out;
 }
 
+/// Sockets this process, or process `pid`, listens on at `port`.
+std::vector<Listener> listeners(std::uint16_t port, pid_t pid = ::getpid()) {
+  return listeners(port, std::optional<pid_t>(pid));
+}
+
 /// True when anything on this host listens on `port` (any process, any address).
 bool port_in_use(std::uint16_t port) {
-  char want[8];
-  std::snprintf(want, sizeof want, ":%04X ", port);
-  for (const char* path : {"/proc/net/tcp", "/proc/net/tcp6"}) {
-    std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.find(want) != std::string::npos && line.find(" 0A ") != std::string::npos) {
-        return true;
-      }
-    }
-  }
-  return false;
+  return !listeners(port, std::nullopt).empty();
 }
 
 /// A port nothing listens on right now (the kernel's pick for a socket closed at once).

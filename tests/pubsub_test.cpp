@@ -17,6 +17,7 @@
 #include "shmbus/catalog.hpp"
 #include "shmbus/inspect.hpp"
 #include "shmbus/stats.hpp"
+#include "testing/pubsub_fixture.hpp"
 #include "testing/test_support.hpp"
 
 namespace shmbus {
@@ -26,20 +27,8 @@ using namespace std::chrono_literals;
 using testing::pubsub_bus_config;
 using testing::unique_bus_name;
 
-struct Fixture : ::testing::Test {
-  void SetUp() override {
-    name = unique_bus_name("pubsub");
-    auto b = Bus::create(pubsub_bus_config(name), AgentOptions{.name = "owner"});
-    ASSERT_TRUE(b) << b.message();
-    owner = std::make_unique<Bus>(std::move(b.value()));
-    auto s = Bus::attach(name, AgentOptions{.name = "sub"});
-    ASSERT_TRUE(s) << s.message();
-    sub = std::make_unique<Bus>(std::move(s.value()));
-  }
-  void TearDown() override {
-    sub.reset();
-    owner.reset();
-  }
+struct Fixture : testing::PubSubFixture {
+  Fixture() : PubSubFixture("pubsub") {}
   TopicId topic(const std::string& n) {
     auto t = owner->register_topic(n);
     EXPECT_TRUE(t) << t.message();
@@ -53,9 +42,6 @@ struct Fixture : ::testing::Test {
     std::memcpy(&v, e.payload.data(), sizeof(v));
     return v;
   }
-  std::string name;
-  std::unique_ptr<Bus> owner;
-  std::unique_ptr<Bus> sub;
 };
 
 using PubSubTest = Fixture;

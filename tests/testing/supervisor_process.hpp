@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 #include "shm/segment.hpp"
@@ -24,6 +25,28 @@ inline void on_sigterm(int) {
   if (Supervisor* s = g_running.load()) s->stop();
 }
 }  // namespace supervisor_process
+
+/// The supervisor of a multi-process test that must lose nothing: it checks every 5 ms, pads a
+/// stuck claim after 40 ms, tells dead agents by their pid, and never untethers a subscriber
+/// (each must get every committed event). Rings of `ring_capacity` slots, no history.
+inline SupervisorConfig lossless_supervisor_config(const std::string& bus,
+                                                   std::uint32_t ring_capacity,
+                                                   std::uint32_t max_agents,
+                                                   std::uint32_t max_topics) {
+  using namespace std::chrono_literals;
+  SupervisorConfig sc;
+  sc.bus.name = bus;
+  sc.bus.ring_capacity = {ring_capacity, ring_capacity, ring_capacity, ring_capacity};
+  sc.bus.history_depth = 0;
+  sc.bus.max_agents = max_agents;
+  sc.bus.max_topics = max_topics;
+  sc.check_period = 5ms;
+  sc.unblock_timeout = 40ms;
+  sc.slow_subscribers.untether = false;
+  sc.slow_subscribers.stall_timeout = 10s;
+  sc.health.check_pid = true;
+  return sc;
+}
 
 /// Forks a child that runs a Supervisor of `config` until SIGTERM, then shuts it down. The
 /// child exits 0 after a clean shutdown, 10 when the supervisor could not start, 12 when its
