@@ -13,8 +13,7 @@ void RingWriter::init(Segment* segment, std::uint32_t ring, std::uint32_t self_i
   usable_ = capacity_ - segment->config().history_depth;
   // The gate is the slowest tethered cursor, which may lie far behind the tail: scan, never
   // assume the tail (a late-attaching producer would otherwise overwrite unread events).
-  gate_cache_.store(scan_gate(header_->tail.load(std::memory_order_seq_cst)),
-                    std::memory_order_relaxed);
+  (void)scan_gate(header_->tail.load(std::memory_order_seq_cst));
 }
 
 std::uint64_t RingWriter::scan_gate(std::uint64_t tail) noexcept {
@@ -30,6 +29,7 @@ std::uint64_t RingWriter::scan_gate(std::uint64_t tail) noexcept {
     if (pos < gate) gate = pos;
   }
   header_->gate_hint.store(gate, std::memory_order_relaxed);
+  gate_cache_.store(gate, std::memory_order_relaxed);
   return gate;
 }
 
@@ -40,7 +40,6 @@ ClaimOutcome RingWriter::try_claim(SlotClaim& out) noexcept {
     std::uint64_t gate = gate_cache_.load(std::memory_order_relaxed);
     if (pos >= gate + usable_) {
       gate = scan_gate(pos);
-      gate_cache_.store(gate, std::memory_order_relaxed);
       if (pos >= gate + usable_) return ClaimOutcome::kFull;
     }
     // Say what we are claiming before the CAS, confirm after: whoever recovers us if we

@@ -81,7 +81,8 @@ class RingWriter {
   /// Gives a claim back: pads its slot so subscribers move past it.
   void cancel(const SlotClaim& claim) noexcept;
 
-  /// Recomputes the gate now (minimum tethered cursor; `tail` when there is none).
+  /// Recomputes the gate now (minimum tethered cursor; `tail` when there is none) and keeps it
+  /// as this writer's cached gate and the ring's hint.
   std::uint64_t scan_gate(std::uint64_t tail) noexcept;
 
   /// How many events the slowest tethered subscriber has yet to read, at most: from the gates
@@ -97,7 +98,6 @@ class RingWriter {
   std::uint64_t fill_now() noexcept {
     const std::uint64_t tail = header_->tail.load(std::memory_order_acquire);
     const std::uint64_t gate = scan_gate(tail);
-    gate_cache_.store(gate, std::memory_order_relaxed);
     return tail > gate ? tail - gate : 0;
   }
 
