@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 
 #include <spdlog/spdlog.h>
 
@@ -33,6 +35,27 @@ DurableImporter::DurableImporter(const BridgeOptions& options, Counters& counter
                                          : subject_pattern(origin_, "*");
   agent_ = options_.agent_name + "-in-" + origin_;
   if (agent_.size() > 31) agent_ = agent_.substr(0, 31);
+  fault_ = fault_from_env();
+}
+
+DurableImporter::Fault DurableImporter::fault_from_env() noexcept {
+  const char* f = std::getenv("SHMBUS_BRIDGE_FAULT");
+  if (f == nullptr) return Fault::kNone;
+  const std::string_view v(f);
+  Fault r = Fault::kNone;
+  if (v == "kill-before-publish") r = Fault::kBeforePublish;
+  if (v == "kill-after-publish") r = Fault::kAfterPublish;
+  if (v == "kill-after-mark") r = Fault::kAfterMark;
+  if (r == Fault::kNone) {
+    spdlog::warn("bridge: SHMBUS_BRIDGE_FAULT={} is not a fault point; ignored", v);
+  } else {
+    spdlog::warn("bridge: SHMBUS_BRIDGE_FAULT={}: the import will SIGKILL this process", v);
+  }
+  return r;
+}
+
+void DurableImporter::fault_point(Fault at, std::uint64_t index) const noexcept {
+  if (fault_ == at && index >= 1) std::raise(SIGKILL);
 }
 
 DurableImporter::~DurableImporter() {
@@ -212,10 +235,15 @@ bool DurableImporter::publish(std::string_view subject, PreparedMessage& m, cons
   std::chrono::milliseconds backoff(1);
   for (;;) {
     hwm_.begin(sseq, claims_ + 1, index, prio, inc, w.ring_position);
+    fault_point(Fault::kBeforePublish, index);
     bool claimed = false;
     const ImportOutcome out = sink_->publish_event(subject, m, w, wire_bytes, true, claimed);
     if (claimed) ++claims_;
-    if (out == ImportOutcome::kPublished && inc != 0) hwm_.mark(prio, inc, w.ring_position);
+    if (out == ImportOutcome::kPublished) {
+      fault_point(Fault::kAfterPublish, index);
+      if (inc != 0) hwm_.mark(prio, inc, w.ring_position);
+      fault_point(Fault::kAfterMark, index);
+    }
     if (out != ImportOutcome::kRetry) return true;
     // The local bus cannot take it now (backpressure): keep it, in order; heartbeat meanwhile.
     c_.in.add(c_.in.retries);

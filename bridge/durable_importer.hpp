@@ -11,6 +11,7 @@
 #include <nats/nats.h>
 
 #include <atomic>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <thread>
@@ -50,6 +51,13 @@ class DurableImporter {
                std::size_t wire_bytes, std::uint64_t sseq, std::uint64_t index) noexcept;
   bool ack(natsMsg* msg) noexcept;
 
+  /// Where a crash test has this process SIGKILLed (SHMBUS_BRIDGE_FAULT, read once at
+  /// construction): at one step of the first event imported after a message's first event.
+  enum class Fault : std::uint8_t { kNone, kBeforePublish, kAfterPublish, kAfterMark };
+  static Fault fault_from_env() noexcept;
+  /// SIGKILLs this process when `at` is the configured fault and `index` is past the first.
+  void fault_point(Fault at, std::uint64_t index) const noexcept;
+
   const BridgeOptions& options_;
   Counters& c_;
   NatsLink& link_;
@@ -63,6 +71,7 @@ class DurableImporter {
   natsSubscription* sub_ = nullptr;
   std::uint64_t link_gen_ = 0;
   std::uint64_t last_consumer_seq_ = 0;
+  Fault fault_ = Fault::kNone;
   bool need_reset_ = true;
   std::atomic<bool> stopping_{false};
   std::thread thread_;

@@ -198,6 +198,7 @@ std::string describe(const std::optional<bridge::BridgeStats>& s) {
 struct BridgeProc {
   std::vector<std::string> args;
   std::string state_dir;
+  std::vector<std::string> env;  // added to the bridge's environment ("NAME=value")
   Child child;
   BridgeProc() = default;
   BridgeProc(BridgeProc&&) = default;
@@ -213,7 +214,7 @@ struct BridgeProc {
         ::unlink(bridge::bridge_registration_path(args[i + 1], "bridge").c_str());
     }
   }
-  void start() { child = Child::exec(bridge_bin(), args); }
+  void start() { child = Child::exec(bridge_bin(), args, env); }
   std::optional<bridge::BridgeStats> stats() const {
     auto s = bridge::read_bridge_stats(state_dir);
     if (!s) return std::nullopt;
@@ -536,7 +537,11 @@ struct DurablePair {
   }
 };
 
-TEST_F(BridgeNatsTest, DurableBatchesSurviveAnImporterKilledInTheMiddleOfABatch) {
+/// B's importing bridge works through a backlog of batches and is SIGKILLed (by the fault
+/// point `fault` of its importer, SHMBUS_BRIDGE_FAULT) at one step of the first event after a
+/// message's first: some of that message's events are in B's bus, the rest are not. Restarted,
+/// it ends with each event once, in order.
+void import_killed_mid_batch(const std::string& fault) {
   DurablePair net("da", "db", {"--batch", "64"});
   ASSERT_TRUE(net.start());
   TestBus &a = net.a, &b = net.b;
@@ -558,28 +563,19 @@ TEST_F(BridgeNatsTest, DurableBatchesSurviveAnImporterKilledInTheMiddleOfABatch)
       30s))
       << net.state();
   EXPECT_GT(watch.batches(), 0u) << "durable events went one per message";
-  // B's bridge restarts and works through the backlog; SIGKILL the moment its mark shows an
-  // event after the first of a message being published (events of that message are in B's
-  // bus, the rest are not). Confirmed on the mark once the process is gone; else again.
+  // Restarted with the fault point: it kills itself inside the first message of the backlog
+  // that holds more than one event.
+  bb.env = {"SHMBUS_BRIDGE_FAULT=" + fault};
+  bb.start();
+  ASSERT_EQ(bb.child.wait(60s), 128 + SIGKILL) << fault << " never fired; " << net.state();
+  bb.env.clear();
   bridge::detail::HwmFile hwm;
   bool existed = false;
   ASSERT_TRUE(hwm.open(bb.state_dir + "/import." + a.name() + ".hwm", existed).ok());
   ASSERT_TRUE(existed);
-  bool mid_batch = false;
-  for (int attempt = 0; attempt < 5 && !mid_batch; ++attempt) {
-    bb.start();
-    const bool seen = eventually(
-        [&] {
-          const auto st = hwm.load();
-          return st.pending > st.done && st.pending_index >= 1;
-        },
-        30s);
-    bb.child.kill(SIGKILL);
-    bb.child.wait(10s);
-    const auto st = hwm.load();
-    mid_batch = seen && st.pending > st.done && st.pending_index >= 1;
-  }
-  ASSERT_TRUE(mid_batch) << "never caught B's importer in the middle of a batch; " << net.state();
+  const auto st = hwm.load();
+  EXPECT_GT(st.pending, st.done) << "the message in flight is not done";
+  EXPECT_GE(st.pending_index, 1u) << "killed past the message's first event";
   EXPECT_LT(b.count("order.a"), 4 * 3 * per);
   // Restarted once more: the rest of the backlog and a last chunk, each event once, in order.
   bb.start();
@@ -597,6 +593,23 @@ TEST_F(BridgeNatsTest, DurableBatchesSurviveAnImporterKilledInTheMiddleOfABatch)
       },
       10s))
       << net.state();
+}
+
+// Killed with the event's intent in the mark file and the event not published: the restart
+// finds it not in B's rings and the redelivered message publishes it.
+TEST_F(BridgeNatsTest, DurableImporterKilledBeforeAPublishMidBatchLosesNothing) {
+  import_killed_mid_batch("kill-before-publish");
+}
+
+// Killed with the event in B's rings and not marked: the restart finds it in the rings'
+// history and marks it, so the redelivered message skips it.
+TEST_F(BridgeNatsTest, DurableImporterKilledAfterAPublishMidBatchDuplicatesNothing) {
+  import_killed_mid_batch("kill-after-publish");
+}
+
+// Killed with the event published and marked, its message not done.
+TEST_F(BridgeNatsTest, DurableImporterKilledAfterAMarkMidBatchIsExactlyOnce) {
+  import_killed_mid_batch("kill-after-mark");
 }
 
 TEST_F(BridgeNatsTest, DurableUnbatchedStaysOneEventPerMessage) {

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
+#include <string_view>
 #include <system_error>
 #include <thread>
 
@@ -83,15 +84,28 @@ Child Child::fork(const std::function<int()>& body) {
   return c;
 }
 
-Child Child::exec(const std::string& path, const std::vector<std::string>& args) {
+Child Child::exec(const std::string& path, const std::vector<std::string>& args,
+                  const std::vector<std::string>& env) {
+  // Built before the fork: the child of a threaded process must not allocate.
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(path.c_str()));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view have(*e);
+    bool replaced = false;
+    for (const auto& x : env) {
+      replaced = replaced || have.substr(0, have.find('=') + 1) == x.substr(0, x.find('=') + 1);
+    }
+    if (!replaced) envp.push_back(*e);
+  }
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
   Child c;
   c.pid_ = ::fork();
   if (c.pid_ == 0) {
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(path.c_str()));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(path.c_str(), argv.data());
+    ::execve(path.c_str(), argv.data(), envp.data());
     ::_exit(127);
   }
   return c;

@@ -75,8 +75,10 @@ class Child {
  public:
   Child() = default;
   static Child fork(const std::function<int()>& body);
-  /// fork + exec of a program with arguments.
-  static Child exec(const std::string& path, const std::vector<std::string>& args);
+  /// fork + exec of a program with arguments; `env` ("NAME=value") is added to this
+  /// process's environment for the child.
+  static Child exec(const std::string& path, const std::vector<std::string>& args,
+                    const std::vector<std::string>& env = {});
   Child(Child&& o) noexcept : pid_(o.pid_), status_(o.status_), done_(o.done_) { o.pid_ = -1; }
   Child& operator=(Child&& o) noexcept;
   ~Child();  // kills (SIGKILL) and reaps a child still running
